@@ -1,0 +1,30 @@
+# Two entry points: `make run` (the service with its embedded MongoDB, demo bot and admin
+# panel) and `make test` (the whole suite). Both create or refresh .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint venv browser
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/smart-routing serve
+
+browser:
+	@command -v chromium >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check config routing_core connectors admin bots tests
+	$(BIN)/mypy routing_core connectors
+
+test: $(STAMP) browser lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -1,0 +1,133 @@
+"""Load and validate settings from three layers: defaults, a TOML file, the environment.
+
+Every setting has an environment name ``SR_<FIELD>`` (``MONGODB_URI`` is also read bare,
+as most MongoDB tooling expects). A bad value stops start-up with a message naming the
+setting and where it came from, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "SR_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is meant for the operator."""
+
+
+class Settings(BaseModel):
+    """All knobs of one service process."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    server: str = Field("hypercorn", pattern="^(hypercorn|uvicorn)$")
+    workers: int = Field(1, ge=1, le=64)
+    data_dir: Path = Path("var")
+    mongodb_uri: str | None = None
+    mongodb_database: str = "smart_routing"
+    embedded_mongodb_port: int = Field(27117, ge=1, le=65535)
+    secret_key: str | None = Field(
+        None, description="Signs sessions and encrypts credentials; generated in data_dir if unset."
+    )
+    admin_email: str | None = None
+    admin_password: str | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    timezone: str = "UTC"
+    telegram_api_base: str = "https://api.telegram.org"
+    twilio_api_base: str = "https://api.twilio.com"
+    graph_api_base: str = "https://graph.facebook.com"
+    graph_api_version: str = "v21.0"
+    allow_private_web_services: bool = False
+    web_service_allow_list: list[str] = Field(default_factory=list)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_sender: str = "smart-routing@localhost"
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    token_ttl_seconds: int = Field(12 * 3600, ge=60)
+    schedule_poll_seconds: float = Field(5.0, gt=0, le=3600)
+    schedule_late_grace_seconds: float = Field(60.0, ge=0)
+    step_budget: int = Field(200, ge=1, le=100_000)
+    inactivity_expiry_seconds: int = Field(24 * 3600, ge=60)
+    demo_bot: bool = True
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("public_url", "telegram_api_base", "twilio_api_base", "graph_api_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "MONGODB_URI" in environ:
+        values["mongodb_uri"] = environ["MONGODB_URI"]
+    for name, field in Settings.model_fields.items():
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is None:
+            continue
+        if field.annotation == list[str]:
+            values[name] = [item.strip() for item in raw.split(",") if item.strip()]
+        elif field.annotation is bool:
+            values[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        else:
+            values[name] = raw
+    return values
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise SettingsError(f"SR_CONFIG names {path}, which does not exist") from error
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path} is not valid TOML: {error}") from error
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Merge defaults, the TOML file named by ``SR_CONFIG``, the environment and overrides."""
+    environ = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    if config_path := environ.get("SR_CONFIG"):
+        merged.update(_from_file(Path(config_path)))
+    merged.update(_from_environment(environ))
+    merged.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = ".".join(str(part) for part in item["loc"])
+            source = f"SR_{name.upper()}" if name else "settings"
+            problems.append(f"{source}: {item['msg']}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None

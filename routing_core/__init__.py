@@ -1,0 +1,1 @@
+"""The domain and the engine of smart-routing: no web framework or provider SDK here."""
