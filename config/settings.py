@@ -31,7 +31,6 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     server: str = Field("hypercorn", pattern="^(hypercorn|uvicorn)$")
-    workers: int = Field(1, ge=1, le=64)
     data_dir: Path = Path("var")
     mongodb_uri: str | None = None
     mongodb_database: str = "smart_routing"

@@ -4,7 +4,16 @@ Importing this package registers every type, so the registry is complete whereve
 """
 
 from routing_core.actions import (  # noqa: F401  (imported for registration)
+    campaigns,
+    cases,
+    data,
+    distribution,
     flow,
+    interconnection,
+    messaging,
+    sending,
+    survey,
+    timing,
 )
 from routing_core.actions.base import (
     ActionType,

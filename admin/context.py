@@ -1,0 +1,61 @@
+"""Per-request access to the process's services and the authenticated user."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from quart import current_app, g, request, session
+
+from routing_core.errors import Forbidden, Unauthenticated
+from routing_core.model.audit import Actor
+from routing_core.model.users import User
+from routing_core.services import Services
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def services() -> Services:
+    return cast(Services, current_app.extensions["services"])
+
+
+def actor() -> Actor:
+    user: User = g.user
+    return Actor(id=user.id, name=user.email)
+
+
+async def authenticated_user() -> tuple[User, frozenset[str]]:
+    """The user behind the request's bearer token (API) or session cookie (pages)."""
+    if hasattr(g, "user"):
+        return g.user, g.permissions
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    if token is None:
+        token = request.args.get("token") if request.scheme in ("ws", "wss") else None
+    if token is None:
+        token = session.get("token")
+    if not token:
+        raise Unauthenticated("log in first: send 'Authorization: Bearer <token>'")
+    accounts = services().accounts
+    user = await accounts.user_for_token(token)
+    g.user = user
+    g.permissions = await accounts.permissions_of(user)
+    return g.user, g.permissions
+
+
+def require(permission: str) -> Callable[[F], F]:
+    """Refuse the view unless the user holds ``permission`` (kept on the view for audits)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            _, permissions = await authenticated_user()
+            if permission not in permissions:
+                raise Forbidden(f"you lack the permission {permission!r}")
+            return await view(*args, **kwargs)
+
+        guarded.required_permission = permission  # type: ignore[attr-defined]
+        return cast(F, guarded)
+
+    return decorate

@@ -1,0 +1,1 @@
+"""The service: app factory, entry-point hosting, webhooks, web chat, CLI, demo bots."""

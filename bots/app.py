@@ -1,0 +1,62 @@
+"""The application factory: one Quart app with the API, the pages and the channels."""
+
+from __future__ import annotations
+
+from quart import Quart, Response
+from quart_schema import HttpSecurityScheme, Info, QuartSchema
+
+from admin.api import accounts, routings, versions
+from admin.errors import register_error_handlers
+from bots import health
+from config import Settings
+from routing_core.services import Services
+from routing_core.store import Store
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(settings: Settings) -> Quart:
+    """Build the app; MongoDB is opened when serving starts and closed when it stops.
+
+    ``settings.mongodb_uri`` must be set: the CLI starts the embedded mongod first.
+    """
+    if not settings.mongodb_uri:
+        raise ValueError("create_app needs settings.mongodb_uri")
+    app = Quart(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.secret_key = settings.secret_key
+    QuartSchema(
+        app,
+        info=Info(title="smart-routing", version="0.1.0"),
+        security_schemes={"bearer": HttpSecurityScheme(scheme="bearer")},
+        security=[{"bearer": []}],
+    )
+    register_error_handlers(app)
+    for module in (health, accounts, routings, versions):
+        app.register_blueprint(module.blueprint)
+
+    @app.before_serving
+    async def open_services() -> None:
+        store = Store.connect(settings.mongodb_uri or "", settings.mongodb_database)
+        built = Services.build(settings, store)
+        await built.start()
+        app.extensions["services"] = built
+
+    @app.after_serving
+    async def close_services() -> None:
+        built: Services = app.extensions.pop("services")
+        await built.stop()
+        await built.store.close()
+
+    @app.after_request
+    async def security_headers(response: Response) -> Response:
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+        return response
+
+    return app

@@ -1,0 +1,76 @@
+"""MongoDB storage: one repository per collection, gathered in ``Store``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from routing_core.store.audit import AuditRepository
+from routing_core.store.repository import Repository
+from routing_core.store.routings import SmartRoutingRepository, VersionRepository
+from routing_core.store.users import ApiTokenRepository, RoleRepository, UserRepository
+
+T = TypeVar("T")
+
+
+class Store:
+    """Every repository over one database; built once per process and event loop."""
+
+    def __init__(self, client: AsyncMongoClient, database: AsyncDatabase):
+        self.client = client
+        self.database = database
+        self.routings = SmartRoutingRepository(database)
+        self.versions = VersionRepository(database)
+        self.users = UserRepository(database)
+        self.roles = RoleRepository(database)
+        self.tokens = ApiTokenRepository(database)
+        self.audit = AuditRepository(database)
+
+    @classmethod
+    def connect(cls, uri: str, database_name: str) -> Store:
+        client: AsyncMongoClient = AsyncMongoClient(
+            uri, tz_aware=True, serverSelectionTimeoutMS=5000
+        )
+        return cls(client, client[database_name])
+
+    def repositories(self) -> list[Repository[Any]]:
+        return [value for value in vars(self).values() if isinstance(value, Repository)]
+
+    async def ensure_indexes(self) -> None:
+        for repository in self.repositories():
+            await repository.ensure_indexes()
+
+    async def routing_in_use(self, routing_id: str) -> bool:
+        """True while an entry point starts or ends its interactions with this routing."""
+        found = await self.database["entry_points"].find_one(
+            {"$or": [{"start_routing": routing_id}, {"end_routing": routing_id}]},
+            projection={"_id": 1},
+        )
+        return found is not None
+
+    async def ping(self) -> bool:
+        try:
+            await self.database.command("ping")
+        except Exception:  # readiness: any failure means not ready
+            return False
+        return True
+
+    async def in_transaction(
+        self, work: Callable[[AsyncClientSession], Awaitable[T]]
+    ) -> T:
+        """Run ``work`` in a transaction, retried on transient conflicts by the driver."""
+        async with self.client.start_session() as session:
+            return await session.with_transaction(work)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncClientSession]:
+        async with self.client.start_session() as session:
+            yield session
+
+    async def close(self) -> None:
+        await self.client.close()
