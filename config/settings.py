@@ -111,9 +111,7 @@ def _from_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"{path} is not valid TOML: {error}") from error
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, **overrides: Any
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Merge defaults, the TOML file named by ``SR_CONFIG``, the environment and overrides."""
     environ = os.environ if environ is None else environ
     merged: dict[str, Any] = {}

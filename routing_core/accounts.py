@@ -194,6 +194,8 @@ class Accounts:
             )
         except DuplicateKeyError:
             raise Conflict("another role has that name", field="name") from None
+        if document is None:
+            raise NotFound(f"no role with id {role_id!r}")
         await self.store.audit.record_change(actor, "role.update", "role", role_id, changes=changes)
         return Role.from_document(document)
 

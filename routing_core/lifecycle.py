@@ -30,6 +30,7 @@ Session = AsyncClientSession | None
 
 # -- the rules ---------------------------------------------------------------------------
 
+
 def require_development(version: Version, doing: str) -> None:
     """Edit, test, schedule: only a version in development can be changed."""
     if version.status is not VersionStatus.development:
@@ -81,6 +82,7 @@ def require_new_routing_type(changes: dict[str, Any]) -> None:
 
 
 # -- the transitions ---------------------------------------------------------------------
+
 
 class Lifecycle:
     """Creates, changes and moves routings and versions, auditing each change."""
@@ -156,7 +158,11 @@ class Lifecycle:
             )
             await self.store.routings.delete(routing_id, session=session)
             await self.store.audit.record_change(
-                actor, "routing.delete", "smart_routing", routing_id, session=session,
+                actor,
+                "routing.delete",
+                "smart_routing",
+                routing_id,
+                session=session,
                 reference=routing.reference,
             )
 
@@ -183,7 +189,11 @@ class Lifecycle:
                 )
                 await self.store.versions.insert(duplicate, session=session)
             await self.store.audit.record_change(
-                actor, "routing.copy", "smart_routing", copy.id, session=session,
+                actor,
+                "routing.copy",
+                "smart_routing",
+                copy.id,
+                session=session,
                 copied_from=routing_id,
             )
             return copy
@@ -255,8 +265,12 @@ class Lifecycle:
         if result.deleted_count != 1:
             raise Conflict("the version changed meanwhile; reload it", code="concurrent_change")
         await self.store.audit.record_change(
-            actor, "version.delete", "version", version_id,
-            name=version.name, status=version.status.value,
+            actor,
+            "version.delete",
+            "version",
+            version_id,
+            name=version.name,
+            status=version.status.value,
             cancelled_schedule=version.scheduled_at.isoformat() if version.scheduled_at else None,
         )
 
@@ -353,12 +367,19 @@ class Lifecycle:
                     version, {"$set": {"scheduled_at": None, "scheduled_date": None}}, session
                 )
                 await self.store.audit.record_change(
-                    SYSTEM, "version.schedule_failed", "version", version.id, session=session,
+                    SYSTEM,
+                    "version.schedule_failed",
+                    "version",
+                    version.id,
+                    session=session,
                     reason=refusal.message,
                 )
                 return False
             await self._promote(
-                SYSTEM, version, session, action="version.scheduled_production",
+                SYSTEM,
+                version,
+                session,
+                action="version.scheduled_production",
                 scheduled_at=version.scheduled_at.isoformat(),
                 late=lateness > self.late_grace_seconds,
                 late_by_seconds=round(lateness, 3),
@@ -406,8 +427,13 @@ class Lifecycle:
         )
         previous = Version.from_document(previous_document) if previous_document else None
         await self.store.audit.record_change(
-            actor, action, "version", version.id, session=session,
-            previous=previous.id if previous else None, **details,
+            actor,
+            action,
+            "version",
+            version.id,
+            session=session,
+            previous=previous.id if previous else None,
+            **details,
         )
         return promoted, previous
 

@@ -38,7 +38,9 @@ async def export_routing(lifecycle: Lifecycle, routing_id: str) -> dict[str, Any
     }
 
 
-def _parse_versions(raw_versions: list[dict[str, Any]]) -> list[tuple[str, str, VersionStatus, Tree]]:
+def _parse_versions(
+    raw_versions: list[dict[str, Any]],
+) -> list[tuple[str, str, VersionStatus, Tree]]:
     parsed = []
     for position, raw in enumerate(raw_versions):
         field = f"versions.{position}"
@@ -47,13 +49,16 @@ def _parse_versions(raw_versions: list[dict[str, Any]]) -> list[tuple[str, str, 
             status = VersionStatus(raw.get("status", "development"))
             tree = Tree.model_validate(raw["tree"])
         except (KeyError, ValueError, ValidationError, TypeError) as error:
-            raise Invalid(f"{field}: needs a name, a known status and a tree ({error})",
-                          field=field) from None
+            raise Invalid(
+                f"{field}: needs a name, a known status and a tree ({error})", field=field
+            ) from None
         if status is VersionStatus.production:
             report = trees.validate(tree)
             if report.errors:
-                raise Invalid(f"{field}: the production version is invalid: "
-                              f"{report.errors[0].message}", field=field)
+                raise Invalid(
+                    f"{field}: the production version is invalid: {report.errors[0].message}",
+                    field=field,
+                )
         parsed.append((name, str(raw.get("description", "")), status, tree))
     if sum(status is VersionStatus.production for _, _, status, _ in parsed) > 1:
         raise Invalid("a routing has at most one production version", field="versions")
@@ -79,27 +84,36 @@ async def import_routing(
             type=RoutingType(raw_routing["type"]),
         )
     except (KeyError, ValueError, ValidationError) as error:
-        raise Invalid(f"routing: needs a name, a reference and a type ({error})",
-                      field="routing") from None
+        raise Invalid(
+            f"routing: needs a name, a reference and a type ({error})", field="routing"
+        ) from None
     parsed = _parse_versions(list(data.get("versions") or []))
     store = lifecycle.store
     if await store.routings.find_one({"reference": routing.reference}):
         raise Conflict(
             f"the reference {routing.reference!r} is taken; import under a new reference",
-            field="reference", code="reference_taken",
+            field="reference",
+            code="reference_taken",
         )
 
     async def work(session: AsyncClientSession) -> SmartRouting:
         await lifecycle.insert_routing(routing, session=session)
         for version_name, description, status, tree in parsed:
             version = Version(
-                routing_id=routing.id, name=version_name, description=description,
-                status=status, tree=tree,
+                routing_id=routing.id,
+                name=version_name,
+                description=description,
+                status=status,
+                tree=tree,
                 production_at=lifecycle.clock() if status is VersionStatus.production else None,
             )
             await store.versions.insert(version, session=session)
         await store.audit.record_change(
-            actor, "routing.import", "smart_routing", routing.id, session=session,
+            actor,
+            "routing.import",
+            "smart_routing",
+            routing.id,
+            session=session,
             versions=len(parsed),
         )
         return routing

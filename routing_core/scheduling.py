@@ -37,9 +37,7 @@ class ProductionScheduler:
             coalesce=True,
         )
         self._scheduler.start()
-        for version in await self.lifecycle.store.versions.all(
-            {"scheduled_at": {"$type": "date"}}
-        ):
+        for version in await self.lifecycle.store.versions.all({"scheduled_at": {"$type": "date"}}):
             self.plan(version)
 
     async def stop(self) -> None:

@@ -56,23 +56,29 @@ def validate(tree: Tree) -> ValidationReport:
         report.errors.append(Finding(code="duplicate_id", message="two actions share an id"))
     for action in tree.actions:
         _check_action(action, actions, report)
-    graph = {action.id: [to for to in action.next.values() if to in actions] for action in tree.actions}
+    graph = {
+        action.id: [to for to in action.next.values() if to in actions] for action in tree.actions
+    }
     reachable = _reachable(graph, tree.start)
     for action in tree.actions:
         if action.id not in reachable:
-            report.warnings.append(Finding(
-                code="unreachable",
-                message=f"action {_label(action)} cannot be reached from Start",
-                action=action.id,
-            ))
+            report.warnings.append(
+                Finding(
+                    code="unreachable",
+                    message=f"action {_label(action)} cannot be reached from Start",
+                    action=action.id,
+                )
+            )
     for cycle in _cycles(graph):
         if not any(_breaks_loops(actions[member]) for member in cycle):
             names = ", ".join(_label(actions[member]) for member in cycle)
-            report.warnings.append(Finding(
-                code="unguarded_loop",
-                message=f"the loop through {names} has neither a wait nor a passages check",
-                action=cycle[0],
-            ))
+            report.warnings.append(
+                Finding(
+                    code="unguarded_loop",
+                    message=f"the loop through {names} has neither a wait nor a passages check",
+                    action=cycle[0],
+                )
+            )
     return report
 
 
@@ -81,34 +87,52 @@ def _check_action(action: Action, actions: dict[str, Action], report: Validation
         action_type(action.type)
         validate_params(action.type, action.params)
     except DomainError as error:
-        report.errors.append(Finding(
-            code="bad_action", message=f"action {_label(action)}: {error.message}", action=action.id
-        ))
+        report.errors.append(
+            Finding(
+                code="bad_action",
+                message=f"action {_label(action)}: {error.message}",
+                action=action.id,
+            )
+        )
         return
     branches = _declared_branches(action) or []
     for branch, target in action.next.items():
         if branch not in branches:
-            report.errors.append(Finding(
-                code="unknown_branch",
-                message=f"action {_label(action)} has no branch {branch!r}",
-                action=action.id, branch=branch,
-            ))
+            report.errors.append(
+                Finding(
+                    code="unknown_branch",
+                    message=f"action {_label(action)} has no branch {branch!r}",
+                    action=action.id,
+                    branch=branch,
+                )
+            )
         if target is not None and target not in actions:
-            report.errors.append(Finding(
-                code="missing_target",
-                message=f"branch {branch!r} of {_label(action)} links to a missing action {target!r}",
-                action=action.id, branch=branch,
-            ))
+            report.errors.append(
+                Finding(
+                    code="missing_target",
+                    message=f"branch {branch!r} of {_label(action)} links to a missing "
+                    f"action {target!r}",
+                    action=action.id,
+                    branch=branch,
+                )
+            )
         if target is not None and target in actions and actions[target].type == "start":
-            report.errors.append(Finding(
-                code="link_to_start",
-                message=f"branch {branch!r} of {_label(action)} links back to Start",
-                action=action.id, branch=branch,
-            ))
+            report.errors.append(
+                Finding(
+                    code="link_to_start",
+                    message=f"branch {branch!r} of {_label(action)} links back to Start",
+                    action=action.id,
+                    branch=branch,
+                )
+            )
 
 
 def _label(action: Action) -> str:
-    return f"{action.name!r} ({action.type}, {action.id})" if action.name else f"{action.type} {action.id}"
+    return (
+        f"{action.name!r} ({action.type}, {action.id})"
+        if action.name
+        else f"{action.type} {action.id}"
+    )
 
 
 def _breaks_loops(action: Action) -> bool:
@@ -189,7 +213,8 @@ def _require_branch(action: Action, branch: str, field: str) -> None:
     branches = _declared_branches(action)
     if branches is not None and branch not in branches:
         raise Invalid(
-            f"action {_label(action)} has no branch {branch!r}; it has: {', '.join(branches) or 'none'}",
+            f"action {_label(action)} has no branch {branch!r}; "
+            f"it has: {', '.join(branches) or 'none'}",
             field=field,
         )
 
@@ -206,7 +231,9 @@ def _default_branch(action: Action, field: str) -> str:
 def new_action(type_key: str, name: str, params: dict[str, Any], record_passage: bool) -> Action:
     kind = action_type(type_key)
     if kind.fixed:
-        raise Invalid(f"a {type_key!r} action cannot be added: the tree has exactly one", field="type")
+        raise Invalid(
+            f"a {type_key!r} action cannot be added: the tree has exactly one", field="type"
+        )
     clean = validate_params(type_key, params)
     action = Action(type=type_key, name=name, params=clean, record_passage=record_passage)
     action.next = {branch: None for branch in branches_of(type_key, clean)}
@@ -329,7 +356,8 @@ class TreeEditor:
         version = await self._editable(version_id)
         if copy_action is not None:
             source_version = (
-                version if copy_version in (None, version_id)
+                version
+                if copy_version in (None, version_id)
                 else await self.store.versions.find(copy_version or "")
             )
             if source_version is None:

@@ -78,8 +78,9 @@ async def list_users(query_args: PageQuery) -> UserList:
 @validate_request(UserIn)
 @validate_response(UserOut, 201)
 async def create_user(data: UserIn) -> tuple[UserOut, int]:
-    user = await services().accounts.create_user(actor(), **data.model_dump(exclude={"agent"}),
-                                                 agent=data.agent)
+    user = await services().accounts.create_user(
+        actor(), **data.model_dump(exclude={"agent"}), agent=data.agent
+    )
     return UserOut.of(user), 201
 
 
@@ -162,5 +163,6 @@ async def audit(query_args: AuditQuery) -> AuditList:
     items, cursor = await services().store.audit.list(
         query, cursor=query_args.cursor, limit=query_args.limit, newest_first=True
     )
-    return AuditList(items=[AuditOut.model_validate(item.model_dump()) for item in items],
-                     next=cursor)
+    return AuditList(
+        items=[AuditOut.model_validate(item.model_dump()) for item in items], next=cursor
+    )

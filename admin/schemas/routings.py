@@ -201,7 +201,10 @@ class ImportIn(Strict):
     routing: dict[str, Any]
     versions: list[dict[str, Any]]
     reference: str | None = Field(
-        None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
         description="A new reference for the imported routing (when the exported one is taken).",
     )
     name: str | None = Field(None, min_length=1, max_length=200)

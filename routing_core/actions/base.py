@@ -8,6 +8,7 @@ applies it.
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -35,7 +36,7 @@ class ActionType:
     """Base class of every action type; subclasses are registered with ``@register``."""
 
     type: ClassVar[str]
-    Params: ClassVar[type[BaseModel]] = NoParams
+    Params: ClassVar[builtins.type[BaseModel]] = NoParams
     branches: ClassVar[tuple[str, ...]] = ("next",)
     # Can suspend the interaction (waits for a reply, a timer or an agent): breaks a loop.
     waits: ClassVar[bool] = False

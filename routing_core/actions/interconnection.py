@@ -13,12 +13,17 @@ from routing_core.actions.params import (
     VariableName,
     check_template,
     invalid,
+    matching,
 )
 
 # An HTTP header name (an RFC 9110 token).
-HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")]
+HeaderName = Annotated[
+    str, matching(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}", "not a valid HTTP header name")
+]
 # Where a value sits in the JSON response, e.g. ``$.data.items[0].id``.
-JsonPath = Annotated[str, StringConstraints(pattern=r"^\$\S{0,199}$")]
+JsonPath = Annotated[
+    str, matching(r"\$\S{0,199}", "a JSON path starts with '$' and has no spaces, e.g. $.data.id")
+]
 
 
 def _check_url(url: str) -> str:

@@ -30,7 +30,6 @@ RESERVED_BRANCHES = frozenset({"other", "no_match", "timeout"})
 MAX_PATTERN_LENGTH = 500
 
 _TEMPLATES = SandboxedEnvironment()
-_BRANCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 
 
 def invalid(message: str) -> PydanticCustomError:
@@ -69,9 +68,19 @@ def _check_timezone(name: str) -> str:
     return name
 
 
-def _check_branch(name: str) -> str:
-    if not _BRANCH_NAME.fullmatch(name):
-        raise invalid("a branch name has 1 to 40 letters, digits, '_' or '-'")
+def matching(regex: str, rule: str) -> AfterValidator:
+    """A check that the whole text matches ``regex``, failing with ``rule`` (for people)."""
+    compiled = re.compile(regex)
+
+    def check(text: str) -> str:
+        if not compiled.fullmatch(text):
+            raise invalid(rule)
+        return text
+
+    return AfterValidator(check)
+
+
+def _not_reserved(name: str) -> str:
     if name in RESERVED_BRANCHES:
         raise invalid(f"{name!r} is a reserved branch name")
     return name
@@ -104,13 +113,28 @@ Title = Annotated[
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # An interaction variable, or a contact variable with the ``contact.`` prefix.
 VariableName = Annotated[
-    str, StringConstraints(pattern=r"^(contact\.)?[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    str,
+    matching(
+        r"(contact\.)?[A-Za-z_][A-Za-z0-9_]{0,63}",
+        "a variable name has up to 64 letters, digits or '_' (not first), "
+        "after an optional 'contact.' prefix",
+    ),
 ]
-# A field or column of a record (CRM card, case, database row, value table).
+# A field or column of a record (CRM card, case, database row, value table); dots reach inside.
 FieldName = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63})*$")
+    str,
+    matching(
+        r"[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,4}",
+        "a field name has letters, digits or '_' (not first), parts joined by dots",
+    ),
 ]
-BranchName = Annotated[str, AfterValidator(_check_branch)]
+BranchName = Annotated[
+    str,
+    matching(
+        r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}", "a branch name has 1 to 40 letters, digits, '_' or '-'"
+    ),
+    AfterValidator(_not_reserved),
+]
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
 Pattern = Annotated[str, StringConstraints(min_length=1), AfterValidator(check_regex)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -60,9 +60,7 @@ class Store:
             return False
         return True
 
-    async def in_transaction(
-        self, work: Callable[[AsyncClientSession], Awaitable[T]]
-    ) -> T:
+    async def in_transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Run ``work`` in a transaction, retried on transient conflicts by the driver."""
         async with self.client.start_session() as session:
             return await session.with_transaction(work)

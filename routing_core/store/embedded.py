@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure, PyMongoError
@@ -143,15 +144,22 @@ class EmbeddedMongo:
     def _spawn(self) -> None:
         command = [
             str(mongod_binary()),
-            "--dbpath", str(self.dbpath),
-            "--port", str(self.port),
-            "--bind_ip", "127.0.0.1",
-            "--replSet", REPLICA_SET,
-            "--logpath", str(self.data_dir / "mongod.log"),
+            "--dbpath",
+            str(self.dbpath),
+            "--port",
+            str(self.port),
+            "--bind_ip",
+            "127.0.0.1",
+            "--replSet",
+            REPLICA_SET,
+            "--logpath",
+            str(self.data_dir / "mongod.log"),
             "--logappend",
             "--quiet",
-            "--setParameter", "diagnosticDataCollectionEnabled=false",
-            "--wiredTigerCacheSizeGB", "0.5",
+            "--setParameter",
+            "diagnosticDataCollectionEnabled=false",
+            "--wiredTigerCacheSizeGB",
+            "0.5",
         ]
         self._process = subprocess.Popen(  # noqa: S603 (fixed binary, our own arguments)
             command,
@@ -165,7 +173,7 @@ class EmbeddedMongo:
 
     def _wait_until_primary(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        direct = MongoClient(
+        direct: MongoClient[dict[str, Any]] = MongoClient(
             f"mongodb://127.0.0.1:{self.port}/?directConnection=true",
             serverSelectionTimeoutMS=1000,
         )
@@ -189,7 +197,7 @@ class EmbeddedMongo:
         finally:
             direct.close()
 
-    def _ensure_replica_set(self, direct: MongoClient) -> None:
+    def _ensure_replica_set(self, direct: MongoClient[dict[str, Any]]) -> None:
         member = f"127.0.0.1:{self.port}"
         try:
             status = direct.admin.command("replSetGetConfig")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pymongo import IndexModel
@@ -57,7 +58,7 @@ class Repository(Generic[RecordT]):
         cursor: str | None = None,
         limit: int = DEFAULT_PAGE,
         newest_first: bool = False,
-    ) -> tuple[list[RecordT], str | None]:
+    ) -> tuple[builtins.list[RecordT], str | None]:
         """A page in id order and the cursor of the next page (None on the last one)."""
         query = dict(query or {})
         limit = max(1, min(limit, MAX_PAGE))
@@ -69,7 +70,7 @@ class Repository(Generic[RecordT]):
         next_cursor = items[-1].id if len(documents) > limit else None
         return items, next_cursor
 
-    async def all(self, query: dict[str, Any] | None = None) -> list[RecordT]:
+    async def all(self, query: dict[str, Any] | None = None) -> builtins.list[RecordT]:
         documents = await self.collection.find(query or {}).sort("_id", 1).to_list()
         return [self.record.from_document(document) for document in documents]
 

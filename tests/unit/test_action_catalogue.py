@@ -42,7 +42,11 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     "case_modify": ({"status": "closed"}, ["next", "failure"]),
     "variables_assign": ({"assignments": [{"variable": "x", "value": "1"}]}, ["next"]),
     "values_test": (
-        {"cases": [{"branch": "vip", "conditions": [{"left": "{{ vars.x }}", "operator": "is_empty"}]}]},
+        {
+            "cases": [
+                {"branch": "vip", "conditions": [{"left": "{{ vars.x }}", "operator": "is_empty"}]}
+            ]
+        },
         ["vip", "other"],
     ),
     "values_table": ({"table": "zips", "key": "{{ vars.zip }}"}, ["found", "not_found"]),
@@ -60,7 +64,10 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     "to_user": ({"user": "{{ contact.adviser }}"}, ["answered", "unavailable"]),
     "web_service": ({"url": "https://api.example.com/x"}, ["success", "failure"]),
     "message": ({"text": "Hello"}, ["next"]),
-    "message_wait": ({"text": "Your order number?", "into": "order"}, ["answered", "invalid", "timeout"]),
+    "message_wait": (
+        {"text": "Your order number?", "into": "order"},
+        ["answered", "invalid", "timeout"],
+    ),
     "message_choice": (
         {"text": "Pick", "choices": [{"label": "Yes", "value": "y", "branch": "yes"}]},
         ["yes", "no_match", "timeout"],

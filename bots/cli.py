@@ -1,0 +1,227 @@
+"""The ``smart-routing`` command: serve, manage users, import and export routings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from config import Settings, SettingsError, load_settings
+from routing_core.errors import DomainError
+from routing_core.model.audit import Actor
+from routing_core.model.users import AgentProfile
+from routing_core.services import Services
+from routing_core.store import Store
+from routing_core.store.embedded import EmbeddedMongo, EmbeddedMongoError
+
+CLI_ACTOR = Actor(id="cli", name="command line")
+
+
+class CliError(Exception):
+    """A refusal the command prints as one line, exiting with status 2."""
+
+
+def secret_key_for(settings: Settings) -> str:
+    """The configured key, or one generated once and kept in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@contextmanager
+def database(settings: Settings, *, owner: bool) -> Iterator[Settings]:
+    """Settings with a MongoDB URI: the configured one, or the embedded mongod.
+
+    The owner (``serve``) starts the embedded mongod and holds the data directory; other
+    commands reuse a running service's mongod, or start one for their own short run.
+    """
+    if settings.mongodb_uri:
+        yield settings
+        return
+    mongo = EmbeddedMongo(settings.data_dir, settings.embedded_mongodb_port)
+    try:
+        uri = mongo.start()
+    except EmbeddedMongoError as error:
+        if owner or "another smart-routing process" not in str(error):
+            raise CliError(str(error)) from None
+        yield settings.model_copy(update={"mongodb_uri": mongo.uri})
+        return
+    try:
+        yield settings.model_copy(update={"mongodb_uri": uri})
+    finally:
+        mongo.stop()
+
+
+async def with_services(settings: Settings, work: Callable[[Services], Awaitable[Any]]) -> Any:
+    store = Store.connect(settings.mongodb_uri or "", settings.mongodb_database)
+    built = Services.build(settings, store)
+    try:
+        await store.ensure_indexes()
+        await built.accounts.ensure_builtin_roles()
+        return await work(built)
+    finally:
+        await store.close()
+
+
+def command_serve(settings: Settings, args: argparse.Namespace) -> None:
+    from bots.app import create_app
+    from bots.server import bind, serve
+
+    settings = settings.model_copy(
+        update={
+            "host": args.host or settings.host,
+            "port": settings.port if args.port is None else args.port,
+        }
+    )
+    try:
+        sock = bind(settings.host, settings.port)
+    except OSError as error:
+        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {error}") from None
+    with database(settings, owner=True) as connected:
+        ready = connected.model_copy(update={"secret_key": secret_key_for(connected)})
+        app = create_app(ready)
+        host, port = sock.getsockname()[:2]
+        where = f"http://{host}:{port}"
+
+        def announce() -> None:
+            mongo = "embedded mongod" if not settings.mongodb_uri else "MONGODB_URI"
+            print(
+                f"smart-routing listening on {where} (MongoDB: {mongo}); "
+                f"API at {where}/api, OpenAPI at {where}/openapi.json",
+                flush=True,
+            )
+
+        asyncio.run(serve(app, sock, ready.server, on_ready=announce))
+    print("smart-routing stopped", flush=True)
+
+
+def command_user_add(settings: Settings, args: argparse.Namespace) -> None:
+    password = args.password or os.environ.get("SR_NEW_USER_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise CliError("give --password (or SR_NEW_USER_PASSWORD) when not on a terminal")
+        password = getpass.getpass("Password: ")
+    agent = AgentProfile(queues=args.queue or [], capacity=args.capacity) if args.agent else None
+
+    async def work(built: Services) -> None:
+        user = await built.accounts.create_user(
+            CLI_ACTOR,
+            email=args.email,
+            password=password,
+            roles=args.role or ["admin"],
+            agent=agent,
+        )
+        print(f"user {user.email} created (id {user.id}, roles {', '.join(user.roles)})")
+
+    with database(settings, owner=False) as ready:
+        asyncio.run(with_services(ready, work))
+
+
+def command_export(settings: Settings, args: argparse.Namespace) -> None:
+    from routing_core.portability import export_routing
+
+    async def work(built: Services) -> None:
+        routing = await built.store.routings.find_one({"reference": args.reference})
+        if routing is None:
+            raise CliError(f"no smart routing with reference {args.reference!r}")
+        data = await export_routing(built.lifecycle, routing.id)
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        if args.output:
+            Path(args.output).write_text(text + "\n")
+        else:
+            print(text)
+
+    with database(settings, owner=False) as ready:
+        asyncio.run(with_services(ready, work))
+
+
+def command_import(settings: Settings, args: argparse.Namespace) -> None:
+    from routing_core.portability import import_routing
+
+    try:
+        data = json.loads(Path(args.file).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise CliError(f"cannot read {args.file}: {error}") from None
+
+    async def work(built: Services) -> None:
+        routing = await import_routing(
+            built.lifecycle, CLI_ACTOR, data, reference=args.reference, name=args.name
+        )
+        print(f"imported smart routing {routing.reference} (id {routing.id})")
+
+    with database(settings, owner=False) as ready:
+        asyncio.run(with_services(ready, work))
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="smart-routing", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the service (and its embedded MongoDB)")
+    serve.add_argument("--host", help="address to listen on (SR_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on, 0 for any (SR_PORT)")
+    serve.set_defaults(run=command_serve)
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        dest="user_command", required=True
+    )
+    add = user.add_parser("add", help="create a user")
+    add.add_argument("--email", required=True)
+    add.add_argument("--password", help="else SR_NEW_USER_PASSWORD, else asked")
+    add.add_argument("--role", action="append", help="role name (repeatable; default admin)")
+    add.add_argument("--agent", action="store_true", help="give the user an agent profile")
+    add.add_argument("--queue", action="append", help="agent queue (repeatable)")
+    add.add_argument("--capacity", type=int, default=3, help="concurrent conversations")
+    add.set_defaults(run=command_user_add)
+
+    export = commands.add_parser("export", help="export a smart routing with its versions")
+    export.add_argument("reference")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    export.set_defaults(run=command_export)
+
+    import_ = commands.add_parser("import", help="import an exported smart routing")
+    import_.add_argument("file")
+    import_.add_argument("--reference", help="a new reference, when the exported one is taken")
+    import_.add_argument("--name", help="a new name")
+    import_.set_defaults(run=command_import)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+        args.run(settings, args)
+    except SettingsError as error:
+        print(f"smart-routing: {error}", file=sys.stderr)
+        return 2
+    except (CliError, DomainError) as error:
+        print(f"smart-routing: {getattr(error, 'message', error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
