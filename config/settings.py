@@ -59,7 +59,9 @@ class Settings(BaseModel):
     schedule_poll_seconds: float = Field(5.0, gt=0, le=3600)
     schedule_late_grace_seconds: float = Field(60.0, ge=0)
     step_budget: int = Field(200, ge=1, le=100_000)
-    inactivity_expiry_seconds: int = Field(24 * 3600, ge=60)
+    inactivity_expiry_seconds: int = Field(24 * 3600, ge=1)
+    lease_seconds: float = Field(30.0, gt=0, le=3600)
+    sweep_seconds: float = Field(0.5, gt=0, le=60)
     demo_bot: bool = True
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -94,9 +96,7 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         if field.annotation == list[str]:
             values[name] = [item.strip() for item in raw.split(",") if item.strip()]
-        elif field.annotation is bool:
-            values[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
-        else:
+        else:  # pydantic parses the text, so SR_DEMO_BOT=maybe is refused, not taken as false
             values[name] = raw
     return values
 
@@ -115,16 +115,24 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     """Merge defaults, the TOML file named by ``SR_CONFIG``, the environment and overrides."""
     environ = os.environ if environ is None else environ
     merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     if config_path := environ.get("SR_CONFIG"):
-        merged.update(_from_file(Path(config_path)))
-    merged.update(_from_environment(environ))
-    merged.update({key: value for key, value in overrides.items() if value is not None})
+        from_file = _from_file(Path(config_path))
+        merged.update(from_file)
+        sources.update({name: f"{name} in {config_path}" for name in from_file})
+    from_environment = _from_environment(environ)
+    merged.update(from_environment)
+    sources.update({name: ENV_PREFIX + name.upper() for name in from_environment})
+    given = {key: value for key, value in overrides.items() if value is not None}
+    merged.update(given)
+    sources.update({name: name for name in given})
     try:
         return Settings.model_validate(merged)
     except ValidationError as error:
         problems = []
         for item in error.errors():
             name = ".".join(str(part) for part in item["loc"])
-            source = f"SR_{name.upper()}" if name else "settings"
-            problems.append(f"{source}: {item['msg']}")
-        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+            source = sources.get(str(item["loc"][0]), ENV_PREFIX + name.upper()) if name else ""
+            problems.append(f"{source}: {item['msg']}" if source else item["msg"])
+        # One line, so a service manager's log shows the whole reason next to the exit.
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

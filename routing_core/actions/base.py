@@ -10,26 +10,51 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from routing_core.errors import Invalid
+
+if TYPE_CHECKING:
+    from routing_core.engine.context import RunContext
 
 
 class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Wait(BaseModel):
+    """A suspension: until a reply, a timer or an agent; ``memory`` survives the wait."""
+
+    kind: Literal["reply", "timer", "agent"]
+    until: datetime | None = None
+    memory: dict[str, Any] = {}
+
+
 class Outcome(BaseModel):
-    """What running an action decided: the branch to follow, or a wait (or the tree's end)."""
+    """What running an action decided: a branch to follow, a wait, a hand-off or the end.
+
+    Effects (messages, variables, events) go through the run context, which records them
+    for the host to apply; an action never writes anything itself.
+    """
 
     branch: str | None = None
-    wait_until: datetime | None = None
-    wait_for_reply: bool = False
+    wait: Wait | None = None
+    handoff: str | None = None  # the reference of the routing that takes over
     end: bool = False
-    events: list[dict[str, Any]] = []
-    variables: dict[str, Any] = {}
+
+    @classmethod
+    def follow(cls, branch: str) -> Outcome:
+        return cls(branch=branch)
+
+    @classmethod
+    def wait_for_reply(cls, until: datetime | None, **memory: Any) -> Outcome:
+        return cls(wait=Wait(kind="reply", until=until, memory=memory))
+
+    @classmethod
+    def wait_until(cls, until: datetime, **memory: Any) -> Outcome:
+        return cls(wait=Wait(kind="timer", until=until, memory=memory))
 
 
 class ActionType:
@@ -50,7 +75,8 @@ class ActionType:
         """The branches of an action with these parameters (some types derive them)."""
         return list(cls.branches)
 
-    async def run(self, params: Any, ctx: Any) -> Outcome:
+    async def run(self, params: Any, ctx: RunContext) -> Outcome:
+        """Decide the outcome; ``ctx.trigger`` says whether this is a first run or a resume."""
         raise NotImplementedError(f"the engine cannot run {self.type!r} actions yet")
 
 

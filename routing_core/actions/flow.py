@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from routing_core.actions.base import ActionType, register
+from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.params import BranchName, Label, ensure_unique, invalid
+
+if TYPE_CHECKING:
+    from routing_core.engine.context import RunContext
 
 
 @register
@@ -16,6 +20,9 @@ class Start(ActionType):
 
     type = "start"
     fixed: ClassVar[bool] = True
+
+    async def run(self, params: BaseModel, ctx: RunContext) -> Outcome:
+        return Outcome.follow("next")
 
 
 class Share(BaseModel):
@@ -52,6 +59,15 @@ class LoadSharing(ActionType):
         assert isinstance(params, cls.Params)
         return [share.branch for share in params.shares]
 
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        point = ctx.stable_fraction() * 100
+        cumulative = 0
+        for share in params.shares:
+            cumulative += share.percent
+            if point < cumulative:
+                return Outcome.follow(share.branch)
+        return Outcome.follow(params.shares[-1].branch)
+
 
 @register
 class Checkpoint(ActionType):
@@ -63,6 +79,10 @@ class Checkpoint(ActionType):
         model_config = ConfigDict(extra="forbid")
 
         label: Label
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        ctx.emit("checkpoint", label=params.label)
+        return Outcome.follow("next")
 
 
 @register
@@ -77,9 +97,17 @@ class Pause(ActionType):
 
         seconds: Annotated[int, Field(ge=1, le=604_800)]
 
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        if ctx.trigger == "timeout":
+            return Outcome.follow("next")
+        return Outcome.wait_until(ctx.now + timedelta(seconds=params.seconds))
+
 
 @register
 class Node(ActionType):
     """A junction: lets several branches meet and loops be drawn."""
 
     type = "node"
+
+    async def run(self, params: BaseModel, ctx: RunContext) -> Outcome:
+        return Outcome.follow("next")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Self
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from routing_core.actions.base import ActionType, register
+from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.params import (
     Choice,
     Pattern,
@@ -19,6 +20,18 @@ from routing_core.actions.params import (
     folded,
     invalid,
 )
+from routing_core.engine.values import (
+    MAX_INPUT,
+    bounded_match,
+    is_email,
+    normalise_phone,
+    parse_date,
+    parse_number,
+)
+from routing_core.model.interaction import OutboundChoice
+
+if TYPE_CHECKING:
+    from routing_core.engine.context import RunContext
 
 
 @register
@@ -38,6 +51,11 @@ class Message(ActionType):
             if not self.text and not self.media_url:
                 raise invalid("a message needs a text or a media_url")
             return self
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        media_url = ctx.render(params.media_url) if params.media_url else None
+        ctx.send(ctx.render(params.text), media_url=media_url)
+        return Outcome.follow("next")
 
 
 @register
@@ -73,6 +91,43 @@ class MessageWait(ActionType):
                 raise invalid("required when validate is regex")
             return pattern
 
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        if ctx.trigger == "timeout":
+            return Outcome.follow("timeout")
+        until = ctx.now + timedelta(seconds=params.timeout_seconds)
+        if ctx.trigger == "run":
+            ctx.send(ctx.render(params.text))
+            return Outcome.wait_for_reply(until, tries=0)
+        answer = accepted_answer(params, ctx.message.text if ctx.message else "")
+        if answer is not None:
+            ctx.set_variable(params.into, answer)
+            return Outcome.follow("answered")
+        tries = int(ctx.memory.get("tries", 0)) + 1
+        if tries > params.retries:
+            return Outcome.follow("invalid")
+        ctx.send(ctx.render(params.retry_text or params.text))
+        return Outcome.wait_for_reply(until, tries=tries)
+
+
+def accepted_answer(params: MessageWait.Params, text: str) -> Any:
+    """The stored form of a valid answer, or None when the answer is not valid."""
+    text = text.strip()[:MAX_INPUT]
+    if not text:
+        return None
+    match params.validation:
+        case "number":
+            return parse_number(text)
+        case "email":
+            return text.lower() if is_email(text) else None
+        case "phone":
+            return normalise_phone(text)
+        case "date":
+            day = parse_date(text)
+            return day.isoformat() if day else None
+        case "regex":
+            return text if bounded_match(params.pattern or "", text, full=True) else None
+    return text
+
 
 @register
 class MessageChoice(ActionType):
@@ -102,3 +157,43 @@ class MessageChoice(ActionType):
     def branches_for(cls, params: BaseModel) -> list[str]:
         assert isinstance(params, cls.Params)
         return [choice.branch for choice in params.choices] + ["no_match", "timeout"]
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        if ctx.trigger == "timeout":
+            return Outcome.follow("timeout")
+        until = ctx.now + timedelta(seconds=params.timeout_seconds)
+        if ctx.trigger == "reply":
+            chosen = chosen_choice(params.choices, ctx)
+            if chosen is not None:
+                ctx.emit("choice", value=chosen.value, label=ctx.render(chosen.label))
+                return Outcome.follow(chosen.branch)
+            tries = int(ctx.memory.get("tries", 0)) + 1
+            if tries > params.retries:
+                return Outcome.follow("no_match")
+        else:
+            tries = 0
+        offered = [
+            OutboundChoice(label=ctx.render(choice.label), value=choice.value)
+            for choice in params.choices
+        ]
+        ctx.send(ctx.render(params.text), choices=offered)
+        return Outcome.wait_for_reply(until, tries=tries)
+
+
+def chosen_choice(choices: list[Choice], ctx: RunContext) -> Choice | None:
+    """A button's payload, the choice's number, or its label or value typed (case and
+    accents ignored)."""
+    message = ctx.message
+    if message is None:
+        return None
+    if message.payload is not None:
+        for choice in choices:
+            if choice.value == message.payload:
+                return choice
+    typed = folded(message.text[:MAX_INPUT])
+    if typed.isdigit() and 1 <= int(typed) <= len(choices):
+        return choices[int(typed) - 1]
+    for choice in choices:
+        if typed in (folded(ctx.render(choice.label)), folded(choice.value)):
+            return choice
+    return None

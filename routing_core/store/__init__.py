@@ -11,6 +11,20 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from routing_core.store.audit import AuditRepository
+from routing_core.store.interactions import (
+    ContactRepository,
+    EntryPointRepository,
+    EventRepository,
+    InteractionRepository,
+    SnapshotRepository,
+)
+from routing_core.store.reference import (
+    DatabaseRepository,
+    DatabaseRowRepository,
+    ScheduleRepository,
+    ValueTableRepository,
+    VariableRepository,
+)
 from routing_core.store.repository import Repository
 from routing_core.store.routings import SmartRoutingRepository, VersionRepository
 from routing_core.store.users import ApiTokenRepository, RoleRepository, UserRepository
@@ -30,6 +44,16 @@ class Store:
         self.roles = RoleRepository(database)
         self.tokens = ApiTokenRepository(database)
         self.audit = AuditRepository(database)
+        self.value_tables = ValueTableRepository(database)
+        self.variables = VariableRepository(database)
+        self.databases = DatabaseRepository(database)
+        self.database_rows = DatabaseRowRepository(database)
+        self.schedules = ScheduleRepository(database)
+        self.entry_points = EntryPointRepository(database)
+        self.interactions = InteractionRepository(database)
+        self.events = EventRepository(database)
+        self.contacts = ContactRepository(database)
+        self.snapshots = SnapshotRepository(database)
 
     @classmethod
     def connect(cls, uri: str, database_name: str) -> Store:
@@ -47,7 +71,7 @@ class Store:
 
     async def routing_in_use(self, routing_id: str) -> bool:
         """True while an entry point starts or ends its interactions with this routing."""
-        found = await self.database["entry_points"].find_one(
+        found = await self.entry_points.collection.find_one(
             {"$or": [{"start_routing": routing_id}, {"end_routing": routing_id}]},
             projection={"_id": 1},
         )

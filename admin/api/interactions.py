@@ -1,0 +1,127 @@
+"""Entry points, interactions with their events lists, test executions of a version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from admin.context import actor, require, services
+from admin.schemas.common import PageQuery
+from admin.schemas.interactions import (
+    EntryPointIn,
+    EntryPointList,
+    EntryPointOut,
+    EntryPointPatch,
+    EventOut,
+    ExecutionList,
+    ExecutionOut,
+    InteractionDetail,
+    InteractionList,
+    InteractionOut,
+    InteractionQuery,
+)
+
+blueprint = Blueprint("api_interactions", __name__, url_prefix="/api")
+
+
+def _out(entry_point: Any) -> EntryPointOut:
+    return EntryPointOut.of(entry_point, services().settings.public_url)
+
+
+@blueprint.get("/entry-points")
+@require("entry_points:read")
+@validate_querystring(PageQuery)
+@validate_response(EntryPointList)
+async def list_entry_points(query_args: PageQuery) -> EntryPointList:
+    items, cursor = await services().store.entry_points.list(
+        cursor=query_args.cursor, limit=query_args.limit
+    )
+    return EntryPointList(items=[_out(item) for item in items], next=cursor)
+
+
+@blueprint.post("/entry-points")
+@require("entry_points:create")
+@validate_request(EntryPointIn)
+@validate_response(EntryPointOut, 201)
+async def create_entry_point(data: EntryPointIn) -> tuple[EntryPointOut, int]:
+    entry_point = await services().entry_points.create(
+        actor(), data.model_dump(exclude={"credentials"}), data.credentials
+    )
+    return _out(entry_point), 201
+
+
+@blueprint.get("/entry-points/<entry_point_id>")
+@require("entry_points:read")
+@validate_response(EntryPointOut)
+async def get_entry_point(entry_point_id: str) -> EntryPointOut:
+    return _out(await services().store.entry_points.get(entry_point_id))
+
+
+@blueprint.patch("/entry-points/<entry_point_id>")
+@require("entry_points:edit")
+@validate_request(EntryPointPatch)
+@validate_response(EntryPointOut)
+async def update_entry_point(entry_point_id: str, data: EntryPointPatch) -> EntryPointOut:
+    changes = data.model_dump(exclude_unset=True, exclude={"credentials"})
+    entry_point = await services().entry_points.update(
+        actor(), entry_point_id, changes, data.credentials
+    )
+    return _out(entry_point)
+
+
+@blueprint.delete("/entry-points/<entry_point_id>")
+@require("entry_points:delete")
+async def delete_entry_point(entry_point_id: str) -> tuple[str, int]:
+    await services().entry_points.delete(actor(), entry_point_id)
+    return "", 204
+
+
+@blueprint.get("/interactions")
+@require("interactions:read")
+@validate_querystring(InteractionQuery)
+@validate_response(InteractionList)
+async def list_interactions(query_args: InteractionQuery) -> InteractionList:
+    query: dict[str, Any] = {}
+    for field, key in (("routing", "routing_id"), ("version", "version_id"),
+                       ("contact", "contact"), ("status", "status"),
+                       ("entry_point", "entry_point_id"), ("test", "test")):
+        value = getattr(query_args, field)
+        if value is not None:
+            query[key] = value
+    items, cursor = await services().store.interactions.list(
+        query, cursor=query_args.cursor, limit=query_args.limit, newest_first=True
+    )
+    return InteractionList(items=[InteractionOut.of(item) for item in items], next=cursor)
+
+
+@blueprint.get("/interactions/<interaction_id>")
+@require("interactions:read")
+@validate_response(InteractionDetail)
+async def get_interaction(interaction_id: str) -> InteractionDetail:
+    interaction, events = await services().runtime.history(interaction_id)
+    return InteractionDetail(
+        **InteractionOut.of(interaction).model_dump(),
+        events=[EventOut.of(event) for event in events],
+    )
+
+
+@blueprint.get("/versions/<version_id>/executions")
+@require("smart_routings:read")
+@validate_querystring(PageQuery)
+@validate_response(ExecutionList)
+async def executions(version_id: str, query_args: PageQuery) -> ExecutionList:
+    """The test executions of a version, newest first, each with its path and events."""
+    store = services().store
+    await store.versions.get(version_id)
+    items, cursor = await store.interactions.list(
+        {"version_id": version_id, "test": True},
+        cursor=query_args.cursor, limit=min(query_args.limit, 50), newest_first=True,
+    )
+    result = []
+    for item in items:
+        events = await store.events.of_interaction(item.id)
+        result.append(ExecutionOut(**InteractionOut.of(item).model_dump(),
+                                   events=[EventOut.of(event) for event in events]))
+    return ExecutionList(items=result, next=cursor)

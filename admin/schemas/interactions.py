@@ -1,0 +1,136 @@
+"""Entry points and interactions as the API shows and accepts them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from admin.schemas.common import Strict
+from routing_core.model.entry_point import EntryPoint, EntryPointMode
+from routing_core.model.interaction import Channel, Event, Interaction, Waiting
+
+
+class EntryPointIn(Strict):
+    channel: Channel
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=200)
+    mode: EntryPointMode = EntryPointMode.production
+    start_routing: str = Field(min_length=1, description="Routing id or reference (type start)")
+    end_routing: str | None = Field(None, description="Routing id or reference (type end)")
+    fallback_text: str | None = Field(None, max_length=4096)
+    credentials: dict[str, str] = Field(default_factory=dict, description="Write-only")
+
+
+class EntryPointPatch(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    address: str | None = Field(None, min_length=1, max_length=200)
+    mode: EntryPointMode | None = None
+    start_routing: str | None = None
+    end_routing: str | None = None
+    fallback_text: str | None = Field(None, max_length=4096)
+    credentials: dict[str, str] | None = None
+    channel: Channel | None = None  # accepted only to be refused with a clear message
+
+
+class EntryPointOut(BaseModel):
+    id: str
+    channel: Channel
+    name: str
+    address: str
+    mode: EntryPointMode
+    start_routing: str
+    end_routing: str | None
+    fallback_text: str | None
+    has_credentials: bool
+    webhook_url: str | None = None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry_point: EntryPoint, public_url: str) -> EntryPointOut:
+        webhook = (
+            None if entry_point.channel is Channel.webchat
+            else f"{public_url}/webhooks/{entry_point.channel.value}/{entry_point.id}"
+        )
+        return cls(
+            **entry_point.model_dump(exclude={"credentials_sealed"}),
+            has_credentials=bool(entry_point.credentials_sealed),
+            webhook_url=webhook,
+        )
+
+
+class EntryPointList(BaseModel):
+    items: list[EntryPointOut]
+    next: str | None
+
+
+class EventOut(BaseModel):
+    id: str
+    at: datetime
+    type: str
+    action: str | None
+    data: dict[str, Any]
+    status: str | None = None
+    attempts: int = 0
+    provider_id: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, event: Event) -> EventOut:
+        return cls.model_validate(event.model_dump())
+
+
+class InteractionOut(BaseModel):
+    id: str
+    entry_point_id: str
+    channel: Channel
+    contact: str
+    contact_id: str
+    routing_id: str
+    version_id: str
+    revision: int
+    test: bool
+    kind: str
+    status: str
+    cursor: str | None
+    waiting: Waiting | None
+    variables: dict[str, Any]
+    path: list[str]
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+
+    @classmethod
+    def of(cls, interaction: Interaction) -> InteractionOut:
+        return cls.model_validate(interaction.model_dump())
+
+
+class InteractionDetail(InteractionOut):
+    events: list[EventOut]
+
+
+class InteractionList(BaseModel):
+    items: list[InteractionOut]
+    next: str | None
+
+
+class InteractionQuery(BaseModel):
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=500)
+    routing: str | None = None
+    version: str | None = None
+    test: bool | None = None
+    contact: str | None = None
+    status: str | None = None
+    entry_point: str | None = None
+
+
+class ExecutionOut(InteractionOut):
+    events: list[EventOut]
+
+
+class ExecutionList(BaseModel):
+    items: list[ExecutionOut]
+    next: str | None

@@ -1,0 +1,196 @@
+/* smart-routing web chat widget — one <script> tag, no build step.
+ *
+ *   <script src="https://HOST/chat/widget.js" data-entry-point="demo"
+ *           data-title="Chat with us" data-container="#chat"></script>
+ *
+ * Without data-container the chat opens as a floating panel. The visitor id is kept in
+ * localStorage, so a reload resumes the same conversation with its history; a dropped
+ * socket reconnects and asks for what it missed (?after=<last seq>).
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script) { return; }
+  var origin = new URL(script.src, window.location.href).origin;
+  var entryPoint = script.getAttribute("data-entry-point") || "demo";
+  var title = script.getAttribute("data-title") || "Chat";
+  var containerSelector = script.getAttribute("data-container");
+  var storageKey = "smart-routing:" + entryPoint;
+
+  function randomId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function visitorId() {
+    var id = window.localStorage.getItem(storageKey + ":visitor");
+    if (!id) {
+      id = "v" + randomId();
+      window.localStorage.setItem(storageKey + ":visitor", id);
+    }
+    return id;
+  }
+
+  var style = document.createElement("style");
+  style.textContent = [
+    ".sr-chat{font:15px/1.4 system-ui,sans-serif;display:flex;flex-direction:column;",
+    "background:#fff;border:1px solid #d0d7de;border-radius:12px;overflow:hidden;",
+    "width:360px;height:520px;box-shadow:0 8px 24px rgba(0,0,0,.12)}",
+    ".sr-chat.sr-floating{position:fixed;right:20px;bottom:20px;z-index:2147483000}",
+    ".sr-head{background:#0b5cad;color:#fff;padding:12px 16px;font-weight:600;",
+    "display:flex;justify-content:space-between;align-items:center}",
+    ".sr-status{font-size:12px;font-weight:400;opacity:.85}",
+    ".sr-log{flex:1;overflow-y:auto;padding:12px;background:#f6f8fa}",
+    ".sr-msg{max-width:80%;margin:6px 0;padding:8px 12px;border-radius:14px;",
+    "white-space:pre-wrap;word-wrap:break-word}",
+    ".sr-bot{background:#fff;border:1px solid #d0d7de;border-bottom-left-radius:4px}",
+    ".sr-visitor{background:#0b5cad;color:#fff;margin-left:auto;border-bottom-right-radius:4px}",
+    ".sr-choices{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0 8px}",
+    ".sr-choice{border:1px solid #0b5cad;color:#0b5cad;background:#fff;border-radius:16px;",
+    "padding:6px 12px;cursor:pointer;font:inherit}",
+    ".sr-choice:hover{background:#e8f1fb}.sr-choice:disabled{opacity:.5;cursor:default}",
+    ".sr-form{display:flex;border-top:1px solid #d0d7de}",
+    ".sr-input{flex:1;border:0;padding:12px;font:inherit;outline:none}",
+    ".sr-send{border:0;background:#0b5cad;color:#fff;padding:0 18px;font:inherit;cursor:pointer}",
+    ".sr-media{max-width:100%;border-radius:8px;margin-top:6px;display:block}"
+  ].join("");
+  document.head.appendChild(style);
+
+  var root = document.createElement("div");
+  root.className = "sr-chat";
+  root.setAttribute("data-testid", "sr-chat");
+  root.innerHTML = '<div class="sr-head"><span class="sr-title"></span>' +
+    '<span class="sr-status">connecting…</span></div>' +
+    '<div class="sr-log" aria-live="polite"></div>' +
+    '<form class="sr-form"><input class="sr-input" maxlength="4096" autocomplete="off" ' +
+    'placeholder="Type a message…" aria-label="Message"><button class="sr-send" ' +
+    'type="submit">Send</button></form>';
+  root.querySelector(".sr-title").textContent = title;
+  var container = containerSelector ? document.querySelector(containerSelector) : null;
+  if (container) { container.appendChild(root); } else {
+    root.classList.add("sr-floating");
+    document.body.appendChild(root);
+  }
+  var log = root.querySelector(".sr-log");
+  var status = root.querySelector(".sr-status");
+  var input = root.querySelector(".sr-input");
+
+  var socket = null;
+  var lastSeq = null;
+  var shown = {};
+  var outbox = [];
+  var retryDelay = 500;
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function addBubble(who, text) {
+    var bubble = document.createElement("div");
+    bubble.className = "sr-msg sr-" + who;
+    bubble.textContent = text;
+    log.appendChild(bubble);
+    scrollDown();
+    return bubble;
+  }
+
+  function disableChoices() {
+    Array.prototype.forEach.call(log.querySelectorAll(".sr-choice"), function (b) {
+      b.disabled = true;
+    });
+  }
+
+  function addBotMessage(frame, interactive) {
+    if (frame.seq) {
+      if (shown[frame.seq]) { return; }
+      shown[frame.seq] = true;
+      if (!lastSeq || frame.seq > lastSeq) { lastSeq = frame.seq; }
+    }
+    var bubble = addBubble("bot", frame.text || "");
+    if (frame.media_url) {
+      var image = document.createElement("img");
+      image.className = "sr-media";
+      image.src = frame.media_url;
+      image.alt = "";
+      bubble.appendChild(image);
+    }
+    if (frame.choices && frame.choices.length) {
+      disableChoices();
+      var row = document.createElement("div");
+      row.className = "sr-choices";
+      frame.choices.forEach(function (choice) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "sr-choice";
+        button.textContent = choice.label;
+        button.disabled = !interactive;
+        button.addEventListener("click", function () {
+          disableChoices();
+          addBubble("visitor", choice.label);
+          send({ type: "choice", value: choice.value, label: choice.label });
+        });
+        row.appendChild(button);
+      });
+      log.appendChild(row);
+      scrollDown();
+    }
+  }
+
+  function send(frame) {
+    frame.id = randomId();
+    outbox.push(frame);
+    flush();
+  }
+
+  function flush() {
+    if (!socket || socket.readyState !== 1) { return; }
+    outbox.forEach(function (frame) { socket.send(JSON.stringify(frame)); });
+  }
+
+  function connect() {
+    var url = origin.replace(/^http/, "ws") + "/chat/" + encodeURIComponent(entryPoint) +
+      "/ws?visitor=" + encodeURIComponent(visitorId()) +
+      (lastSeq ? "&after=" + encodeURIComponent(lastSeq) : "");
+    socket = new WebSocket(url);
+    socket.onopen = function () {
+      status.textContent = "online";
+      retryDelay = 500;
+      flush();
+    };
+    socket.onmessage = function (message) {
+      var frame;
+      try { frame = JSON.parse(message.data); } catch (error) { return; }
+      if (frame.type === "message") {
+        addBotMessage(frame, true);
+      } else if (frame.type === "history") {
+        frame.messages.forEach(function (item, index) {
+          if (item.from === "visitor") { addBubble("visitor", item.text); } else {
+            addBotMessage(item, index === frame.messages.length - 1);
+          }
+        });
+      } else if (frame.type === "ack") {
+        outbox = outbox.filter(function (pending) { return pending.id !== frame.id; });
+      } else if (frame.type === "error") {
+        status.textContent = frame.message;
+      }
+    };
+    socket.onclose = function () {
+      status.textContent = "reconnecting…";
+      window.setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 10000);
+    };
+  }
+
+  root.querySelector(".sr-form").addEventListener("submit", function (submitEvent) {
+    submitEvent.preventDefault();
+    var text = input.value.trim();
+    if (!text) { return; }
+    input.value = "";
+    disableChoices();
+    addBubble("visitor", text);
+    send({ type: "message", text: text });
+  });
+
+  connect();
+}());

@@ -1,0 +1,148 @@
+"""The web chat channel: a demo page, the embeddable widget, and the visitor's WebSocket.
+
+Protocol (API.md, plus acknowledgements and replay): the client sends
+``{type: "message", text, id?}`` or ``{type: "choice", value, id?}``; the server sends
+``{type: "message", text, choices?, media_url?, seq}`` for every bot message, ``{type:
+"ack", id}`` once a client message is stored, and on connection either the conversation's
+``history`` or, with ``?after=<seq>``, the messages missed since ``seq``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import uuid
+from typing import Any
+
+from quart import Blueprint, render_template, websocket
+
+from admin.context import services
+from routing_core.errors import DomainError
+from routing_core.model.interaction import Channel, Event, Inbound
+
+blueprint = Blueprint(
+    "webchat", __name__, template_folder="templates", static_folder="static",
+    static_url_path="/chat/static",
+)
+
+VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_TEXT = 4096
+HISTORY_LIMIT = 100
+
+
+def message_frame(event: Event) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "message", "text": event.data.get("text", ""),
+                             "seq": event.id}
+    if choices := event.data.get("choices"):
+        frame["choices"] = choices
+    if media_url := event.data.get("media_url"):
+        frame["media_url"] = media_url
+    return frame
+
+
+@blueprint.get("/chat/widget.js")
+async def widget() -> Any:
+    return await blueprint.send_static_file("widget.js")
+
+
+@blueprint.get("/chat/<entry_point_key>")
+async def demo_page(entry_point_key: str) -> Any:
+    entry_point = await services().entry_points.resolve(entry_point_key)
+    if entry_point.channel is not Channel.webchat:
+        return {"error": {"code": "not_found", "message": "not a web chat entry point"}}, 404
+    return await render_template("chat.html", entry_point=entry_point)
+
+
+def _parse(raw: str | bytes) -> tuple[str, str | None, str | None] | str:
+    """(text, payload, client id) of a client frame, or the reason it is refused."""
+    try:
+        frame = json.loads(raw)
+    except (ValueError, TypeError):
+        return "frames are JSON objects"
+    if not isinstance(frame, dict):
+        return "frames are JSON objects"
+    client_id = frame.get("id")
+    if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 64):
+        return "id must be a string of at most 64 characters"
+    if frame.get("type") == "message":
+        text = frame.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            return f"text must be a non-empty string of at most {MAX_TEXT} characters"
+        return text, None, client_id
+    if frame.get("type") == "choice":
+        value = frame.get("value")
+        if not isinstance(value, str) or not value or len(value) > 64:
+            return "value must be a non-empty string of at most 64 characters"
+        label = frame.get("label")
+        text = label if isinstance(label, str) and len(label) <= MAX_TEXT else value
+        return text, value, client_id
+    return "type must be message or choice"
+
+
+@blueprint.websocket("/chat/<entry_point_key>/ws")
+async def chat_socket(entry_point_key: str) -> None:
+    visitor = websocket.args.get("visitor", "")
+    try:
+        entry_point = await services().entry_points.resolve(entry_point_key)
+    except DomainError:
+        await websocket.close(4404, "unknown chat module")
+        return
+    if entry_point.channel is not Channel.webchat or not VISITOR.match(visitor):
+        await websocket.close(4400, "a web chat entry point and ?visitor=<8-64 letters> needed")
+        return
+    await websocket.accept()
+    built = services()
+    queue = built.hub.subscribe(entry_point.id, visitor)
+    forward = asyncio.create_task(_forward(queue))
+    try:
+        await _catch_up(entry_point.id, visitor, websocket.args.get("after"))
+        while True:
+            parsed = _parse(await websocket.receive())
+            if isinstance(parsed, str):
+                await websocket.send_json({"type": "error", "message": parsed})
+                continue
+            text, payload, client_id = parsed
+            receipt = await built.runtime.receive(Inbound(
+                channel=Channel.webchat, entry_point_id=entry_point.id, contact=visitor,
+                provider_id=f"wc:{client_id or uuid.uuid4().hex}", text=text, payload=payload,
+            ))
+            if client_id:
+                await websocket.send_json(
+                    {"type": "ack", "id": client_id, "duplicate": receipt.duplicate}
+                )
+    finally:
+        forward.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await forward
+        built.hub.unsubscribe(entry_point.id, visitor, queue)
+
+
+async def _catch_up(entry_point_id: str, visitor: str, after: str | None) -> None:
+    """Replay what a reconnecting socket missed, or the conversation so far."""
+    store = services().store
+    if after:
+        for event in await store.events.outbound_after(entry_point_id, visitor, after):
+            await websocket.send_json(message_frame(event))
+        return
+    latest = await store.interactions.collection.find_one(
+        {"entry_point_id": entry_point_id, "contact": visitor},
+        projection={"_id": 1}, sort=[("_id", -1)],
+    )
+    if latest is None:
+        await websocket.send_json({"type": "history", "messages": []})
+        return
+    events = await store.events.of_interaction(latest["_id"], limit=HISTORY_LIMIT * 4)
+    messages = [
+        {"from": "visitor", "text": event.data.get("text", "")} if event.type == "inbound"
+        else {"from": "bot", **message_frame(event)}
+        for event in events if event.type in ("inbound", "outbound")
+    ]
+    await websocket.send_json({"type": "history", "messages": messages[-HISTORY_LIMIT:]})
+
+
+async def _forward(queue: asyncio.Queue[Event]) -> None:
+    while True:
+        event = await queue.get()
+        await websocket.send_json(message_frame(event))

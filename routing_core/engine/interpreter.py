@@ -1,0 +1,155 @@
+"""Runs an interaction's tree from where it stands until a wait, a hand-off or the end.
+
+One *activation* handles one trigger (the start, a reply, a timer). It mutates the
+interaction in memory and records events in the journal; the runtime persists both.
+A step budget stops runaway loops; an action that fails takes its ``failure`` branch
+when it has one, else the interaction ends with an error event.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from routing_core.actions.base import Outcome, action_type, parse_params
+from routing_core.engine.context import Journal, RunContext, Trigger
+from routing_core.engine.ports import Ports
+from routing_core.engine.templates import TemplateFailure
+from routing_core.errors import DomainError
+from routing_core.model.interaction import Inbound, Interaction, Waiting
+from routing_core.model.tree import Action, Tree
+
+log = logging.getLogger(__name__)
+PATH_KEPT = 1000
+
+
+class Trees(Protocol):
+    """Where the interpreter gets the tree an interaction is pinned to."""
+
+    async def pinned_tree(self, interaction: Interaction) -> Tree: ...
+
+    async def production_of(self, reference: str) -> tuple[str, str, int, Tree] | None:
+        """(routing id, version id, revision, tree) of a routing's production version."""
+        ...
+
+
+@dataclass
+class Activation:
+    ended: bool = False
+    reason: str | None = None
+
+
+class Interpreter:
+    def __init__(self, ports: Ports, trees: Trees, step_budget: int = 200):
+        self.ports = ports
+        self.trees = trees
+        self.step_budget = step_budget
+
+    async def activate(
+        self,
+        interaction: Interaction,
+        trigger: Trigger,
+        journal: Journal,
+        now: datetime,
+        message: Inbound | None = None,
+    ) -> Activation:
+        tree = await self.trees.pinned_tree(interaction)
+        memory: dict[str, object] = {}
+        if trigger == "run":
+            interaction.cursor = tree.start
+        elif interaction.waiting is not None:
+            waiting = interaction.waiting
+            if trigger == "reply" and waiting.kind != "reply":
+                return Activation()  # a message during a pause waits its turn
+            interaction.cursor = waiting.action
+            memory = dict(waiting.memory)
+            interaction.waiting = None
+        else:
+            return Activation(ended=True, reason="nothing to resume")
+        return await self._run(
+            interaction, tree, trigger=trigger, journal=journal, now=now, message=message,
+            memory=memory,
+        )
+
+    async def _run(
+        self,
+        interaction: Interaction,
+        tree: Tree,
+        *,
+        trigger: Trigger,
+        journal: Journal,
+        now: datetime,
+        message: Inbound | None,
+        memory: dict[str, object],
+    ) -> Activation:
+        resuming = trigger != "run"
+        for _ in range(self.step_budget):
+            action = tree.find(interaction.cursor or "")
+            if action is None:
+                journal.add("error", None, message=f"action {interaction.cursor!r} is missing")
+                return Activation(ended=True, reason="error")
+            if not resuming:
+                self._count_passage(interaction, journal, action)
+            ctx = RunContext(
+                interaction=interaction, action=action, now=now,
+                trigger=trigger if resuming else "run",
+                message=message if resuming else None,
+                memory=memory if resuming else {},
+                ports=self.ports, journal=journal,
+            )
+            outcome = await self._run_action(ctx)
+            if ctx.changes:
+                journal.add("variables", action.id, changes=ctx.changes)
+            resuming, memory = False, {}
+            if outcome is None:
+                failure = "failure" in action.next
+                if not failure:
+                    return Activation(ended=True, reason="error")
+                outcome = Outcome.follow("failure")
+            if outcome.wait is not None:
+                interaction.waiting = Waiting(action=action.id, **outcome.wait.model_dump())
+                return Activation()
+            if outcome.end:
+                return Activation(ended=True, reason="ended by action")
+            if outcome.handoff is not None:
+                target = await self.trees.production_of(outcome.handoff)
+                if target is None:
+                    journal.add("error", action.id,
+                                message=f"smart routing {outcome.handoff!r} has no production")
+                    return Activation(ended=True, reason="error")
+                interaction.routing_id, interaction.version_id, interaction.revision, tree = target
+                journal.add("handoff", action.id, routing=outcome.handoff,
+                            version=interaction.version_id)
+                interaction.cursor = tree.start
+                continue
+            following = action.next.get(outcome.branch or "")
+            if following is None:
+                return Activation(ended=True, reason="end of tree")
+            interaction.cursor = following
+        journal.add("error", interaction.cursor,
+                    message=f"step budget of {self.step_budget} actions exhausted: a loop?")
+        return Activation(ended=True, reason="step budget")
+
+    @staticmethod
+    def _count_passage(interaction: Interaction, journal: Journal, action: Action) -> None:
+        interaction.passages[action.id] = interaction.passages.get(action.id, 0) + 1
+        if len(interaction.path) < PATH_KEPT:
+            interaction.path.append(action.id)
+        if action.record_passage:
+            journal.add("passage", action.id, type=action.type, name=action.name)
+
+    @staticmethod
+    async def _run_action(ctx: RunContext) -> Outcome | None:
+        """The action's outcome, or None after recording why it failed."""
+        try:
+            kind = action_type(ctx.action.type)
+            params = parse_params(ctx.action.type, ctx.action.params)
+            return await kind().run(params, ctx)
+        except (DomainError, TemplateFailure, NotImplementedError) as error:
+            ctx.emit("error", message=str(getattr(error, "message", error)))
+        except Exception as error:  # an action bug must not kill the worker
+            log.exception("action %s (%s) failed", ctx.action.id, ctx.action.type)
+            ctx.emit("error", message=f"{type(error).__name__}: {error}")
+        return None

@@ -1,0 +1,420 @@
+"""The runtime: from an accepted inbound message to committed state and sent replies.
+
+``receive`` persists the message first (in the contact's active interaction, or a new
+one) and returns; processing runs under the interaction's lease, in arrival order, in a
+task. A sweeper wakes interactions whose timer is due or whose worker died (its lease
+expired), so a crash at any point loses nothing: the step is replayed and its events,
+having deterministic ids, are not written twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from routing_core.clock import utcnow
+from routing_core.engine.context import Journal
+from routing_core.engine.delivery import Delivery
+from routing_core.engine.interpreter import Activation, Interpreter
+from routing_core.engine.ports import Ports
+from routing_core.errors import NotFound
+from routing_core.ids import new_id
+from routing_core.model.entry_point import EntryPoint, EntryPointMode
+from routing_core.model.interaction import (
+    DeliveryStatus,
+    Event,
+    Inbound,
+    Interaction,
+    InteractionStatus,
+)
+from routing_core.model.routing import Version, VersionStatus
+from routing_core.model.tree import Tree
+from routing_core.store import Store
+
+log = logging.getLogger(__name__)
+TREE_CACHE_SIZE = 512
+
+
+@dataclass
+class RuntimeSettings:
+    lease_seconds: float = 30.0
+    inactivity_seconds: float = 24 * 3600
+    step_budget: int = 200
+    sweep_seconds: float = 0.5
+
+
+@dataclass
+class Receipt:
+    """What ``receive`` did: accepted (new) or a duplicate, and in which interaction."""
+
+    duplicate: bool
+    interaction_id: str | None
+
+
+class TreeCache:
+    """Trees by (version, revision): immutable once pinned, so cached without expiry."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._trees: OrderedDict[tuple[str, int], Tree] = OrderedDict()
+
+    def _remember(self, key: tuple[str, int], tree: Tree) -> None:
+        self._trees[key] = tree
+        self._trees.move_to_end(key)
+        while len(self._trees) > TREE_CACHE_SIZE:
+            self._trees.popitem(last=False)
+
+    async def pin(self, version: Version) -> None:
+        """Keep the tree of this revision, so edits made later do not reach the interaction."""
+        key = (version.id, version.revision)
+        if key in self._trees:
+            return
+        if version.status is VersionStatus.development:
+            await self.store.snapshots.keep(version.id, version.revision, version.tree)
+        self._remember(key, version.tree)
+
+    async def pinned_tree(self, interaction: Interaction) -> Tree:
+        key = (interaction.version_id, interaction.revision)
+        if (tree := self._trees.get(key)) is not None:
+            return tree
+        tree = await self.store.snapshots.find(*key)
+        if tree is None:
+            version = await self.store.versions.get(interaction.version_id)
+            tree = version.tree  # production and backup trees never change
+        self._remember(key, tree)
+        return tree
+
+    async def production_of(self, reference: str) -> tuple[str, str, int, Tree] | None:
+        routing = await self.store.routings.find_one({"reference": reference})
+        if routing is None:
+            return None
+        version = await self.store.versions.find_one(
+            {"routing_id": routing.id, "status": VersionStatus.production.value}
+        )
+        if version is None:
+            return None
+        await self.pin(version)
+        return routing.id, version.id, version.revision, version.tree
+
+
+class Runtime:
+    """One per process: receives, processes, wakes and hands messages to delivery."""
+
+    def __init__(
+        self,
+        store: Store,
+        ports: Ports,
+        delivery: Delivery,
+        settings: RuntimeSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.store = store
+        self.delivery = delivery
+        self.settings = settings or RuntimeSettings()
+        self.clock = clock
+        self.owner = new_id()
+        self.trees = TreeCache(store)
+        self.interpreter = Interpreter(ports, self.trees, self.settings.step_budget)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._entry_points: dict[str, tuple[float, EntryPoint]] = {}
+
+    # -- lifecycle of the runtime ----------------------------------------------------------
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def idle(self) -> None:
+        """Wait until every processing task started so far is done (tests, shut-down)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def _lease_until(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.settings.lease_seconds)
+
+    def _expiry(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.settings.inactivity_seconds)
+
+    async def entry_point(self, entry_point_id: str) -> EntryPoint:
+        """Entry points change rarely: cached for a second to spare a read per message."""
+        now = asyncio.get_running_loop().time()
+        cached = self._entry_points.get(entry_point_id)
+        if cached and now - cached[0] < 1.0:
+            return cached[1]
+        entry_point = await self.store.entry_points.get(entry_point_id)
+        self._entry_points[entry_point_id] = (now, entry_point)
+        return entry_point
+
+    async def receive(self, inbound: Inbound, wait: bool = False) -> Receipt:
+        """Persist the message (nothing accepted is lost), then process it in a task.
+
+        ``wait`` processes before returning (tests, and callers that want the reply first).
+        """
+        now = self.clock()
+        for _ in range(5):
+            document = await self.store.interactions.ingest(
+                inbound, self.owner, now, self._lease_until(now), self._expiry(now)
+            )
+            if document is not None:
+                return await self._after_ingest(document, wait)
+            active = await self.store.interactions.active_for(
+                inbound.entry_point_id, inbound.contact
+            )
+            if active is not None:
+                if inbound.provider_id in active.get("seen", []):
+                    return Receipt(duplicate=True, interaction_id=active["_id"])
+                continue  # it ended or appeared meanwhile: ingest again
+            if await self.store.interactions.seen_before(
+                inbound.entry_point_id, inbound.contact, inbound.provider_id
+            ):
+                return Receipt(duplicate=True, interaction_id=None)
+            try:
+                document = await self._create(inbound, now)
+            except DuplicateKeyError:
+                continue  # another worker created it: ingest into that one
+            return await self._after_ingest(document, wait)
+        raise RuntimeError("could not ingest the message after 5 attempts")
+
+    async def _after_ingest(self, document: dict[str, Any], wait: bool) -> Receipt:
+        receipt = Receipt(duplicate=False, interaction_id=document["_id"])
+        if document.get("lease_owner") == self.owner:
+            work = self._process(document)
+            if wait:
+                await work
+            else:
+                self._spawn(work)
+        return receipt
+
+    async def _start_version(self, entry_point: EntryPoint, routing_id: str) -> Version | None:
+        if entry_point.mode is EntryPointMode.test:
+            in_test = await self.store.versions.find_one(
+                {"routing_id": routing_id, "in_test": True}
+            )
+            if in_test is not None:
+                return in_test
+        return await self.store.versions.find_one(
+            {"routing_id": routing_id, "status": VersionStatus.production.value}
+        )
+
+    async def _create(
+        self, inbound: Inbound, now: datetime, *, kind: str = "start",
+        variables: dict[str, Any] | None = None, previous: str | None = None,
+    ) -> dict[str, Any]:
+        """A new interaction holding the message, leased to us; DuplicateKeyError if one
+        became active meanwhile."""
+        entry_point = await self.entry_point(inbound.entry_point_id)
+        routing_id = entry_point.start_routing if kind == "start" else entry_point.end_routing
+        version = await self._start_version(entry_point, routing_id or "")
+        contact = await self.store.contacts.upsert(inbound, now)
+        seen = await self.store.interactions.last_seen_ids(inbound.entry_point_id, inbound.contact)
+        interaction = Interaction(
+            entry_point_id=entry_point.id,
+            channel=entry_point.channel,
+            contact=inbound.contact,
+            contact_id=contact.id,
+            contact_name=contact.name,
+            contact_phone=contact.phone,
+            contact_variables=contact.variables,
+            routing_id=routing_id or "",
+            version_id=version.id if version else "",
+            revision=version.revision if version else 0,
+            test=bool(version and version.in_test and entry_point.mode is EntryPointMode.test),
+            kind=kind,  # type: ignore[arg-type]
+            variables=variables or {},
+            pending=[inbound] if kind == "start" else [],
+            seen=(seen + [inbound.provider_id])[-200:] if kind == "start" else seen,
+            expires_at=self._expiry(now),
+            lease_owner=self.owner,
+            lease_until=self._lease_until(now),
+            wake_at=self._lease_until(now),
+            previous_interaction=previous,
+            created_at=now,
+            updated_at=now,
+        )
+        if version is not None:
+            await self.trees.pin(version)
+        await self.store.interactions.insert(interaction)
+        return interaction.to_document()
+
+    # -- processing ------------------------------------------------------------------------
+
+    async def _process(self, document: dict[str, Any]) -> None:
+        """Process under the lease until no message waits; commit after each batch."""
+        current: dict[str, Any] | None = document
+        while current is not None:
+            try:
+                current = await self._step(current)
+            except Exception:
+                log.exception("interaction %s: step failed; the lease will expire and "
+                              "another attempt will be made", document.get("_id"))
+                return
+
+    async def _step(self, document: dict[str, Any]) -> dict[str, Any] | None:
+        interaction = Interaction.from_document(document)
+        now = self.clock()
+        journal = Journal(interaction, now)
+        processed: list[str] = []
+        outcome = Activation()
+        if not interaction.version_id:
+            entry_point = await self.entry_point(interaction.entry_point_id)
+            outcome = self._no_version(entry_point, journal)
+            processed = [message.provider_id for message in interaction.pending]
+        for message in interaction.pending if not outcome.ended else []:
+            processed.append(message.provider_id)
+            outcome = await self._on_message(interaction, journal, message, now)
+            if outcome.ended:
+                break
+        if not outcome.ended:
+            outcome = await self._on_timers(interaction, journal, now)
+        if outcome.ended:
+            self._end(interaction, journal, outcome.reason or "ended", now)
+        else:
+            interaction.wake_at = min(
+                moment for moment in (
+                    interaction.waiting.until if interaction.waiting else None,
+                    interaction.expires_at,
+                ) if moment is not None
+            )
+        interaction.updated_at = now
+        outbound = journal.outbound_messages()
+        for event in outbound:
+            if self.delivery.stored_as_sent(event.channel):  # type: ignore[arg-type]
+                event.status = DeliveryStatus.sent
+        await self.store.events.append(journal.events)
+        committed = await self.store.interactions.commit(
+            interaction, self.owner, processed, self._lease_until(self.clock())
+        )
+        if committed is None:
+            log.warning("interaction %s: lease lost; another worker takes over", interaction.id)
+            return None
+        await self.delivery.dispatch(outbound)
+        if interaction.contact_variables != Interaction.from_document(document).contact_variables:
+            await self.store.contacts.save_variables(
+                interaction.contact_id, interaction.contact_variables
+            )
+        if outcome.ended:
+            await self._after_end(interaction, committed, now)
+            return None
+        return committed if committed.get("lease_owner") == self.owner else None
+
+    @staticmethod
+    def _no_version(entry_point: EntryPoint, journal: Journal) -> Activation:
+        """No version to run: record why, send the fallback text if there is one."""
+        journal.add("error", None, message="the smart routing has no version to run "
+                    "(none in production, or in test for a test entry point)")
+        if entry_point.fallback_text:
+            journal.outbound(None, entry_point.fallback_text)
+        return Activation(ended=True, reason="no version")
+
+    async def _on_message(
+        self, interaction: Interaction, journal: Journal, message: Inbound, now: datetime
+    ) -> Activation:
+        data: dict[str, Any] = {"text": message.text, "provider_id": message.provider_id}
+        if message.payload is not None:
+            data["payload"] = message.payload
+        if message.media:
+            data["media"] = message.media
+        journal.add("inbound", None, **data)
+        interaction.last_text = message.text
+        if not interaction.path:  # the first message starts the tree
+            return await self.interpreter.activate(interaction, "run", journal, now, message)
+        if interaction.waiting is None:
+            return Activation(ended=True, reason="end of tree")
+        return await self.interpreter.activate(interaction, "reply", journal, now, message)
+
+    async def _on_timers(
+        self, interaction: Interaction, journal: Journal, now: datetime
+    ) -> Activation:
+        if not interaction.path and interaction.kind == "end":
+            return await self.interpreter.activate(interaction, "run", journal, now)
+        waiting = interaction.waiting
+        if waiting is not None and waiting.until is not None and waiting.until <= now:
+            return await self.interpreter.activate(interaction, "timeout", journal, now)
+        if interaction.expires_at is not None and interaction.expires_at <= now:
+            return Activation(ended=True, reason="inactivity")
+        return Activation()
+
+    def _end(self, interaction: Interaction, journal: Journal, reason: str, now: datetime) -> None:
+        interaction.status = InteractionStatus.ended
+        interaction.active = False
+        interaction.waiting = None
+        interaction.wake_at = None
+        interaction.ended_at = now
+        interaction.end_reason = reason
+        journal.add("end", None, reason=reason)
+
+    async def _after_end(
+        self, interaction: Interaction, committed: dict[str, Any], now: datetime
+    ) -> None:
+        """Run the entry point's end routing; re-ingest messages that came after the end."""
+        entry_point = await self.entry_point(interaction.entry_point_id)
+        if interaction.kind == "start" and entry_point.end_routing:
+            trigger = Inbound(
+                channel=interaction.channel, entry_point_id=interaction.entry_point_id,
+                contact=interaction.contact, provider_id=f"end:{interaction.id}",
+            )
+            try:
+                document = await self._create(
+                    trigger, now, kind="end", variables=interaction.variables,
+                    previous=interaction.id,
+                )
+            except DuplicateKeyError:
+                document = None  # the contact wrote again first: that conversation wins
+            if document is not None:
+                self._spawn(self._process(document))
+        for message in Interaction.from_document(committed).pending:
+            self._spawn(self.receive(message))
+
+    # -- waking ----------------------------------------------------------------------------
+
+    async def wake_due(self) -> int:
+        """Process every interaction whose timer is due or whose worker died."""
+        now = self.clock()
+        woken = 0
+        for interaction_id in await self.store.interactions.due(now):
+            document = await self.store.interactions.claim(
+                interaction_id, self.owner, now, self._lease_until(now)
+            )
+            if document is not None:
+                woken += 1
+                self._spawn(self._process(document))
+        return woken
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.wake_due()
+            except Exception:
+                log.exception("sweeper: cannot wake due interactions")
+            await asyncio.sleep(self.settings.sweep_seconds)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def history(self, interaction_id: str) -> tuple[Interaction, list[Event]]:
+        interaction = await self.store.interactions.find(interaction_id)
+        if interaction is None:
+            raise NotFound(f"no interaction with id {interaction_id!r}")
+        return interaction, await self.store.events.of_interaction(interaction_id)

@@ -1,0 +1,136 @@
+"""Interactions (one conversation run through a routing), what comes in, goes out, happens.
+
+The active state of a conversation lives in one document: its place in the tree, its
+variables, the inbound messages not yet processed (``pending``, persisted before the
+provider is answered), the provider ids already seen (de-duplication) and the lease of
+the worker processing it. One conditional write ingests a message, de-duplicates it and
+takes the lease; one more commits a step. Events (outbound messages included) go to the
+``events`` collection with deterministic ids, so replaying a step after a crash cannot
+duplicate them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from routing_core.clock import utcnow
+from routing_core.model.base import Record, Timestamped
+
+SEEN_IDS_KEPT = 200
+
+
+class Channel(StrEnum):
+    telegram = "telegram"
+    whatsapp = "whatsapp"
+    messenger = "messenger"
+    webchat = "webchat"
+    sms = "sms"
+    email = "email"
+
+
+class Inbound(BaseModel):
+    """One message from a contact, as its connector normalised it."""
+
+    channel: Channel
+    entry_point_id: str
+    contact: str  # the channel's id of the contact: chat id, phone, PSID, visitor id
+    provider_id: str  # de-duplication key: update_id, MessageSid, mid, client message id
+    text: str = ""
+    payload: str | None = None  # a pressed button's value
+    media: list[str] = Field(default_factory=list)
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboundChoice(BaseModel):
+    label: str
+    value: str
+
+
+class Waiting(BaseModel):
+    """Where a suspended interaction resumes: a reply, a timer or an agent."""
+
+    action: str
+    kind: Literal["reply", "timer", "agent"]
+    until: datetime | None = None
+    memory: dict[str, Any] = Field(default_factory=dict)
+
+
+class InteractionStatus(StrEnum):
+    active = "active"
+    ended = "ended"
+
+
+class Interaction(Timestamped):
+    entry_point_id: str
+    channel: Channel
+    contact: str
+    contact_id: str
+    routing_id: str
+    version_id: str
+    revision: int
+    test: bool = False
+    kind: Literal["start", "end"] = "start"
+    status: InteractionStatus = InteractionStatus.active
+    active: bool = True  # the partial unique index: one active interaction per contact
+    cursor: str | None = None
+    waiting: Waiting | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)
+    contact_variables: dict[str, Any] = Field(default_factory=dict)
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    passages: dict[str, int] = Field(default_factory=dict)
+    path: list[str] = Field(default_factory=list)
+    last_text: str = ""
+    event_seq: int = 0
+    pending: list[Inbound] = Field(default_factory=list)
+    seen: list[str] = Field(default_factory=list)
+    wake_at: datetime | None = None
+    expires_at: datetime | None = None
+    lease_until: datetime | None = None
+    lease_owner: str | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    previous_interaction: str | None = None  # the one an end routing follows
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"  # waits for a sender
+    sent = "sent"  # accepted by the provider (web chat: stored for the socket)
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"  # dead letter: retries exhausted or a permanent error
+
+
+class Event(Record):
+    """One line of an interaction's events list; outbound messages carry delivery fields."""
+
+    interaction_id: str
+    at: datetime = Field(default_factory=utcnow)
+    type: str  # inbound, outbound, passage, checkpoint, variables, error, end, ...
+    action: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    # outbound messages only
+    channel: Channel | None = None
+    entry_point_id: str | None = None
+    contact: str | None = None
+    status: DeliveryStatus | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    lease_until: datetime | None = None
+    provider_id: str | None = None
+    error: str | None = None
+
+
+class Contact(Timestamped):
+    channel: Channel
+    entry_point_id: str
+    external_id: str
+    name: str | None = None
+    phone: str | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,294 @@
+"""Interactions, their events, contacts, entry points and pinned tree snapshots.
+
+The hot path of a message costs three round trips: ``ingest`` (de-duplicate, persist,
+take the lease: one conditional update), ``EventRepository.append`` (events and outbound
+messages, deterministic ids) and ``commit`` (new state, processed messages removed, lease
+released: one conditional update).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.errors import BulkWriteError
+
+from routing_core.model.entry_point import EntryPoint
+from routing_core.model.interaction import (
+    SEEN_IDS_KEPT,
+    Contact,
+    Event,
+    Inbound,
+    Interaction,
+)
+from routing_core.model.tree import Tree
+from routing_core.store.repository import Repository
+
+DUPLICATE_KEY = 11000
+
+# What the engine changes in a step; written back by ``commit``.
+STATE_FIELDS = (
+    "status", "active", "cursor", "waiting", "variables", "contact_variables", "passages",
+    "path", "last_text", "event_seq", "wake_at", "expires_at", "ended_at", "end_reason",
+    "routing_id", "version_id", "revision", "updated_at",
+)
+
+
+def literal(value: Any) -> dict[str, Any]:
+    """A value inside an update pipeline, never read as an expression ("$text" stays text)."""
+    return {"$literal": value}
+
+
+class InteractionRepository(Repository[Interaction]):
+    collection_name = "interactions"
+    record = Interaction
+    label = "interaction"
+    INDEXES = [
+        IndexModel(
+            [("entry_point_id", ASCENDING), ("contact", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"active": True},
+            name="one_active_per_contact",
+        ),
+        IndexModel(
+            [("wake_at", ASCENDING)],
+            partialFilterExpression={"active": True},
+            name="due_wake_ups",
+        ),
+        IndexModel(
+            [("entry_point_id", ASCENDING), ("contact", ASCENDING), ("_id", DESCENDING)],
+            name="by_contact",
+        ),
+        IndexModel([("contact_id", ASCENDING), ("created_at", DESCENDING)], name="by_contact_id"),
+        IndexModel([("version_id", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
+                   name="executions"),
+        IndexModel([("routing_id", ASCENDING), ("_id", DESCENDING)], name="by_routing"),
+        IndexModel([("status", ASCENDING), ("_id", DESCENDING)], name="by_status"),
+    ]
+
+    async def ingest(
+        self, inbound: Inbound, owner: str, now: datetime, lease_until: datetime,
+        expires_at: datetime,
+    ) -> dict[str, Any] | None:
+        """Append the message to the contact's active interaction unless already seen, and
+        take the lease if it is free. None: no active interaction, or a duplicate."""
+        free = {"$not": [{"$gt": ["$lease_until", now]}]}
+        return await self.collection.find_one_and_update(
+            {
+                "entry_point_id": inbound.entry_point_id,
+                "contact": inbound.contact,
+                "active": True,
+                "seen": {"$ne": inbound.provider_id},
+            },
+            [
+                {
+                    "$set": {
+                        "pending": {"$concatArrays": ["$pending", [literal(inbound.model_dump())]]},
+                        "seen": {"$slice": [
+                            {"$concatArrays": ["$seen", [literal(inbound.provider_id)]]},
+                            -SEEN_IDS_KEPT,
+                        ]},
+                        "expires_at": literal(expires_at),
+                        "lease_owner": {"$cond": [free, literal(owner), "$lease_owner"]},
+                        "lease_until": {"$cond": [free, literal(lease_until), "$lease_until"]},
+                        # should the worker die, a sweeper takes over when the lease expires
+                        "wake_at": {"$min": ["$wake_at", literal(lease_until)]},
+                    }
+                }
+            ],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def active_for(self, entry_point_id: str, contact: str) -> dict[str, Any] | None:
+        return await self.collection.find_one(
+            {"entry_point_id": entry_point_id, "contact": contact, "active": True}
+        )
+
+    async def seen_before(self, entry_point_id: str, contact: str, provider_id: str) -> bool:
+        """Did a recent (ended) interaction of this contact already get this message?"""
+        found = await self.collection.find_one(
+            {"entry_point_id": entry_point_id, "contact": contact, "seen": provider_id},
+            projection={"_id": 1},
+            sort=[("_id", DESCENDING)],
+        )
+        return found is not None
+
+    async def last_seen_ids(self, entry_point_id: str, contact: str) -> list[str]:
+        found = await self.collection.find_one(
+            {"entry_point_id": entry_point_id, "contact": contact},
+            projection={"seen": 1},
+            sort=[("_id", DESCENDING)],
+        )
+        return list(found.get("seen", [])) if found else []
+
+    async def claim(
+        self, interaction_id: str, owner: str, now: datetime, lease_until: datetime
+    ) -> dict[str, Any] | None:
+        """Take the lease of an interaction whose lease is free or expired."""
+        return await self.collection.find_one_and_update(
+            {"_id": interaction_id, "active": True, "lease_until": {"$not": {"$gt": now}}},
+            {"$set": {"lease_owner": owner, "lease_until": lease_until}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def commit(
+        self,
+        interaction: Interaction,
+        owner: str,
+        processed: list[str],
+        lease_until: datetime,
+    ) -> dict[str, Any] | None:
+        """Write the new state and drop the processed messages; keep the lease only while
+        messages that arrived meanwhile wait. None: the lease was lost to another worker."""
+        state = interaction.model_dump(include=set(STATE_FIELDS))
+        remaining = {"$filter": {
+            "input": "$pending",
+            "cond": {"$not": [{"$in": ["$$this.provider_id", literal(processed)]}]},
+        }}
+        more = {"$gt": [{"$size": "$pending"}, 0]}
+        return await self.collection.find_one_and_update(
+            {"_id": interaction.id, "lease_owner": owner},
+            [
+                {"$set": {**{key: literal(value) for key, value in state.items()},
+                          "pending": remaining}},
+                {"$set": {
+                    "lease_until": {"$cond": [more, literal(lease_until), None]},
+                    "lease_owner": {"$cond": [more, literal(owner), None]},
+                }},
+            ],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def due(self, now: datetime, limit: int = 100) -> list[str]:
+        found = self.collection.find(
+            {"active": True, "wake_at": {"$lte": now}}, projection={"_id": 1}
+        ).sort("wake_at", ASCENDING).limit(limit)
+        return [document["_id"] async for document in found]
+
+
+class EventRepository(Repository[Event]):
+    """The events list of every interaction; outbound messages double as the outbox."""
+
+    collection_name = "events"
+    record = Event
+    label = "event"
+    INDEXES = [
+        IndexModel([("interaction_id", ASCENDING), ("_id", ASCENDING)], name="by_interaction"),
+        IndexModel(
+            [("next_attempt_at", ASCENDING)],
+            partialFilterExpression={"status": "pending"},
+            name="outbox_pending",
+        ),
+        IndexModel(
+            [("status", ASCENDING), ("_id", DESCENDING)],
+            partialFilterExpression={"type": "outbound"},
+            name="outbox_by_status",
+        ),
+        IndexModel(
+            [("entry_point_id", ASCENDING), ("contact", ASCENDING), ("_id", ASCENDING)],
+            partialFilterExpression={"type": "outbound"},
+            name="outbound_by_contact",
+        ),
+        IndexModel([("provider_id", ASCENDING)],
+                   partialFilterExpression={"provider_id": {"$type": "string"}},
+                   name="by_provider_id"),
+    ]
+
+    async def append(self, events: list[Event]) -> None:
+        """Insert, ignoring ids already there: a replayed step writes the same ids."""
+        if not events:
+            return
+        try:
+            await self.collection.insert_many(
+                [event.to_document() for event in events], ordered=False
+            )
+        except BulkWriteError as error:
+            if any(item["code"] != DUPLICATE_KEY for item in error.details["writeErrors"]):
+                raise
+
+    async def of_interaction(self, interaction_id: str, limit: int = 1000) -> list[Event]:
+        found = self.collection.find({"interaction_id": interaction_id}).sort("_id", 1)
+        return [Event.from_document(document) async for document in found.limit(limit)]
+
+    async def outbound_after(
+        self, entry_point_id: str, contact: str, after: str | None, limit: int = 200
+    ) -> list[Event]:
+        query: dict[str, Any] = {
+            "entry_point_id": entry_point_id, "contact": contact, "type": "outbound",
+        }
+        if after:
+            query["_id"] = {"$gt": after}
+        found = self.collection.find(query).sort("_id", 1).limit(limit)
+        return [Event.from_document(document) async for document in found]
+
+
+class ContactRepository(Repository[Contact]):
+    collection_name = "contacts"
+    record = Contact
+    label = "contact"
+    INDEXES = [
+        IndexModel(
+            [("entry_point_id", ASCENDING), ("external_id", ASCENDING)],
+            unique=True,
+            name="unique_per_entry_point",
+        ),
+        IndexModel([("phone", ASCENDING)], name="by_phone"),
+    ]
+
+    async def upsert(self, inbound: Inbound, now: datetime) -> Contact:
+        update: dict[str, Any] = {
+            "$setOnInsert": Contact(
+                channel=inbound.channel, entry_point_id=inbound.entry_point_id,
+                external_id=inbound.contact, created_at=now,
+            ).to_document() | {"updated_at": now},
+        }
+        known = {"name": inbound.contact_name, "phone": inbound.contact_phone}
+        if any(known.values()):
+            update["$set"] = {key: value for key, value in known.items() if value}
+            for key in update["$set"]:
+                update["$setOnInsert"].pop(key, None)
+        document = await self.collection.find_one_and_update(
+            {"entry_point_id": inbound.entry_point_id, "external_id": inbound.contact},
+            update, upsert=True, return_document=ReturnDocument.AFTER,
+        )
+        assert document is not None  # an upsert returning the document after always finds it
+        return Contact.from_document(document)
+
+    async def save_variables(self, contact_id: str, variables: dict[str, Any]) -> None:
+        await self.collection.update_one({"_id": contact_id}, {"$set": {"variables": variables}})
+
+
+class EntryPointRepository(Repository[EntryPoint]):
+    collection_name = "entry_points"
+    record = EntryPoint
+    label = "entry point"
+    INDEXES = [
+        IndexModel([("channel", ASCENDING), ("address", ASCENDING)], unique=True,
+                   name="unique_address"),
+        IndexModel([("start_routing", ASCENDING)], name="by_start_routing"),
+        IndexModel([("end_routing", ASCENDING)], name="by_end_routing"),
+    ]
+
+
+class SnapshotRepository:
+    """Trees as they were at a revision: what a test interaction is pinned to."""
+
+    collection_name = "version_snapshots"
+
+    def __init__(self, database: Any):
+        self.collection = database[self.collection_name]
+
+    async def ensure_indexes(self) -> None:
+        return None
+
+    async def keep(self, version_id: str, revision: int, tree: Tree) -> None:
+        await self.collection.update_one(
+            {"_id": f"{version_id}:{revision}"},
+            {"$setOnInsert": {"tree": tree.model_dump()}},
+            upsert=True,
+        )
+
+    async def find(self, version_id: str, revision: int) -> Tree | None:
+        document = await self.collection.find_one({"_id": f"{version_id}:{revision}"})
+        return Tree.model_validate(document["tree"]) if document else None

@@ -1,0 +1,62 @@
+"""The web chat channel through the app's WebSocket, against a real mongod."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.support.routings import action, production_routing, tree, webchat_entry_point
+
+FAVOURITE = tree(
+    action("ask", "message_choice", {
+        "text": "Tea or coffee?",
+        "choices": [{"label": "Tea", "value": "tea", "branch": "tea"},
+                    {"label": "Coffee", "value": "coffee", "branch": "coffee"}],
+    }, tea="age", coffee="bye"),
+    action("age", "message_wait", {"text": "How old are you?", "into": "age",
+                                   "validate": "number", "retries": 1,
+                                   "retry_text": "A number, please."},
+           answered="said", invalid="bye"),
+    action("said", "message", {"text": "{{ vars.age }} is a fine age for tea."}, next="bye"),
+    action("bye", "message", {"text": "Bye!"}),
+)
+
+
+async def receive(socket: Any, kind: str = "message") -> dict[str, Any]:
+    while True:
+        frame = await asyncio.wait_for(socket.receive_json(), 5)
+        if frame["type"] == kind:
+            return frame
+
+
+async def test_a_visitor_talks_to_a_routing(app, services):
+    routing_id = await production_routing(services, "drinks", FAVOURITE)
+    await webchat_entry_point(services, routing_id)
+    client = app.test_client()
+    async with client.websocket("/chat/web/ws?visitor=visitor-0001") as socket:
+        assert (await receive(socket, "history"))["messages"] == []
+        await socket.send_json({"type": "message", "text": "hello", "id": "m1"})
+        assert (await receive(socket, "ack"))["id"] == "m1"
+        question = await receive(socket)
+        assert question["text"] == "Tea or coffee?"
+        assert [c["value"] for c in question["choices"]] == ["tea", "coffee"]
+        await socket.send_json({"type": "choice", "value": "tea", "id": "m2"})
+        assert (await receive(socket))["text"] == "How old are you?"
+        await socket.send_json({"type": "message", "text": "old", "id": "m3"})
+        assert (await receive(socket))["text"] == "A number, please."
+        await socket.send_json({"type": "message", "text": "42", "id": "m4"})
+        assert (await receive(socket))["text"] == "42 is a fine age for tea."
+        last = await receive(socket)
+        assert last["text"] == "Bye!"
+    await services.runtime.idle()
+    interactions = await services.store.interactions.all({"contact": "visitor-0001"})
+    assert [i.status for i in interactions] == ["ended"]
+    assert interactions[0].variables == {"age": 42}
+    events = await services.store.events.of_interaction(interactions[0].id)
+    kinds = [event.type for event in events]
+    assert kinds.count("inbound") == 4 and kinds.count("outbound") == 5
+    assert kinds[-1] == "end"
+    # a reconnecting socket asking for what it missed after the question gets the rest
+    async with client.websocket(f"/chat/web/ws?visitor=visitor-0001&after={question['seq']}") as socket:
+        texts = [(await receive(socket))["text"] for _ in range(4)]
+    assert texts == ["How old are you?", "A number, please.", "42 is a fine age for tea.", "Bye!"]
