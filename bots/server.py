@@ -46,7 +46,7 @@ async def serve(
     if server == "uvicorn":
         import uvicorn
 
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="wsproto")
         uvicorn_server = uvicorn.Server(config)
         uvicorn_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         watcher = asyncio.create_task(_stop_when(stop, uvicorn_server))

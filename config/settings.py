@@ -63,6 +63,7 @@ class Settings(BaseModel):
     lease_seconds: float = Field(30.0, gt=0, le=3600)
     sweep_seconds: float = Field(0.5, gt=0, le=60)
     demo_bot: bool = True
+    bench_probe: bool = False
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("timezone")

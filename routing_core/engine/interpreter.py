@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from routing_core.actions.base import Outcome, action_type, parse_params
 from routing_core.engine.context import Journal, RunContext, Trigger
@@ -85,6 +85,7 @@ class Interpreter:
         memory: dict[str, object],
     ) -> Activation:
         resuming = trigger != "run"
+        scope = await self._shared_scope()
         for _ in range(self.step_budget):
             action = tree.find(interaction.cursor or "")
             if action is None:
@@ -97,7 +98,7 @@ class Interpreter:
                 trigger=trigger if resuming else "run",
                 message=message if resuming else None,
                 memory=memory if resuming else {},
-                ports=self.ports, journal=journal,
+                ports=self.ports, journal=journal, extra_scope=scope,
             )
             outcome = await self._run_action(ctx)
             if ctx.changes:
@@ -131,6 +132,12 @@ class Interpreter:
         journal.add("error", interaction.cursor,
                     message=f"step budget of {self.step_budget} actions exhausted: a loop?")
         return Activation(ended=True, reason="step budget")
+
+    async def _shared_scope(self) -> dict[str, Any]:
+        """Template names beyond the interaction's own: the global variables."""
+        if self.ports.reference is None:
+            return {}
+        return {"globals": await self.ports.reference.global_variables()}
 
     @staticmethod
     def _count_passage(interaction: Interaction, journal: Journal, action: Action) -> None:

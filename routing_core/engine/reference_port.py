@@ -1,0 +1,79 @@
+"""The engine's ReferencePort over MongoDB: value tables, global variables, custom
+databases, schedules, contact history and routings, all by the names trees use."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from routing_core.model.routing import VersionStatus
+from routing_core.reference import Databases, Schedules, ValueTables, Variables
+from routing_core.store import Store
+
+GLOBALS_TTL_SECONDS = 1.0
+
+
+class StoreReference:
+    def __init__(
+        self,
+        store: Store,
+        value_tables: ValueTables,
+        variables: Variables,
+        databases: Databases,
+        schedules: Schedules,
+    ):
+        self.store = store
+        self.value_tables = value_tables
+        self.variables = variables
+        self.databases = databases
+        self.schedules = schedules
+        self._globals: tuple[float, dict[str, Any]] = (0.0, {})
+
+    async def value_table_row(self, table: str, key: str) -> dict[str, Any] | None:
+        return await self.value_tables.lookup(table, key)
+
+    async def global_variables(self) -> dict[str, Any]:
+        """Cached for a second: read at every step, changed rarely."""
+        fetched_at, values = self._globals
+        if time.monotonic() - fetched_at > GLOBALS_TTL_SECONDS:
+            values = await self.variables.global_values()
+            self._globals = (time.monotonic(), values)
+        return values
+
+    async def database_read(self, database: str, match: dict[str, Any]) -> dict[str, Any] | None:
+        row = await self.databases.read_first(database, match)
+        return dict(row.values) if row else None
+
+    async def database_insert(self, database: str, values: dict[str, Any]) -> dict[str, Any]:
+        return dict((await self.databases.insert(database, values)).values)
+
+    async def database_modify(
+        self, database: str, match: dict[str, Any], values: dict[str, Any]
+    ) -> int:
+        return await self.databases.modify(database, match, values)
+
+    async def schedule_state(self, schedule: str, moment: datetime) -> str | None:
+        return str(await self.schedules.state(schedule, moment))
+
+    async def count_interactions(
+        self, contact_id: str, since: datetime | None, routing_id: str | None,
+        entry_point_id: str | None,
+    ) -> int:
+        query: dict[str, Any] = {"contact_id": contact_id, "kind": "start"}
+        if since is not None:
+            query["created_at"] = {"$gte": since}
+        if routing_id is not None:
+            query["routing_id"] = routing_id
+        if entry_point_id is not None:
+            query["entry_point_id"] = entry_point_id
+        return await self.store.interactions.collection.count_documents(query)
+
+    async def routing_by_reference(self, reference: str) -> str | None:
+        routing = await self.store.routings.find_one({"reference": reference})
+        if routing is None:
+            return None
+        production = await self.store.versions.find_one(
+            {"routing_id": routing.id, "status": VersionStatus.production.value}
+        )
+        return routing.id if production else None

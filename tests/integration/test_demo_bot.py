@@ -1,0 +1,35 @@
+"""The demo bot installed on first start answers on /chat/demo."""
+
+from __future__ import annotations
+
+from bots.demo import install_demo
+from tests.integration.test_webchat import receive
+
+
+async def test_demo_bot_is_installed_once_and_talks(app, services):
+    assert await install_demo(services) is True
+    assert await install_demo(services) is False
+    client = app.test_client()
+    page = await client.get("/chat/demo")
+    assert page.status_code == 200
+    assert "widget.js" in await page.get_data(as_text=True)
+    async with client.websocket("/chat/demo/ws?visitor=demo-visitor-1") as socket:
+        await receive(socket, "history")
+        await socket.send_json({"type": "message", "text": "hi"})
+        texts = []
+        while True:
+            frame = await receive(socket)
+            texts.append(frame["text"])
+            if frame.get("choices"):
+                break
+        assert texts[0] == "Hi! I am the smart-routing demo bot."
+        assert texts[1].startswith("Our office")  or texts[1].startswith("Today is")
+        await socket.send_json({"type": "choice", "value": "price"})
+        assert (await receive(socket))["text"].startswith("Which product code?")
+        await socket.send_json({"type": "message", "text": "zz"})
+        assert (await receive(socket))["text"].startswith("A product code is")
+        await socket.send_json({"type": "message", "text": "b200"})
+        assert (await receive(socket))["text"] == "Red gadget costs 30 EUR."
+        assert (await receive(socket))["text"] == "What would you like to do?"
+        await socket.send_json({"type": "message", "text": "goodbye"})
+        assert (await receive(socket))["text"].startswith("Goodbye")

@@ -1,0 +1,247 @@
+"""The runtime against a real mongod: pinning, test mode, de-duplication, loops, timers,
+expiry, the end routing, and crash recovery through expired leases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from routing_core.engine.delivery import Delivery, LocalHub
+from routing_core.engine.ports import Ports
+from routing_core.engine.runtime import Runtime, RuntimeSettings
+from routing_core.model.audit import SYSTEM
+from routing_core.model.interaction import Channel, Inbound
+from tests.support.routings import action, production_routing, tree, webchat_entry_point
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_runtime(services: Any, clock: Clock, **settings: Any) -> Runtime:
+    return Runtime(
+        services.store, Ports(reference=services.runtime.interpreter.ports.reference),
+        Delivery(LocalHub()), RuntimeSettings(**{"sweep_seconds": 3600, **settings}),
+        clock=clock,
+    )
+
+
+def inbound(entry_point_id: str, text: str, provider_id: str, contact: str = "alice",
+            payload: str | None = None) -> Inbound:
+    return Inbound(channel=Channel.webchat, entry_point_id=entry_point_id, contact=contact,
+                   provider_id=provider_id, text=text, payload=payload)
+
+
+async def sent_texts(services: Any, contact: str = "alice") -> list[str]:
+    events = await services.store.events.all({"contact": contact, "type": "outbound"})
+    return [event.data["text"] for event in events]
+
+
+QUESTION = tree(
+    action("ask", "message_wait", {"text": "Your name?", "into": "name"},
+           answered="thanks"),
+    action("thanks", "message", {"text": "Thanks {{ vars.name }} (v1)"}),
+)
+
+
+async def test_a_conversation_keeps_its_version_when_another_goes_to_production(
+    services, clock
+):
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "pinned", QUESTION)
+    entry_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    v1 = await services.store.versions.find_one({"routing_id": routing_id})
+    v2 = await services.lifecycle.duplicate_version(SYSTEM, v1.id, "v2")
+    thanks = next(a for a in v2.tree.actions if a.id == "thanks")
+    await services.trees.update(SYSTEM, v2.id, thanks.id, {"params": {"text": "Thanks (v2)"}})
+    await services.lifecycle.put_in_production(SYSTEM, v2.id)
+    await runtime.receive(inbound(entry_point.id, "Alice", "2"), wait=True)
+    assert await sent_texts(services) == ["Your name?", "Thanks Alice (v1)"]
+    await runtime.receive(inbound(entry_point.id, "hi again", "3"), wait=True)
+    await runtime.receive(inbound(entry_point.id, "Bob", "4"), wait=True)
+    assert (await sent_texts(services))[2:] == ["Your name?", "Thanks (v2)"]
+
+
+async def test_a_test_entry_point_runs_the_version_in_test(services, clock):
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "tested", tree(
+        action("hello", "message", {"text": "production"})))
+    production = await services.store.versions.find_one({"routing_id": routing_id})
+    candidate = await services.lifecycle.duplicate_version(SYSTEM, production.id, "candidate")
+    hello = next(a for a in candidate.tree.actions if a.type == "message")
+    await services.trees.update(SYSTEM, candidate.id, hello.id, {"params": {"text": "in test"}})
+    await services.lifecycle.put_in_test(SYSTEM, candidate.id)
+    test_point = await services.entry_points.create(SYSTEM, {
+        "channel": Channel.telegram, "name": "test bot", "address": "test_bot",
+        "mode": "test", "start_routing": routing_id}, {"token": "1:x"})
+    live_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(test_point.id, "hi", "t1", contact="tester"), wait=True)
+    await runtime.receive(inbound(live_point.id, "hi", "p1", contact="customer"), wait=True)
+    assert await sent_texts(services, "tester") == ["in test"]
+    assert await sent_texts(services, "customer") == ["production"]
+    tested = await services.store.interactions.find_one({"contact": "tester"})
+    assert tested.test and tested.version_id == candidate.id
+
+
+async def test_a_redelivered_message_is_processed_once(services, clock):
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "dedup", QUESTION)
+    entry_point = await webchat_entry_point(services, routing_id)
+    first = await runtime.receive(inbound(entry_point.id, "hi", "same"), wait=True)
+    again = await runtime.receive(inbound(entry_point.id, "hi", "same"), wait=True)
+    assert not first.duplicate and again.duplicate
+    assert await sent_texts(services) == ["Your name?"]
+
+
+async def test_a_redelivery_after_the_end_starts_nothing(services, clock):
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "short", tree(
+        action("hello", "message", {"text": "hello"})))
+    entry_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "m1"), wait=True)
+    receipt = await runtime.receive(inbound(entry_point.id, "hi", "m1"), wait=True)
+    assert receipt.duplicate
+    assert await services.store.interactions.collection.count_documents({}) == 1
+
+
+async def test_a_runaway_loop_is_stopped_by_the_step_budget(services, clock):
+    runtime = make_runtime(services, clock, step_budget=20)
+    routing_id = await production_routing(services, "loop", tree(
+        action("a", "node", next="b"), action("b", "checkpoint", {"label": "x"}, next="a")))
+    entry_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    interaction = await services.store.interactions.find_one({"contact": "alice"})
+    assert interaction.status == "ended" and interaction.end_reason == "step budget"
+    errors = await services.store.events.all({"interaction_id": interaction.id, "type": "error"})
+    assert "step budget" in errors[0].data["message"]
+
+
+async def test_no_version_records_an_error_and_sends_the_fallback(services, clock):
+    runtime = make_runtime(services, clock)
+    routing = await services.lifecycle.create_routing(
+        SYSTEM, name="empty", reference="empty", description="", type="start")
+    entry_point = await webchat_entry_point(services, routing.id,
+                                            fallback_text="We are not open yet.")
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    assert await sent_texts(services) == ["We are not open yet."]
+    interaction = await services.store.interactions.find_one({"contact": "alice"})
+    kinds = [e.type for e in await services.store.events.of_interaction(interaction.id)]
+    assert kinds == ["error", "outbound", "end"]
+
+
+async def test_a_pause_resumes_when_its_timer_is_due(services, clock):
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "pause", tree(
+        action("first", "message", {"text": "one"}, next="wait"),
+        action("wait", "pause", {"seconds": 60}, next="second"),
+        action("second", "message", {"text": "two"})))
+    entry_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    assert await runtime.wake_due() == 0
+    clock.advance(61)
+    assert await runtime.wake_due() == 1
+    await runtime.idle()
+    assert await sent_texts(services) == ["one", "two"]
+
+
+async def test_a_reply_timeout_takes_the_timeout_branch(services, clock):
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "timeout", tree(
+        action("ask", "message_wait", {"text": "Name?", "into": "n", "timeout_seconds": 30},
+               timeout="late"),
+        action("late", "message", {"text": "Too late."})))
+    entry_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    clock.advance(31)
+    await runtime.wake_due()
+    await runtime.idle()
+    assert await sent_texts(services) == ["Name?", "Too late."]
+
+
+async def test_inactivity_ends_the_interaction_and_runs_the_end_routing(services, clock):
+    runtime = make_runtime(services, clock, inactivity_seconds=600)
+    start_id = await production_routing(services, "start", tree(
+        action("ask", "message_wait", {"text": "Name?", "into": "name",
+                                       "timeout_seconds": 86400}, answered="wait"),
+        action("wait", "message_wait", {"text": "Anything else?", "into": "more",
+                                        "timeout_seconds": 86400})))
+    end_id = await production_routing(services, "goodbye", tree(
+        action("bye", "message", {"text": "Bye {{ vars.name }}, rate us?"})), type="end")
+    entry_point = await webchat_entry_point(services, start_id, end_routing=end_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    await runtime.receive(inbound(entry_point.id, "Alice", "2"), wait=True)
+    clock.advance(601)
+    await runtime.wake_due()
+    await runtime.idle()
+    assert await sent_texts(services) == ["Name?", "Anything else?", "Bye Alice, rate us?"]
+    ended = await services.store.interactions.find_one({"kind": "start"})
+    assert ended.end_reason == "inactivity"
+    follow_up = await services.store.interactions.find_one({"kind": "end"})
+    assert follow_up.previous_interaction == ended.id
+    assert follow_up.variables == {"name": "Alice"}
+
+
+async def test_a_dead_worker_s_interaction_is_taken_over_and_replies_once(services, clock):
+    """Worker A ingests (holding the lease) and dies; B takes over when the lease expires."""
+    routing_id = await production_routing(services, "crash", QUESTION)
+    entry_point = await webchat_entry_point(services, routing_id)
+    worker_a = make_runtime(services, clock, lease_seconds=5)
+    worker_b = make_runtime(services, clock, lease_seconds=5)
+    receipt = await worker_a.receive(inbound(entry_point.id, "hi", "1"), wait=False)
+    for task in list(worker_a._tasks):  # the worker dies before processing anything
+        task.cancel()
+    assert receipt.interaction_id
+    assert await worker_b.wake_due() == 0  # A's lease still holds
+    clock.advance(6)
+    assert await worker_b.wake_due() == 1
+    await worker_b.idle()
+    assert await sent_texts(services) == ["Your name?"]
+
+
+class DiesBeforeCommit(Runtime):
+    """A worker that writes a step's events and dies before committing the new state."""
+
+    async def _step(self, document: dict[str, Any]) -> dict[str, Any] | None:
+        original = self.store.interactions.commit
+
+        async def die(*args: Any, **kwargs: Any) -> None:
+            raise SystemExit("killed between the events and the commit")
+
+        self.store.interactions.commit = die  # type: ignore[method-assign]
+        try:
+            return await super()._step(document)
+        finally:
+            self.store.interactions.commit = original  # type: ignore[method-assign]
+
+
+async def test_a_step_replayed_after_a_crash_sends_nothing_twice(services, clock):
+    routing_id = await production_routing(services, "replay", QUESTION)
+    entry_point = await webchat_entry_point(services, routing_id)
+    dying = DiesBeforeCommit(
+        services.store, Ports(reference=services.runtime.interpreter.ports.reference),
+        Delivery(LocalHub()), RuntimeSettings(lease_seconds=5, sweep_seconds=3600), clock=clock)
+    with pytest.raises(SystemExit):
+        await dying.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    assert await sent_texts(services) == ["Your name?"]  # written, not committed
+    clock.advance(6)
+    survivor = make_runtime(services, clock, lease_seconds=5)
+    assert await survivor.wake_due() == 1
+    await survivor.idle()
+    assert await sent_texts(services) == ["Your name?"]  # the replay wrote the same ids
+    await survivor.receive(inbound(entry_point.id, "Zoe", "2"), wait=True)
+    assert await sent_texts(services) == ["Your name?", "Thanks Zoe (v1)"]
