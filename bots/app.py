@@ -5,9 +5,11 @@ from __future__ import annotations
 from quart import Quart, Response
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
-from admin.api import accounts, routings, versions
+from admin import pages
+from admin.api import accounts, interactions, reference, routings, versions
 from admin.errors import register_error_handlers
-from bots import health
+from bots import health, webchat
+from bots.demo import install_demo
 from config import Settings
 from routing_core.services import Services
 from routing_core.store import Store
@@ -15,7 +17,10 @@ from routing_core.store import Store
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
     "X-Frame-Options": "DENY",
 }
 
@@ -37,8 +42,12 @@ def create_app(settings: Settings) -> Quart:
         security=[{"bearer": []}],
     )
     register_error_handlers(app)
-    for module in (health, accounts, routings, versions):
+    for module in (health, accounts, routings, versions, reference, interactions, webchat, pages):
         app.register_blueprint(module.blueprint)
+    if settings.bench_probe:
+        from bots import bench_probe
+
+        app.register_blueprint(bench_probe.blueprint)
 
     @app.before_serving
     async def open_services() -> None:
@@ -46,6 +55,8 @@ def create_app(settings: Settings) -> Quart:
         built = Services.build(settings, store)
         await built.start()
         app.extensions["services"] = built
+        if settings.demo_bot:
+            await install_demo(built)
 
     @app.after_serving
     async def close_services() -> None:

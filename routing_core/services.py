@@ -6,8 +6,15 @@ from dataclasses import dataclass
 
 from config import Settings
 from routing_core.accounts import Accounts
+from routing_core.engine.delivery import Delivery, LocalHub
+from routing_core.engine.ports import HttpPort, MailPort, Ports, SmsPort
+from routing_core.engine.reference_port import StoreReference
+from routing_core.engine.runtime import Runtime, RuntimeSettings
+from routing_core.entry_points import EntryPoints
 from routing_core.lifecycle import Lifecycle
+from routing_core.reference import Databases, Schedules, ValueTables, Variables
 from routing_core.scheduling import ProductionScheduler
+from routing_core.secrets_box import SecretsBox
 from routing_core.store import Store
 from routing_core.tree import TreeEditor
 
@@ -20,11 +27,44 @@ class Services:
     lifecycle: Lifecycle
     trees: TreeEditor
     scheduler: ProductionScheduler
+    value_tables: ValueTables
+    variables: Variables
+    databases: Databases
+    schedules: Schedules
+    entry_points: EntryPoints
+    hub: LocalHub
+    delivery: Delivery
+    runtime: Runtime
 
     @classmethod
-    def build(cls, settings: Settings, store: Store) -> Services:
+    def build(
+        cls,
+        settings: Settings,
+        store: Store,
+        *,
+        http: HttpPort | None = None,
+        mail: MailPort | None = None,
+        sms: SmsPort | None = None,
+    ) -> Services:
         lifecycle = Lifecycle(
             store, settings.zone, late_grace_seconds=settings.schedule_late_grace_seconds
+        )
+        hub = LocalHub()
+        delivery = Delivery(hub)
+        value_tables, variables = ValueTables(store), Variables(store)
+        databases, schedules = Databases(store), Schedules(store)
+        reference = StoreReference(store, value_tables, variables, databases, schedules)
+        ports = Ports(reference=reference, http=http, mail=mail, sms=sms)
+        runtime = Runtime(
+            store,
+            ports,
+            delivery,
+            RuntimeSettings(
+                lease_seconds=settings.lease_seconds,
+                inactivity_seconds=settings.inactivity_expiry_seconds,
+                step_budget=settings.step_budget,
+                sweep_seconds=settings.sweep_seconds,
+            ),
         )
         return cls(
             settings=settings,
@@ -33,6 +73,14 @@ class Services:
             lifecycle=lifecycle,
             trees=TreeEditor(store, lifecycle),
             scheduler=ProductionScheduler(lifecycle, settings.schedule_poll_seconds),
+            value_tables=value_tables,
+            variables=variables,
+            databases=databases,
+            schedules=schedules,
+            entry_points=EntryPoints(store, SecretsBox(settings.secret_key or "")),
+            hub=hub,
+            delivery=delivery,
+            runtime=runtime,
         )
 
     async def start(self) -> None:
@@ -43,6 +91,8 @@ class Services:
             self.settings.admin_email, self.settings.admin_password
         )
         await self.scheduler.start()
+        self.runtime.start()
 
     async def stop(self) -> None:
+        await self.runtime.stop()
         await self.scheduler.stop()
