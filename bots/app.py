@@ -8,9 +8,11 @@ from quart_schema import HttpSecurityScheme, Info, QuartSchema
 from admin import pages
 from admin.api import accounts, interactions, reference, routings, versions
 from admin.errors import register_error_handlers
-from bots import health, webchat
+from bots import health, webchat, webhooks
 from bots.demo import install_demo
 from config import Settings
+from connectors.http import GuardedHttpPort
+from connectors.registry import build_connectors
 from routing_core.services import Services
 from routing_core.store import Store
 
@@ -52,7 +54,17 @@ def create_app(settings: Settings) -> Quart:
     @app.before_serving
     async def open_services() -> None:
         store = Store.connect(settings.mongodb_uri or "", settings.mongodb_database)
-        built = Services.build(settings, store)
+        http = GuardedHttpPort(
+            allow_private=settings.allow_private_web_services,
+            allow_list=settings.web_service_allow_list,
+        )
+        built = Services.build(settings, store, http=http)
+        channel_connectors = build_connectors(settings)
+        for connector in channel_connectors:
+            built.outbox.register(connector.channel, connector)
+            built.entry_points.on_saved(connector.channel, connector.on_saved)
+        app.extensions["connectors"] = {c.channel.value: c for c in channel_connectors}
+        app.extensions["closing"] = [http, *channel_connectors]
         await built.start()
         app.extensions["services"] = built
         if settings.demo_bot:
@@ -62,6 +74,8 @@ def create_app(settings: Settings) -> Quart:
     async def close_services() -> None:
         built: Services = app.extensions.pop("services")
         await built.stop()
+        for closable in app.extensions.pop("closing", []):
+            await closable.close()
         await built.store.close()
 
     @app.after_request

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from config import Settings
 from routing_core.accounts import Accounts
 from routing_core.engine.delivery import Delivery, LocalHub
+from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.ports import HttpPort, MailPort, Ports, SmsPort
 from routing_core.engine.reference_port import StoreReference
 from routing_core.engine.runtime import Runtime, RuntimeSettings
@@ -35,6 +36,7 @@ class Services:
     hub: LocalHub
     delivery: Delivery
     runtime: Runtime
+    outbox: OutboxSender
 
     @classmethod
     def build(
@@ -66,6 +68,9 @@ class Services:
                 sweep_seconds=settings.sweep_seconds,
             ),
         )
+        entry_points = EntryPoints(store, SecretsBox(settings.secret_key or ""))
+        outbox = OutboxSender(store, entry_points)
+        runtime.add_sweep(outbox.sweep)
         return cls(
             settings=settings,
             store=store,
@@ -77,10 +82,11 @@ class Services:
             variables=variables,
             databases=databases,
             schedules=schedules,
-            entry_points=EntryPoints(store, SecretsBox(settings.secret_key or "")),
+            entry_points=entry_points,
             hub=hub,
             delivery=delivery,
             runtime=runtime,
+            outbox=outbox,
         )
 
     async def start(self) -> None:
@@ -91,6 +97,8 @@ class Services:
             self.settings.admin_email, self.settings.admin_password
         )
         await self.scheduler.start()
+        for channel in self.outbox.channels():
+            self.delivery.register(channel, self.outbox)
         self.runtime.start()
 
     async def stop(self) -> None:

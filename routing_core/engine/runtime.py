@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -125,6 +125,7 @@ class Runtime:
         self.interpreter = Interpreter(ports, self.trees, self.settings.step_budget)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._sweeps: list[Callable[[], Awaitable[int]]] = [self.wake_due]
         self._entry_points: dict[str, tuple[float, EntryPoint]] = {}
 
     # -- lifecycle of the runtime ----------------------------------------------------------
@@ -247,6 +248,7 @@ class Runtime:
             pending=[inbound] if kind == "start" else [],
             seen=(seen + [inbound.provider_id])[-200:] if kind == "start" else seen,
             expires_at=self._expiry(now),
+            last_inbound_at=now if kind == "start" else None,
             lease_owner=self.owner,
             lease_until=self._lease_until(now),
             wake_at=self._lease_until(now),
@@ -303,6 +305,8 @@ class Runtime:
         for event in outbound:
             if self.delivery.stored_as_sent(event.channel):  # type: ignore[arg-type]
                 event.status = DeliveryStatus.sent
+            else:  # ours to send right after the commit; the sweeper's once the lease ends
+                event.lease_until = self._lease_until(now)
         await self.store.events.append(journal.events)
         committed = await self.store.interactions.commit(
             interaction, self.owner, processed, self._lease_until(self.clock())
@@ -403,12 +407,17 @@ class Runtime:
                 self._spawn(self._process(document))
         return woken
 
+    def add_sweep(self, sweep: Callable[[], Awaitable[int]]) -> None:
+        """Another periodic duty of the sweeper (e.g. the outbox's retries)."""
+        self._sweeps.append(sweep)
+
     async def _sweep_forever(self) -> None:
         while True:
-            try:
-                await self.wake_due()
-            except Exception:
-                log.exception("sweeper: cannot wake due interactions")
+            for sweep in self._sweeps:
+                try:
+                    await sweep()
+                except Exception:
+                    log.exception("sweeper: %s failed", getattr(sweep, "__qualname__", sweep))
             await asyncio.sleep(self.settings.sweep_seconds)
 
     # -- reading ---------------------------------------------------------------------------

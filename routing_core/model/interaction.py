@@ -87,6 +87,7 @@ class Interaction(Timestamped):
     passages: dict[str, int] = Field(default_factory=dict)
     path: list[str] = Field(default_factory=list)
     last_text: str = ""
+    last_inbound_at: datetime | None = None
     event_seq: int = 0
     pending: list[Inbound] = Field(default_factory=list)
     seen: list[str] = Field(default_factory=list)
@@ -125,6 +126,8 @@ class Event(Record):
     lease_until: datetime | None = None
     provider_id: str | None = None
     error: str | None = None
+    sent_at: datetime | None = None
+    reports: dict[str, datetime] = Field(default_factory=dict)  # provider status → when
 
 
 class Contact(Timestamped):

@@ -90,6 +90,7 @@ class InteractionRepository(Repository[Interaction]):
                             -SEEN_IDS_KEPT,
                         ]},
                         "expires_at": literal(expires_at),
+                        "last_inbound_at": literal(now),
                         "lease_owner": {"$cond": [free, literal(owner), "$lease_owner"]},
                         "lease_until": {"$cond": [free, literal(lease_until), "$lease_until"]},
                         # should the worker die, a sweeper takes over when the lease expires

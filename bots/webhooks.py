@@ -1,0 +1,78 @@
+"""Provider webhooks: verify, parse, persist, answer — never run a tree in the request.
+
+The answer is 2xx only once every message of the request is stored (de-duplicated by its
+provider id), so a provider that gets no 2xx redelivers and nothing accepted is lost; a
+storage outage answers 503 for the same reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pymongo.errors import PyMongoError
+from quart import Blueprint, current_app, request
+
+from admin.context import services
+from connectors.base import Connector, MalformedPayload, WebhookRefused, WebhookRequest
+from routing_core.errors import NotFound
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("webhooks", __name__)
+
+
+def connectors() -> dict[str, Connector]:
+    return current_app.extensions["connectors"]  # type: ignore[no-any-return]
+
+
+async def _request(kind: str) -> WebhookRequest:
+    body = await request.get_data()
+    form: dict[str, str] = {}
+    if request.mimetype == "application/x-www-form-urlencoded":
+        form = {key: value for key, value in (await request.form).items()}
+    query = request.query_string.decode()
+    public_url = services().settings.public_url + request.path + (f"?{query}" if query else "")
+    return WebhookRequest(
+        method=request.method, public_url=public_url, kind=kind,
+        headers=dict(request.headers), query=dict(request.args), body=body, form=form,
+    )
+
+
+def _text(status: int, body: str, content_type: str = "text/plain") -> Any:
+    return body, status, {"Content-Type": content_type}
+
+
+@blueprint.route("/webhooks/<channel>/<entry_point_id>", methods=["GET", "POST"])
+@blueprint.route("/webhooks/<channel>/<entry_point_id>/status", methods=["POST"],
+                 defaults={"kind": "status"})
+async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any:
+    connector = connectors().get(channel)
+    built = services()
+    entry_point = await built.store.entry_points.find(entry_point_id)
+    if connector is None or entry_point is None or entry_point.channel.value != channel:
+        raise NotFound(f"no {channel} entry point {entry_point_id!r}")
+    credentials = built.entry_points.credentials(entry_point)
+    incoming = await _request(kind)
+    if request.method == "GET":
+        return _text(*await connector.challenge(incoming, entry_point, credentials))
+    try:
+        await connector.verify(incoming, entry_point, credentials)
+        result = connector.parse(incoming, entry_point)
+    except WebhookRefused as refusal:
+        log.warning("%s webhook %s refused: %s", channel, entry_point_id, refusal.message)
+        return {"error": {"code": "refused", "message": refusal.message}}, refusal.status
+    except MalformedPayload as error:
+        return {"error": {"code": "malformed", "message": str(error)}}, 400
+    try:
+        for inbound in result.inbound:
+            await built.runtime.receive(inbound)
+        for report in result.reports:
+            await built.outbox.record_status(report.provider_id, report.status, report.error)
+    except PyMongoError:
+        log.exception("%s webhook %s: storage unavailable", channel, entry_point_id)
+        return {"error": {"code": "unavailable",
+                          "message": "storage unavailable; deliver again later"}}, 503
+    for call in result.after_persist:
+        asyncio.get_running_loop().create_task(call())
+    return _text(200, result.body, result.content_type)

@@ -1,0 +1,90 @@
+"""What every channel connector implements, with no web framework inside.
+
+A connector verifies and parses the provider's webhooks into ``Inbound`` records, renders
+and sends outbound events through the provider API (raising the typed errors of
+``routing_core.sending``), and may act when an entry point of its channel is saved
+(Telegram's ``setWebhook``). ``bots/webhooks.py`` mounts them all on one blueprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from routing_core.model.entry_point import EntryPoint
+from routing_core.model.interaction import Channel, Event, Inbound
+from routing_core.sending import SendContext
+
+
+class WebhookRefused(Exception):
+    """The request is not from the provider (bad signature or secret): 401 or 403."""
+
+    def __init__(self, message: str, status: int = 403):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class MalformedPayload(Exception):
+    """The request is authentic but not a payload we understand: 400, nothing stored."""
+
+
+@dataclass
+class WebhookRequest:
+    method: str
+    public_url: str  # the URL as configured at the provider (SR_PUBLIC_URL + path + query)
+    kind: str  # "event", or "status" for delivery reports
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    form: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StatusReport:
+    provider_id: str
+    status: str
+    error: str | None = None
+
+
+@dataclass
+class WebhookResult:
+    """What the webhook brought, and how to answer it once it is persisted."""
+
+    inbound: list[Inbound] = field(default_factory=list)
+    reports: list[StatusReport] = field(default_factory=list)
+    body: str = ""
+    content_type: str = "text/plain"
+    # provider calls owed once the messages are stored (e.g. answerCallbackQuery)
+    after_persist: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+class Connector:
+    channel: ClassVar[Channel]
+
+    async def verify(
+        self, request: WebhookRequest, entry_point: EntryPoint, credentials: Mapping[str, Any]
+    ) -> None:
+        raise NotImplementedError
+
+    def parse(self, request: WebhookRequest, entry_point: EntryPoint) -> WebhookResult:
+        raise NotImplementedError
+
+    async def challenge(
+        self, request: WebhookRequest, entry_point: EntryPoint, credentials: Mapping[str, Any]
+    ) -> tuple[int, str]:
+        """Answer a GET on the webhook (Meta's subscription check); 405 by default."""
+        return 405, "this webhook takes POST requests"
+
+    async def send(self, event: Event, context: SendContext) -> str:
+        raise NotImplementedError
+
+    async def on_saved(
+        self, entry_point: EntryPoint, credentials: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Called when an entry point of this channel is created or changed."""
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,11 @@
+"""Every channel connector of the service, built from the settings."""
+
+from __future__ import annotations
+
+from config import Settings
+from connectors.base import Connector
+
+
+def build_connectors(settings: Settings) -> list[Connector]:
+    """One connector per provider channel (web chat needs none: it is served in-process)."""
+    return []

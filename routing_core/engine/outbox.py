@@ -1,0 +1,185 @@
+"""Sending outbound messages of provider channels, with retries and dead letters.
+
+Freshly committed messages are sent at once by the worker that wrote them (it holds them
+under a lease from the moment they are written); the sweeper picks up the rest: retries
+whose time has come and messages whose worker died. Retryable errors back off
+exponentially (or as the provider says); after ``max_attempts`` or on a permanent error
+the message is a dead letter (``failed``), visible in the events list and replayable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from routing_core.clock import utcnow
+from routing_core.entry_points import EntryPoints
+from routing_core.errors import Conflict, NotFound
+from routing_core.model.interaction import Channel, DeliveryStatus, Event
+from routing_core.sending import ChannelClient, ProviderUnavailable, SendContext, SendError
+from routing_core.store import Store
+
+log = logging.getLogger(__name__)
+STATUS_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        store: Store,
+        entry_points: EntryPoints,
+        clock: Callable[[], datetime] = utcnow,
+        max_attempts: int = 5,
+        base_delay_seconds: float = 2.0,
+        lease_seconds: float = 60.0,
+    ):
+        self.store = store
+        self.entry_points = entry_points
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self.clients: dict[Channel, ChannelClient] = {}
+
+    def register(self, channel: Channel, client: ChannelClient) -> None:
+        self.clients[channel] = client
+
+    def channels(self) -> list[Channel]:
+        return list(self.clients)
+
+    async def dispatch(self, events: list[Event]) -> None:
+        """Send messages this process just committed (they are leased to it already)."""
+        by_interaction: dict[str, list[Event]] = defaultdict(list)
+        for event in events:
+            by_interaction[event.interaction_id].append(event)
+        await asyncio.gather(*(self._send_in_order(batch) for batch in by_interaction.values()))
+
+    async def sweep(self, limit: int = 100) -> int:
+        """Claim due pending messages (retries, orphans) and send them."""
+        now = self.clock()
+        claimed: list[Event] = []
+        query = {
+            "status": DeliveryStatus.pending.value,
+            "next_attempt_at": {"$lte": now},
+            "lease_until": {"$not": {"$gt": now}},
+            "channel": {"$in": [channel.value for channel in self.clients]},
+        }
+        for document in await self.store.events.collection.find(
+            query, projection={"_id": 1}
+        ).sort("_id", 1).limit(limit).to_list():
+            event = await self._claim(document["_id"], now)
+            if event is not None:
+                claimed.append(event)
+        if claimed:
+            await self.dispatch(claimed)
+        return len(claimed)
+
+    async def _claim(self, event_id: str, now: datetime) -> Event | None:
+        document = await self.store.events.collection.find_one_and_update(
+            {"_id": event_id, "status": DeliveryStatus.pending.value,
+             "lease_until": {"$not": {"$gt": now}}},
+            {"$set": {"lease_until": now + self.lease}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return Event.from_document(document) if document else None
+
+    async def _send_in_order(self, batch: list[Event]) -> None:
+        deferred_until: datetime | None = None
+        for event in sorted(batch, key=lambda item: item.id):
+            if deferred_until is not None:  # an earlier message failed: keep the order
+                await self._set(event, {"next_attempt_at": deferred_until, "lease_until": None})
+                continue
+            deferred_until = await self._send_one(event)
+
+    async def _send_one(self, event: Event) -> datetime | None:
+        """Send; on a retryable failure return when to try again."""
+        client = self.clients.get(event.channel) if event.channel else None
+        attempts = event.attempts + 1
+        try:
+            if client is None:
+                raise ProviderUnavailable(f"no sender for channel {event.channel}")
+            context = await self._context(event)
+            provider_id = await client.send(event, context)
+        except SendError as error:
+            return await self._failed(event, attempts, error)
+        except Exception as error:  # a connector bug: retry like an outage, and log it
+            log.exception("sending event %s failed unexpectedly", event.id)
+            return await self._failed(event, attempts, ProviderUnavailable(repr(error)))
+        await self._set(event, {
+            "status": DeliveryStatus.sent.value, "provider_id": provider_id,
+            "attempts": attempts, "lease_until": None, "error": None, "sent_at": self.clock(),
+        })
+        return None
+
+    async def _context(self, event: Event) -> SendContext:
+        entry_point = await self.store.entry_points.get(event.entry_point_id or "")
+        interaction = await self.store.interactions.collection.find_one(
+            {"_id": event.interaction_id}, projection={"last_inbound_at": 1}
+        )
+        return SendContext(
+            entry_point=entry_point,
+            credentials=self.entry_points.credentials(entry_point),
+            last_inbound_at=(interaction or {}).get("last_inbound_at"),
+        )
+
+    async def _failed(self, event: Event, attempts: int, error: SendError) -> datetime | None:
+        now = self.clock()
+        text = f"{error.code}: {error.message}"
+        if error.retryable and attempts < self.max_attempts:
+            delay = error.retry_after or self.base_delay * 2 ** (attempts - 1)
+            retry_at = now + timedelta(seconds=min(delay, 3600))
+            await self._set(event, {"attempts": attempts, "error": text,
+                                    "next_attempt_at": retry_at, "lease_until": None})
+            return retry_at
+        await self._set(event, {"status": DeliveryStatus.failed.value, "attempts": attempts,
+                                "error": text, "lease_until": None})
+        await self.store.events.append([Event(
+            id=f"{event.id}:failed", interaction_id=event.interaction_id, at=now,
+            type="delivery_failed", action=event.action,
+            data={"message": event.id, "error": text, "attempts": attempts,
+                  "dead_letter": True},
+        )])
+        log.warning("message %s is a dead letter after %d attempt(s): %s",
+                    event.id, attempts, text)
+        return None
+
+    async def _set(self, event: Event, fields: dict[str, Any]) -> None:
+        await self.store.events.collection.update_one({"_id": event.id}, {"$set": fields})
+
+    async def replay(self, event_id: str) -> Event:
+        """A dead letter goes back to pending, attempts reset."""
+        document = await self.store.events.collection.find_one_and_update(
+            {"_id": event_id, "type": "outbound", "status": DeliveryStatus.failed.value},
+            {"$set": {"status": DeliveryStatus.pending.value, "attempts": 0,
+                      "next_attempt_at": self.clock(), "lease_until": None}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if document is None:
+            if await self.store.events.find(event_id) is None:
+                raise NotFound(f"no outbound message {event_id!r}")
+            raise Conflict("only a failed message (a dead letter) can be replayed",
+                           code="not_failed")
+        return Event.from_document(document)
+
+    async def record_status(self, provider_id: str, status: str, error: str | None) -> bool:
+        """A provider's delivery report; statuses only move forward (reports come unordered)."""
+        event = await self.store.events.find_one({"provider_id": provider_id,
+                                                  "type": "outbound"})
+        if event is None:
+            return False
+        current = event.status.value if event.status else "pending"
+        if status in ("failed", "undelivered"):
+            fields: dict[str, Any] = {"status": DeliveryStatus.failed.value,
+                                      "error": error or status}
+        elif STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(current, 99):
+            fields = {"status": status}
+        else:
+            return True
+        await self._set(event, {**fields, f"reports.{status}": self.clock()})
+        return True
