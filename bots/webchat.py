@@ -1,7 +1,8 @@
 """The web chat channel: a demo page, the embeddable widget, and the visitor's WebSocket.
 
 Protocol (API.md, plus acknowledgements and replay): the client sends
-``{type: "message", text, id?}`` or ``{type: "choice", value, id?}``; the server sends
+``{type: "message", text, id?}``, ``{type: "choice", value, id?}`` or ``{type: "end"}``
+(the visitor closes the conversation); the server sends
 ``{type: "message", text, choices?, media_url?, seq}`` for every bot message, ``{type:
 "ack", id}`` once a client message is stored, and on connection either the conversation's
 ``history`` or, with ``?after=<seq>``, the messages missed since ``seq``.
@@ -78,7 +79,9 @@ def _parse(raw: str | bytes) -> tuple[str, str | None, str | None] | str:
         label = frame.get("label")
         text = label if isinstance(label, str) and len(label) <= MAX_TEXT else value
         return text, value, client_id
-    return "type must be message or choice"
+    if frame.get("type") == "end":
+        return "", None, None
+    return "type must be message, choice or end"
 
 
 @blueprint.websocket("/chat/<entry_point_key>/ws")
@@ -104,6 +107,9 @@ async def chat_socket(entry_point_key: str) -> None:
                 await websocket.send_json({"type": "error", "message": parsed})
                 continue
             text, payload, client_id = parsed
+            if not text:  # the visitor closed the conversation
+                await _close_conversation(entry_point.id, visitor)
+                continue
             receipt = await built.runtime.receive(Inbound(
                 channel=Channel.webchat, entry_point_id=entry_point.id, contact=visitor,
                 provider_id=f"wc:{client_id or uuid.uuid4().hex}", text=text, payload=payload,
@@ -117,6 +123,15 @@ async def chat_socket(entry_point_key: str) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await forward
         built.hub.unsubscribe(entry_point.id, visitor, queue)
+
+
+async def _close_conversation(entry_point_id: str, visitor: str) -> None:
+    """The customer closed the chat: the interaction ends and the end routing runs."""
+    active = await services().store.interactions.active_for(entry_point_id, visitor)
+    if active is not None:
+        with contextlib.suppress(DomainError):
+            await services().runtime.end_interaction(active["_id"], "closed by customer")
+    await websocket.send_json({"type": "ended"})
 
 
 async def _catch_up(entry_point_id: str, visitor: str, after: str | None) -> None:

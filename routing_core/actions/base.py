@@ -27,7 +27,7 @@ class NoParams(BaseModel):
 class Wait(BaseModel):
     """A suspension: until a reply, a timer or an agent; ``memory`` survives the wait."""
 
-    kind: Literal["reply", "timer", "agent"]
+    kind: Literal["reply", "timer", "agent", "signal"]
     until: datetime | None = None
     memory: dict[str, Any] = {}
 

@@ -22,7 +22,9 @@ from routing_core.model.interaction import (
 )
 from routing_core.model.tree import Action
 
-Trigger = Literal["run", "reply", "timeout"]
+# run: reached; reply: the contact answered; timeout: the wait's time is up; signal: the
+# platform resumed the wait (e.g. an agent took the conversation), see ``ctx.signal``.
+Trigger = Literal["run", "reply", "timeout", "signal"]
 
 
 class Journal:
@@ -106,6 +108,7 @@ class RunContext:
         ports: Ports,
         journal: Journal,
         extra_scope: dict[str, Any] | None = None,
+        signal: dict[str, Any] | None = None,
     ):
         self.interaction = interaction
         self.action = action
@@ -117,6 +120,7 @@ class RunContext:
         self.journal = journal
         self.changes: dict[str, Any] = {}
         self.extra_scope = extra_scope or {}
+        self.signal = signal or {}
 
     @property
     def variables(self) -> dict[str, Any]:

@@ -54,6 +54,7 @@ class Interpreter:
         journal: Journal,
         now: datetime,
         message: Inbound | None = None,
+        signal: dict[str, Any] | None = None,
     ) -> Activation:
         tree = await self.trees.pinned_tree(interaction)
         memory: dict[str, object] = {}
@@ -62,7 +63,7 @@ class Interpreter:
         elif interaction.waiting is not None:
             waiting = interaction.waiting
             if trigger == "reply" and waiting.kind != "reply":
-                return Activation()  # a message during a pause waits its turn
+                return Activation()  # recorded; a pause or an agent is not a question
             interaction.cursor = waiting.action
             memory = dict(waiting.memory)
             interaction.waiting = None
@@ -70,7 +71,7 @@ class Interpreter:
             return Activation(ended=True, reason="nothing to resume")
         return await self._run(
             interaction, tree, trigger=trigger, journal=journal, now=now, message=message,
-            memory=memory,
+            memory=memory, signal=signal,
         )
 
     async def _run(
@@ -83,6 +84,7 @@ class Interpreter:
         now: datetime,
         message: Inbound | None,
         memory: dict[str, object],
+        signal: dict[str, Any] | None,
     ) -> Activation:
         resuming = trigger != "run"
         scope = await self._shared_scope()
@@ -99,6 +101,7 @@ class Interpreter:
                 message=message if resuming else None,
                 memory=memory if resuming else {},
                 ports=self.ports, journal=journal, extra_scope=scope,
+                signal=signal if resuming else None,
             )
             outcome = await self._run_action(ctx)
             if ctx.changes:

@@ -25,7 +25,7 @@ from routing_core.engine.context import Journal
 from routing_core.engine.delivery import Delivery
 from routing_core.engine.interpreter import Activation, Interpreter
 from routing_core.engine.ports import Ports
-from routing_core.errors import NotFound
+from routing_core.errors import Conflict, NotFound
 from routing_core.ids import new_id
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import (
@@ -34,6 +34,7 @@ from routing_core.model.interaction import (
     Inbound,
     Interaction,
     InteractionStatus,
+    Waiting,
 )
 from routing_core.model.routing import Version, VersionStatus
 from routing_core.model.tree import Tree
@@ -41,6 +42,9 @@ from routing_core.store import Store
 
 log = logging.getLogger(__name__)
 TREE_CACHE_SIZE = 512
+
+Operation = Callable[[Interaction, Journal, datetime], Awaitable[Activation]]
+Listener = Callable[[Interaction, list[Event]], Awaitable[None]]
 
 
 @dataclass
@@ -126,6 +130,7 @@ class Runtime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._sweeps: list[Callable[[], Awaitable[int]]] = [self.wake_due]
+        self._listeners: list[Listener] = []
         self._entry_points: dict[str, tuple[float, EntryPoint]] = {}
 
     # -- lifecycle of the runtime ----------------------------------------------------------
@@ -274,13 +279,46 @@ class Runtime:
                               "another attempt will be made", document.get("_id"))
                 return
 
-    async def _step(self, document: dict[str, Any]) -> dict[str, Any] | None:
+    async def apply(
+        self, interaction_id: str, operation: Operation, patience_seconds: float = 10.0
+    ) -> None:
+        """Run ``operation`` on an active interaction under its lease, then commit it like a
+        step: how agents reply, transfer and end conversations, and how queues resume."""
+        deadline = asyncio.get_running_loop().time() + patience_seconds
+        while True:
+            now = self.clock()
+            document = await self.store.interactions.claim(
+                interaction_id, self.owner, now, self._lease_until(now)
+            )
+            if document is not None:
+                break
+            current = await self.store.interactions.find(interaction_id)
+            if current is None:
+                raise NotFound(f"no interaction with id {interaction_id!r}")
+            if not current.active:
+                raise Conflict("the interaction has ended", code="ended")
+            if asyncio.get_running_loop().time() > deadline:
+                raise Conflict("the interaction is busy; try again", code="busy")
+            await asyncio.sleep(0.02)
+        following = await self._step(document, operation)
+        if following is not None:
+            self._spawn(self._process(following))
+
+    def on_committed(self, listener: Listener) -> None:
+        """``listener(interaction, events)`` after every commit (e.g. the agent console)."""
+        self._listeners.append(listener)
+
+    async def _step(
+        self, document: dict[str, Any], operation: Operation | None = None
+    ) -> dict[str, Any] | None:
         interaction = Interaction.from_document(document)
         now = self.clock()
         journal = Journal(interaction, now)
         processed: list[str] = []
         outcome = Activation()
-        if not interaction.version_id:
+        if operation is not None:
+            outcome = await operation(interaction, journal, now)
+        elif not interaction.version_id:
             entry_point = await self.entry_point(interaction.entry_point_id)
             outcome = self._no_version(entry_point, journal)
             processed = [message.provider_id for message in interaction.pending]
@@ -291,6 +329,10 @@ class Runtime:
                 break
         if not outcome.ended:
             outcome = await self._on_timers(interaction, journal, now)
+        if outcome.ended and outcome.reason == "end of tree" and interaction.agent_id:
+            # the bot part is over; the conversation stays with its agent until ended
+            interaction.waiting = Waiting(action=interaction.cursor or "", kind="agent")
+            outcome = Activation()
         if outcome.ended:
             self._end(interaction, journal, outcome.reason or "ended", now)
         else:
@@ -315,6 +357,11 @@ class Runtime:
             log.warning("interaction %s: lease lost; another worker takes over", interaction.id)
             return None
         await self.delivery.dispatch(outbound)
+        for listener in self._listeners:
+            try:
+                await listener(interaction, journal.events)
+            except Exception:
+                log.exception("a commit listener failed for interaction %s", interaction.id)
         if interaction.contact_variables != Interaction.from_document(document).contact_variables:
             await self.store.contacts.save_variables(
                 interaction.contact_id, interaction.contact_variables
@@ -360,6 +407,28 @@ class Runtime:
         if interaction.expires_at is not None and interaction.expires_at <= now:
             return Activation(ended=True, reason="inactivity")
         return Activation()
+
+    async def signal(
+        self, interaction_id: str, name: str, **data: Any
+    ) -> None:
+        """Resume the interaction's wait with a signal (the waiting action decides)."""
+
+        async def resume(interaction: Interaction, journal: Journal, now: datetime) -> Activation:
+            if interaction.waiting is None:
+                return Activation()
+            return await self.interpreter.activate(
+                interaction, "signal", journal, now, signal={"name": name, **data}
+            )
+
+        await self.apply(interaction_id, resume)
+
+    async def end_interaction(self, interaction_id: str, reason: str) -> None:
+        """End now (an agent, the customer closing the chat); the end routing follows."""
+
+        async def finish(interaction: Interaction, journal: Journal, now: datetime) -> Activation:
+            return Activation(ended=True, reason=reason)
+
+        await self.apply(interaction_id, finish)
 
     def _end(self, interaction: Interaction, journal: Journal, reason: str, now: datetime) -> None:
         interaction.status = InteractionStatus.ended

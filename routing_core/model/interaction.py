@@ -56,7 +56,7 @@ class Waiting(BaseModel):
     """Where a suspended interaction resumes: a reply, a timer or an agent."""
 
     action: str
-    kind: Literal["reply", "timer", "agent"]
+    kind: Literal["reply", "timer", "agent", "signal"]
     until: datetime | None = None
     memory: dict[str, Any] = Field(default_factory=dict)
 
@@ -98,6 +98,8 @@ class Interaction(Timestamped):
     ended_at: datetime | None = None
     end_reason: str | None = None
     previous_interaction: str | None = None  # the one an end routing follows
+    queue_id: str | None = None  # waiting in, or taken from, this queue
+    agent_id: str | None = None  # the agent who holds the conversation
 
 
 class DeliveryStatus(StrEnum):
