@@ -1,0 +1,61 @@
+"""The web chat widget in Debian's Chromium: buttons, a timer's message, reload resumes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import Server, shot_path
+
+pytestmark = pytest.mark.browser
+
+TREE = {
+    "start": "start",
+    "actions": [
+        {"id": "start", "type": "start", "next": {"next": "menu"}},
+        {"id": "menu", "type": "message_choice", "params": {
+            "text": "Tea or coffee?",
+            "choices": [{"label": "Tea", "value": "tea", "branch": "tea"},
+                        {"label": "Coffee", "value": "coffee", "branch": "coffee"}]},
+         "next": {"tea": "tea", "coffee": "coffee"}},
+        {"id": "tea", "type": "message", "params": {"text": "Tea it is, brewing…"},
+         "next": {"next": "brew"}},
+        {"id": "coffee", "type": "message", "params": {"text": "Coffee it is."},
+         "next": {"next": None}},
+        {"id": "brew", "type": "pause", "params": {"seconds": 1}, "next": {"next": "ready"}},
+        {"id": "ready", "type": "message", "params": {"text": "Your tea is ready."},
+         "next": {"next": None}},
+    ],
+}
+
+
+def install(server: Server, reference: str) -> None:
+    routing = server.api("POST", "/api/smart-routings/import", {
+        "routing": {"name": reference, "reference": reference, "type": "start"},
+        "versions": [{"name": "v1", "status": "production", "tree": TREE}],
+    })
+    server.api("POST", "/api/entry-points", {
+        "channel": "webchat", "name": "Tea room", "address": reference,
+        "start_routing": routing["id"],
+    })
+
+
+async def test_a_visitor_clicks_a_choice_and_the_conversation_survives_a_reload(
+    server: Server, page
+):
+    install(server, "tearoom")
+    await page.goto(f"{server.url}/chat/tearoom")
+    chat = page.get_by_test_id("sr-chat")
+    await chat.get_by_text("online").wait_for()
+    await chat.get_by_label("Message").fill("hello")
+    await chat.get_by_role("button", name="Send").click()
+    await chat.get_by_role("button", name="Tea").click()
+    await chat.get_by_text("Tea it is, brewing…").wait_for()
+    await chat.get_by_text("Your tea is ready.").wait_for()  # pushed by the pause's timer
+    await page.screenshot(path=shot_path("webchat-conversation"))
+    await page.reload()
+    await chat.get_by_text("online").wait_for()
+    await chat.get_by_text("Your tea is ready.").wait_for()  # the history came back
+    bubbles = await chat.locator(".sr-msg").all_inner_texts()
+    assert bubbles == ["hello", "Tea or coffee?", "Tea", "Tea it is, brewing…",
+                       "Your tea is ready."]
+    assert await chat.get_by_role("button", name="Coffee").is_disabled()
