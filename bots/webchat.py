@@ -127,8 +127,8 @@ async def chat_socket(entry_point_key: str) -> None:
 
 async def _close_conversation(entry_point_id: str, visitor: str) -> None:
     """The customer closed the chat: the interaction ends and the end routing runs."""
-    active = await services().store.interactions.active_for(entry_point_id, visitor)
-    if active is not None:
+    active = await services().store.interactions.latest(entry_point_id, visitor)
+    if active is not None and active.get("active"):
         with contextlib.suppress(DomainError):
             await services().runtime.end_interaction(active["_id"], "closed by customer")
     await websocket.send_json({"type": "ended"})

@@ -98,6 +98,12 @@ class Lifecycle:
         self.zone = zone
         self.clock = clock
         self.late_grace_seconds = late_grace_seconds
+        self.change_listeners: list[Callable[[], None]] = []
+
+    def _changed(self) -> None:
+        """Tell this process's caches (e.g. the runtime's production versions) to forget."""
+        for listener in self.change_listeners:
+            listener()
 
     # routings
 
@@ -264,6 +270,7 @@ class Lifecycle:
         )
         if result.deleted_count != 1:
             raise Conflict("the version changed meanwhile; reload it", code="concurrent_change")
+        self._changed()
         await self.store.audit.record_change(
             actor,
             "version.delete",
@@ -455,4 +462,5 @@ class Lifecycle:
                 f"version {version.name!r} was changed meanwhile; reload it and try again",
                 code="concurrent_change",
             )
+        self._changed()
         return Version.from_document(document)

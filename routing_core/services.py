@@ -71,6 +71,7 @@ class Services:
         entry_points = EntryPoints(store, SecretsBox(settings.secret_key or ""))
         outbox = OutboxSender(store, entry_points)
         runtime.add_sweep(outbox.sweep)
+        lifecycle.change_listeners.append(runtime.forget_versions)
         return cls(
             settings=settings,
             store=store,

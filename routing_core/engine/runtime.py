@@ -42,6 +42,7 @@ from routing_core.store import Store
 
 log = logging.getLogger(__name__)
 TREE_CACHE_SIZE = 512
+VERSION_CACHE_SECONDS = 1.0
 
 Operation = Callable[[Interaction, Journal, datetime], Awaitable[Activation]]
 Listener = Callable[[Interaction, list[Event]], Awaitable[None]]
@@ -132,6 +133,7 @@ class Runtime:
         self._sweeps: list[Callable[[], Awaitable[int]]] = [self.wake_due]
         self._listeners: list[Listener] = []
         self._entry_points: dict[str, tuple[float, EntryPoint]] = {}
+        self._versions: dict[tuple[str, bool], tuple[float, Version | None]] = {}
 
     # -- lifecycle of the runtime ----------------------------------------------------------
 
@@ -186,19 +188,16 @@ class Runtime:
             )
             if document is not None:
                 return await self._after_ingest(document, wait)
-            active = await self.store.interactions.active_for(
+            latest = await self.store.interactions.latest(
                 inbound.entry_point_id, inbound.contact
-            )
-            if active is not None:
-                if inbound.provider_id in active.get("seen", []):
-                    return Receipt(duplicate=True, interaction_id=active["_id"])
-                continue  # it ended or appeared meanwhile: ingest again
-            if await self.store.interactions.seen_before(
-                inbound.entry_point_id, inbound.contact, inbound.provider_id
-            ):
-                return Receipt(duplicate=True, interaction_id=None)
+            ) or {}
+            seen = latest.get("seen", [])
+            if inbound.provider_id in seen:
+                return Receipt(duplicate=True, interaction_id=latest["_id"])
+            if latest.get("active"):
+                continue  # it appeared meanwhile: ingest into it
             try:
-                document = await self._create(inbound, now)
+                document = await self._create(inbound, now, seen=seen)
             except DuplicateKeyError:
                 continue  # another worker created it: ingest into that one
             return await self._after_ingest(document, wait)
@@ -214,7 +213,25 @@ class Runtime:
                 self._spawn(work)
         return receipt
 
+    def forget_versions(self) -> None:
+        """A version changed in this process: the next interaction reads them afresh."""
+        self._versions.clear()
+
     async def _start_version(self, entry_point: EntryPoint, routing_id: str) -> Version | None:
+        """Which version a new interaction runs; cached for a second (other processes'
+        changes are seen within that second, this process's at once)."""
+        key = (routing_id, entry_point.mode is EntryPointMode.test)
+        now = asyncio.get_running_loop().time()
+        cached = self._versions.get(key)
+        if cached is not None and now - cached[0] < VERSION_CACHE_SECONDS:
+            return cached[1]
+        version = await self._read_start_version(entry_point, routing_id)
+        self._versions[key] = (now, version)
+        return version
+
+    async def _read_start_version(
+        self, entry_point: EntryPoint, routing_id: str
+    ) -> Version | None:
         if entry_point.mode is EntryPointMode.test:
             in_test = await self.store.versions.find_one(
                 {"routing_id": routing_id, "in_test": True}
@@ -226,7 +243,7 @@ class Runtime:
         )
 
     async def _create(
-        self, inbound: Inbound, now: datetime, *, kind: str = "start",
+        self, inbound: Inbound, now: datetime, *, seen: list[str], kind: str = "start",
         variables: dict[str, Any] | None = None, previous: str | None = None,
     ) -> dict[str, Any]:
         """A new interaction holding the message, leased to us; DuplicateKeyError if one
@@ -235,7 +252,6 @@ class Runtime:
         routing_id = entry_point.start_routing if kind == "start" else entry_point.end_routing
         version = await self._start_version(entry_point, routing_id or "")
         contact = await self.store.contacts.upsert(inbound, now)
-        seen = await self.store.interactions.last_seen_ids(inbound.entry_point_id, inbound.contact)
         interaction = Interaction(
             entry_point_id=entry_point.id,
             channel=entry_point.channel,
@@ -362,7 +378,7 @@ class Runtime:
                 await listener(interaction, journal.events)
             except Exception:
                 log.exception("a commit listener failed for interaction %s", interaction.id)
-        if interaction.contact_variables != Interaction.from_document(document).contact_variables:
+        if interaction.contact_variables != document.get("contact_variables", {}):
             await self.store.contacts.save_variables(
                 interaction.contact_id, interaction.contact_variables
             )
@@ -451,15 +467,15 @@ class Runtime:
             )
             try:
                 document = await self._create(
-                    trigger, now, kind="end", variables=interaction.variables,
-                    previous=interaction.id,
+                    trigger, now, seen=interaction.seen, kind="end",
+                    variables=interaction.variables, previous=interaction.id,
                 )
             except DuplicateKeyError:
                 document = None  # the contact wrote again first: that conversation wins
             if document is not None:
                 self._spawn(self._process(document))
-        for message in Interaction.from_document(committed).pending:
-            self._spawn(self.receive(message))
+        for message in committed.get("pending", []):
+            self._spawn(self.receive(Inbound.model_validate(message)))
 
     # -- waking ----------------------------------------------------------------------------
 

@@ -101,27 +101,14 @@ class InteractionRepository(Repository[Interaction]):
             return_document=ReturnDocument.AFTER,
         )
 
-    async def active_for(self, entry_point_id: str, contact: str) -> dict[str, Any] | None:
+    async def latest(self, entry_point_id: str, contact: str) -> dict[str, Any] | None:
+        """The contact's newest interaction: the active one when there is one (a new one
+        is only created while none is active), with the provider ids it has seen."""
         return await self.collection.find_one(
-            {"entry_point_id": entry_point_id, "contact": contact, "active": True}
-        )
-
-    async def seen_before(self, entry_point_id: str, contact: str, provider_id: str) -> bool:
-        """Did a recent (ended) interaction of this contact already get this message?"""
-        found = await self.collection.find_one(
-            {"entry_point_id": entry_point_id, "contact": contact, "seen": provider_id},
-            projection={"_id": 1},
-            sort=[("_id", DESCENDING)],
-        )
-        return found is not None
-
-    async def last_seen_ids(self, entry_point_id: str, contact: str) -> list[str]:
-        found = await self.collection.find_one(
             {"entry_point_id": entry_point_id, "contact": contact},
-            projection={"seen": 1},
+            projection={"active": 1, "seen": 1},
             sort=[("_id", DESCENDING)],
         )
-        return list(found.get("seen", [])) if found else []
 
     async def claim(
         self, interaction_id: str, owner: str, now: datetime, lease_until: datetime

@@ -12,6 +12,7 @@ from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.ports import Ports
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.model.audit import SYSTEM
+from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Inbound
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
@@ -33,11 +34,13 @@ def clock() -> Clock:
 
 
 def make_runtime(services: Any, clock: Clock, **settings: Any) -> Runtime:
-    return Runtime(
+    runtime = Runtime(
         services.store, Ports(reference=services.runtime.interpreter.ports.reference),
         Delivery(LocalHub()), RuntimeSettings(**{"sweep_seconds": 3600, **settings}),
         clock=clock,
     )
+    services.lifecycle.change_listeners.append(runtime.forget_versions)
+    return runtime
 
 
 def inbound(entry_point_id: str, text: str, provider_id: str, contact: str = "alice",
@@ -86,9 +89,9 @@ async def test_a_test_entry_point_runs_the_version_in_test(services, clock):
     hello = next(a for a in candidate.tree.actions if a.type == "message")
     await services.trees.update(SYSTEM, candidate.id, hello.id, {"params": {"text": "in test"}})
     await services.lifecycle.put_in_test(SYSTEM, candidate.id)
-    test_point = await services.entry_points.create(SYSTEM, {
-        "channel": Channel.telegram, "name": "test bot", "address": "test_bot",
-        "mode": "test", "start_routing": routing_id}, {"token": "1:x"})
+    test_point = await services.store.entry_points.insert(EntryPoint(  # no provider here
+        channel=Channel.telegram, name="test bot", address="test_bot", mode="test",
+        start_routing=routing_id))
     live_point = await webchat_entry_point(services, routing_id)
     await runtime.receive(inbound(test_point.id, "hi", "t1", contact="tester"), wait=True)
     await runtime.receive(inbound(live_point.id, "hi", "p1", contact="customer"), wait=True)
