@@ -9,6 +9,8 @@ import json
 import logging
 import os
 import secrets
+import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -81,35 +83,85 @@ async def with_services(settings: Settings, work: Callable[[Services], Awaitable
 
 
 def command_serve(settings: Settings, args: argparse.Namespace) -> None:
-    from bots.app import create_app
-    from bots.server import bind, serve
+    from bots.server import bind
 
     settings = settings.model_copy(
         update={
             "host": args.host or settings.host,
             "port": settings.port if args.port is None else args.port,
+            "workers": args.workers or settings.workers,
         }
     )
-    try:
-        sock = bind(settings.host, settings.port)
+    try:  # bound before anything starts: a taken port is reported at once
+        sock = bind(settings.host, settings.port, reuse_port=settings.workers > 1)
     except OSError as error:
         raise CliError(f"cannot listen on {settings.host}:{settings.port}: {error}") from None
     with database(settings, owner=True) as connected:
         ready = connected.model_copy(update={"secret_key": secret_key_for(connected)})
-        app = create_app(ready)
         host, port = sock.getsockname()[:2]
         where = f"http://{host}:{port}"
 
         def announce() -> None:
             mongo = "embedded mongod" if not settings.mongodb_uri else "MONGODB_URI"
             print(
-                f"smart-routing listening on {where} (MongoDB: {mongo}); "
+                f"smart-routing listening on {where} (MongoDB: {mongo}, "
+                f"{settings.workers} worker(s)); "
                 f"API at {where}/api, OpenAPI at {where}/openapi.json",
                 flush=True,
             )
 
-        asyncio.run(serve(app, sock, ready.server, on_ready=announce))
+        if settings.workers == 1:
+            _serve_one(ready, sock, announce)
+        else:
+            _serve_many(ready, sock, announce)
     print("smart-routing stopped", flush=True)
+
+
+def _serve_one(settings: Settings, sock: socket.socket, announce: Callable[[], None]) -> None:
+    from bots.app import create_app
+    from bots.server import serve
+
+    asyncio.run(serve(create_app(settings), sock, settings.server, on_ready=announce))
+
+
+def _serve_many(settings: Settings, sock: socket.socket, announce: Callable[[], None]) -> None:
+    """N worker processes, each with its own SO_REUSEPORT socket on the same port, so the
+    kernel spreads connections (long-lived WebSockets included) across them."""
+    import multiprocessing
+
+    import bots.app  # noqa: F401  (imported once here, shared by the forked workers)
+    from bots.server import bind
+
+    host, port = sock.getsockname()[:2]
+    context = multiprocessing.get_context("fork")
+    started = [context.Event() for _ in range(settings.workers)]
+
+    def work(index: int) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent forwards SIGTERM
+        _serve_one(settings, bind(host, port, reuse_port=True), started[index].set)
+
+    sock.close()  # the workers bind their own sockets to the port it reserved
+    workers = [context.Process(target=work, args=(index,), daemon=False)
+               for index in range(settings.workers)]
+    for worker in workers:
+        worker.start()
+
+    def forward(signum: int, frame: object) -> None:
+        for worker in workers:
+            if worker.pid and worker.is_alive():
+                os.kill(worker.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for event in started:
+        while not event.wait(0.5):
+            if not all(worker.is_alive() for worker in workers):
+                forward(signal.SIGTERM, None)
+                break
+    if all(event.is_set() for event in started):
+        announce()
+    for worker in workers:
+        worker.join()
 
 
 def command_user_add(settings: Settings, args: argparse.Namespace) -> None:
@@ -177,6 +229,7 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the service (and its embedded MongoDB)")
     serve.add_argument("--host", help="address to listen on (SR_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on, 0 for any (SR_PORT)")
+    serve.add_argument("--workers", type=int, help="worker processes (SR_WORKERS)")
     serve.set_defaults(run=command_serve)
 
     user = commands.add_parser("user", help="manage users").add_subparsers(

@@ -7,6 +7,7 @@ and uvicorn accept an already-bound socket. SIGTERM and SIGINT stop serving clea
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import socket
 from collections.abc import Callable
@@ -59,6 +60,7 @@ async def serve(
     config = Config()
     config.bind = [f"fd://{sock.fileno()}"]
     config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")  # our handlers, our level
     config.graceful_timeout = 5
     await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 

@@ -31,6 +31,7 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     server: str = Field("hypercorn", pattern="^(hypercorn|uvicorn)$")
+    workers: int = Field(1, ge=1, le=64)
     data_dir: Path = Path("var")
     mongodb_uri: str | None = None
     mongodb_database: str = "smart_routing"
@@ -54,6 +55,11 @@ class Settings(BaseModel):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_sender: str = "smart-routing@localhost"
+    # Outbound SMS (the sms_send action): the Twilio account and the default sender (a
+    # number or an alphanumeric id). Without the account, sms_send takes its failure branch.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    sms_sender: str | None = None
     max_body_bytes: int = Field(1_048_576, ge=1024)
     token_ttl_seconds: int = Field(12 * 3600, ge=60)
     schedule_poll_seconds: float = Field(5.0, gt=0, le=3600)
