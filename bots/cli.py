@@ -264,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
+        logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.root.level))
         args.run(settings, args)
     except SettingsError as error:
         print(f"smart-routing: {error}", file=sys.stderr)
