@@ -15,6 +15,7 @@ import contextlib
 import json
 import re
 import uuid
+from collections import deque
 from typing import Any
 
 from quart import Blueprint, render_template, websocket
@@ -158,6 +159,10 @@ async def _catch_up(entry_point_id: str, visitor: str, after: str | None) -> Non
 
 
 async def _forward(queue: asyncio.Queue[Event]) -> None:
+    recent: deque[str] = deque(maxlen=64)  # a message may come both live and relayed
     while True:
         event = await queue.get()
+        if event.id in recent:
+            continue
+        recent.append(event.id)
         await websocket.send_json(message_frame(event))

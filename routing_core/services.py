@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 
 from config import Settings
 from routing_core.accounts import Accounts
@@ -10,6 +12,7 @@ from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.ports import HttpPort, MailPort, Ports, SmsPort
 from routing_core.engine.reference_port import StoreReference
+from routing_core.engine.relay import WebchatRelay
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.entry_points import EntryPoints
 from routing_core.lifecycle import Lifecycle
@@ -37,6 +40,7 @@ class Services:
     delivery: Delivery
     runtime: Runtime
     outbox: OutboxSender
+    _relay: asyncio.Task[None] = field(init=False, repr=False)
 
     @classmethod
     def build(
@@ -101,7 +105,12 @@ class Services:
         for channel in self.outbox.channels():
             self.delivery.register(channel, self.outbox)
         self.runtime.start()
+        relay = WebchatRelay(self.store, self.hub, self.runtime.owner)
+        self._relay = asyncio.create_task(relay.run())
 
     async def stop(self) -> None:
+        self._relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._relay
         await self.runtime.stop()
         await self.scheduler.stop()

@@ -361,6 +361,7 @@ class Runtime:
         interaction.updated_at = now
         outbound = journal.outbound_messages()
         for event in outbound:
+            event.origin = self.owner
             if self.delivery.stored_as_sent(event.channel):  # type: ignore[arg-type]
                 event.status = DeliveryStatus.sent
             else:  # ours to send right after the commit; the sweeper's once the lease ends

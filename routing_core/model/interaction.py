@@ -129,6 +129,7 @@ class Event(Record):
     provider_id: str | None = None
     error: str | None = None
     sent_at: datetime | None = None
+    origin: str | None = None  # the process that wrote it (web chat relay)
     reports: dict[str, datetime] = Field(default_factory=dict)  # provider status → when
 
 

@@ -57,6 +57,35 @@ async def test_a_visitor_talks_to_a_routing(app, services):
     assert kinds.count("inbound") == 4 and kinds.count("outbound") == 5
     assert kinds[-1] == "end"
     # a reconnecting socket asking for what it missed after the question gets the rest
-    async with client.websocket(f"/chat/web/ws?visitor=visitor-0001&after={question['seq']}") as socket:
+    path = f"/chat/web/ws?visitor=visitor-0001&after={question['seq']}"
+    async with client.websocket(path) as socket:
         texts = [(await receive(socket))["text"] for _ in range(4)]
     assert texts == ["How old are you?", "A number, please.", "42 is a fine age for tea.", "Bye!"]
+
+
+async def test_a_message_committed_by_another_process_reaches_the_open_socket(app, services):
+    """The pause's timer fires in another process (another runtime, its clock a minute
+    ahead): its message comes to this process's socket through the change stream relay."""
+    from datetime import UTC, datetime, timedelta
+
+    from routing_core.engine.delivery import Delivery, LocalHub
+    from routing_core.engine.ports import Ports
+    from routing_core.engine.runtime import Runtime, RuntimeSettings
+
+    routing_id = await production_routing(services, "later", tree(
+        action("first", "message", {"text": "Back in a minute."}, next="nap"),
+        action("nap", "pause", {"seconds": 60}, next="back"),
+        action("back", "message", {"text": "Here I am."})))
+    await webchat_entry_point(services, routing_id, address="later")
+    other_process = Runtime(
+        services.store, Ports(), Delivery(LocalHub()), RuntimeSettings(sweep_seconds=3600),
+        clock=lambda: datetime.now(UTC) + timedelta(seconds=61),
+    )
+    async with app.test_client().websocket("/chat/later/ws?visitor=visitor-relay") as socket:
+        await receive(socket, "history")
+        await socket.send_json({"type": "message", "text": "hi"})
+        assert (await receive(socket))["text"] == "Back in a minute."
+        await services.runtime.idle()
+        assert await other_process.wake_due() == 1
+        await other_process.idle()
+        assert (await receive(socket))["text"] == "Here I am."
