@@ -59,6 +59,8 @@ def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
 def is_public(address: IPAddress) -> bool:
     """False for every address a web service call must not reach by default."""
     if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # the socket connects to the IPv4 address
+            return is_public(address.ipv4_mapped)
         inner = embedded_ipv4(address)
         if inner is not None and not is_public(inner):
             return False

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from routing_core.actions.base import ActionType, register
+from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.params import (
     BranchName,
     Condition,
@@ -20,6 +22,15 @@ from routing_core.actions.params import (
     ensure_unique,
     invalid,
 )
+from routing_core.actions.support import evaluated, reference_port, storable
+from routing_core.engine import moments
+from routing_core.engine.conditions import holds
+from routing_core.engine.context import get_path
+from routing_core.engine.values import RegexTimeout
+from routing_core.errors import Conflict, Invalid
+
+if TYPE_CHECKING:
+    from routing_core.engine.context import RunContext
 
 # Columns of a looked-up row copied into variables: {column: variable}.
 Into = dict[FieldName, VariableName]
@@ -45,6 +56,12 @@ class VariablesAssign(ActionType):
         model_config = ConfigDict(extra="forbid")
 
         assignments: Annotated[list[Assignment], Field(min_length=1, max_length=50)]
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        # In order: an assignment sees the variables the ones before it set.
+        for assignment in params.assignments:
+            ctx.set_variable(assignment.variable, storable(ctx.evaluate(assignment.value)))
+        return Outcome.follow("next")
 
 
 class Case(BaseModel):
@@ -78,6 +95,28 @@ class ValuesTest(ActionType):
         assert isinstance(params, cls.Params)
         return [case.branch for case in params.cases] + ["other"]
 
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        for case in params.cases:
+            if all(condition_holds(condition, ctx) for condition in case.conditions):
+                return Outcome.follow(case.branch)
+        return Outcome.follow("other")
+
+
+def condition_holds(condition: Condition, ctx: RunContext) -> bool:
+    """Both operands evaluated as templates, then compared (a bad regex is an error)."""
+    left = ctx.evaluate(condition.left)
+    right = ctx.evaluate(condition.right) if condition.right else ""
+    try:
+        return holds(left, condition.operator, right)
+    except RegexTimeout as error:
+        raise Invalid(f"values_test: {error}") from None
+
+
+def copy_into(ctx: RunContext, row: dict[str, Any], into: dict[str, str]) -> None:
+    """Columns (or fields) of a found row into variables; a missing one gives None."""
+    for column, variable in into.items():
+        ctx.set_variable(variable, storable(get_path(row, column)))
+
 
 @register
 class ValuesTable(ActionType):
@@ -92,6 +131,14 @@ class ValuesTable(ActionType):
         table: Reference
         key: RequiredTemplate
         into: Into = {}
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        key = ctx.render(params.key).strip()
+        row = await reference_port(ctx).value_table_row(params.table, key)
+        if row is None:
+            return Outcome.follow("not_found")
+        copy_into(ctx, row, params.into)
+        return Outcome.follow("found")
 
 
 @register
@@ -108,6 +155,14 @@ class DatabaseRead(ActionType):
         filter: NonEmptyFields
         into: Into = {}
 
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        match = evaluated(ctx, params.filter)
+        row = await reference_port(ctx).database_read(params.database, match)
+        if row is None:
+            return Outcome.follow("not_found")
+        copy_into(ctx, row, params.into)
+        return Outcome.follow("found")
+
 
 @register
 class DatabaseSave(ActionType):
@@ -121,6 +176,15 @@ class DatabaseSave(ActionType):
 
         database: Reference
         values: NonEmptyFields
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        reference, values = reference_port(ctx), evaluated(ctx, params.values)
+        try:
+            await reference.database_insert(params.database, values)
+        except (Conflict, Invalid) as refusal:  # a unique clash or a value the field refuses
+            ctx.emit("error", database=params.database, message=refusal.message)
+            return Outcome.follow("failure")
+        return Outcome.follow("next")
 
 
 @register
@@ -137,6 +201,12 @@ class DatabaseModify(ActionType):
         filter: NonEmptyFields
         values: NonEmptyFields
         count_into: VariableName = "modified_count"
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        match, values = evaluated(ctx, params.filter), evaluated(ctx, params.values)
+        count = await reference_port(ctx).database_modify(params.database, match, values)
+        ctx.set_variable(params.count_into, count)
+        return Outcome.follow("next" if count else "not_found")
 
 
 # The operands each datetime operation cannot do without.
@@ -183,6 +253,45 @@ class Datetime(ActionType):
                 raise invalid(f"required when operation is {operation}")
             return operand
 
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        """Results are ISO texts in the timezone (a date stays a date); a difference is a
+        whole number of ``unit`` (days and weeks count calendar days)."""
+        zone = ZoneInfo(params.timezone)
+        value = self._moment("" if params.operation == "now" else params.value, ctx, zone)
+        result: Any
+        match params.operation:
+            case "now":
+                result = value
+            case "add" | "subtract":
+                seconds = (params.amount or 0) * moments.UNIT_SECONDS[params.unit]
+                sign = 1 if params.operation == "add" else -1
+                result = moments.shift(value, sign * seconds, params.unit, zone)
+            case "difference":
+                other = self._moment(params.other or "", ctx, zone)
+                result = moments.elapsed(value, other, params.unit)
+            case "format":
+                result = self._formatted(value, params.format or "")
+        ctx.set_variable(params.into, storable(result))
+        return Outcome.follow("next")
+
+    @staticmethod
+    def _moment(template: str, ctx: RunContext, zone: ZoneInfo) -> moments.Moment:
+        """The operand's date or date-time; an empty operand is now."""
+        value = ctx.evaluate(template) if template else None
+        if value in (None, ""):
+            return ctx.now.astimezone(zone).replace(microsecond=0)
+        moment = moments.parse_moment(value, zone)
+        if moment is None:
+            raise Invalid(f"datetime: {str(value)[:40]!r} is not a date or a date-time")
+        return moment
+
+    @staticmethod
+    def _formatted(moment: moments.Moment, pattern: str) -> str:
+        try:
+            return moment.strftime(pattern)
+        except ValueError as error:
+            raise Invalid(f"datetime: the format {pattern!r} is refused: {error}") from None
+
 
 @register
 class PassagesCheck(ActionType):
@@ -200,6 +309,11 @@ class PassagesCheck(ActionType):
         action: Annotated[str, Field(min_length=1, max_length=40)] | None = None
         max: Annotated[int, Field(ge=1, le=10_000)]
 
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        # The interpreter counts a passage before running the action: this one is included.
+        counted = ctx.interaction.passages.get(params.action or ctx.action.id, 0)
+        return Outcome.follow("below" if counted <= params.max else "reached")
+
 
 @register
 class NthContactCheck(ActionType):
@@ -214,3 +328,30 @@ class NthContactCheck(ActionType):
         period: Literal["day", "week", "month", "ever"] = "day"
         scope: Literal["routing", "entry_point", "any"] = "routing"
         n: Annotated[int, Field(ge=1, le=10_000)]
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        interaction = ctx.interaction
+        days = PERIOD_DAYS[params.period]
+        count = await reference_port(ctx).count_interactions(
+            interaction.contact_id,
+            None if days is None else ctx.now - timedelta(days=days),
+            interaction.routing_id if params.scope == "routing" else None,
+            interaction.entry_point_id if params.scope == "entry_point" else None,
+        )
+        return Outcome.follow(nth_branch(count, params.n))
+
+
+# Periods are rolling windows ending now: no timezone decides where a "day" starts.
+PERIOD_DAYS: dict[str, int | None] = {"day": 1, "week": 7, "month": 30, "ever": None}
+
+
+def nth_branch(count: int, n: int) -> str:
+    """``count`` includes the current interaction. ``more`` beyond the n-th, ``nth`` at the
+    n-th, ``first`` before it. With n = 1 the first contact is also the n-th: ``first``
+    wins, so such an action only tells ``first`` from ``more`` (``nth`` is never taken).
+    """
+    if count > n:
+        return "more"
+    if count == n and n > 1:
+        return "nth"
+    return "first"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import asyncio
+import json
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from routing_core.actions.base import ActionType, register
+from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.params import (
     Retries,
     Template,
@@ -15,14 +17,35 @@ from routing_core.actions.params import (
     invalid,
     matching,
 )
+from routing_core.actions.support import http_port, storable
+from routing_core.engine import jsonpath
+from routing_core.engine.ports import HttpFailure, HttpPort, HttpRefused, HttpResponse
+
+if TYPE_CHECKING:
+    from routing_core.engine.context import RunContext
+
+# Pause before retry k (k = 1, 2…): k times this; a failing API gets a moment to recover.
+RETRY_BACKOFF_SECONDS = 0.25
 
 # An HTTP header name (an RFC 9110 token).
 HeaderName = Annotated[
     str, matching(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}", "not a valid HTTP header name")
 ]
-# Where a value sits in the JSON response, e.g. ``$.data.items[0].id``.
+
+
+def _check_json_path(path: str) -> str:
+    try:
+        jsonpath.parse(path)
+    except jsonpath.JsonPathError as error:
+        raise invalid(str(error)) from None
+    return path
+
+
+# Where a value sits in the JSON response, e.g. ``$.data.items[0].id`` (see engine.jsonpath).
 JsonPath = Annotated[
-    str, matching(r"\$\S{0,199}", "a JSON path starts with '$' and has no spaces, e.g. $.data.id")
+    str,
+    matching(r"\$\S{0,199}", "a JSON path starts with '$' and has no spaces, e.g. $.data.id"),
+    AfterValidator(_check_json_path),
 ]
 
 
@@ -58,3 +81,63 @@ class WebService(ActionType):
         timeout_seconds: Annotated[int, Field(ge=1, le=30)] = 10
         retries: Retries = 0
         into: dict[VariableName, JsonPath] = {}
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        """``ws.status`` and ``ws.error`` tell what happened, on either branch."""
+        http = http_port(ctx)
+        headers = {name: ctx.render(value) for name, value in params.headers.items()}
+        body = ctx.render(params.body) if params.body else ""
+        if body and not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = _content_type(body)
+        try:
+            response = await _call(
+                http, params, ctx.render(params.url).strip(), headers, body.encode() or None
+            )
+        except (HttpFailure, HttpRefused) as error:
+            return _outcome(ctx, None, str(error) or type(error).__name__)
+        if not 200 <= response.status < 300:
+            return _outcome(ctx, response.status, f"HTTP status {response.status}")
+        if params.into:
+            try:
+                document = json.loads(response.body)
+            except (ValueError, UnicodeDecodeError):
+                return _outcome(ctx, response.status, "the answer is not JSON")
+            for variable, path in params.into.items():
+                ctx.set_variable(variable, storable(jsonpath.extract(document, path)))
+        return _outcome(ctx, response.status, None)
+
+
+def _content_type(body: str) -> str:
+    try:
+        json.loads(body)
+    except ValueError:
+        return "text/plain; charset=utf-8"
+    return "application/json"
+
+
+async def _call(
+    http: HttpPort, params: WebService.Params, url: str, headers: dict[str, str],
+    body: bytes | None,
+) -> HttpResponse:
+    """Retries network failures and 5xx answers only; a refused address is never retried."""
+    attempts = params.retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            response = await http.request(
+                params.method, url, headers=headers, body=body,
+                timeout_seconds=params.timeout_seconds,
+            )
+        except HttpFailure:
+            if attempt == attempts:
+                raise
+        else:
+            if response.status < 500 or attempt == attempts:
+                return response
+        await asyncio.sleep(RETRY_BACKOFF_SECONDS * attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _outcome(ctx: RunContext, status: int | None, error: str | None) -> Outcome:
+    ctx.set_variable("ws.status", status)
+    ctx.set_variable("ws.error", error)
+    return Outcome.follow("failure" if error else "success")

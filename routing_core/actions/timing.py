@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
 from pydantic import BaseModel, ConfigDict
 
-from routing_core.actions.base import ActionType, register
+from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.params import Reference, Timezone
+from routing_core.actions.support import reference_port
+from routing_core.errors import Invalid
+
+if TYPE_CHECKING:
+    from routing_core.engine.context import RunContext
+
+SCHEDULE_STATES = frozenset({"open", "closed", "exception"})
 
 
 @register
@@ -20,6 +30,14 @@ class ScheduleTest(ActionType):
 
         schedule: Reference
 
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        state = await reference_port(ctx).schedule_state(params.schedule, ctx.now)
+        if state is None:
+            raise Invalid(f"schedule_test: no schedule named {params.schedule!r}")
+        if state not in SCHEDULE_STATES:
+            raise Invalid(f"schedule_test: unexpected schedule state {state!r}")
+        return Outcome.follow(state)
+
 
 @register
 class WeekParity(ActionType):
@@ -32,3 +50,7 @@ class WeekParity(ActionType):
         model_config = ConfigDict(extra="forbid")
 
         timezone: Timezone = "UTC"
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        week = ctx.now.astimezone(ZoneInfo(params.timezone)).isocalendar().week
+        return Outcome.follow("odd" if week % 2 else "even")
