@@ -131,8 +131,8 @@ class RunContext:
         return {
             **interaction.contact_variables,
             "id": interaction.contact,
-            "name": interaction.contact_name,
-            "phone": interaction.contact_phone,
+            "name": interaction.contact_name or "",
+            "phone": interaction.contact_phone or "",
             "channel": interaction.channel.value,
         }
 

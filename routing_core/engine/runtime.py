@@ -286,14 +286,26 @@ class Runtime:
 
     async def _process(self, document: dict[str, Any]) -> None:
         """Process under the lease until no message waits; commit after each batch."""
+        heartbeat = asyncio.create_task(self._keep_lease(document["_id"]))
         current: dict[str, Any] | None = document
-        while current is not None:
-            try:
-                current = await self._step(current)
-            except Exception:
-                log.exception("interaction %s: step failed; the lease will expire and "
-                              "another attempt will be made", document.get("_id"))
-                return
+        try:
+            while current is not None:
+                try:
+                    current = await self._step(current)
+                except Exception:
+                    log.exception("interaction %s: step failed; the lease will expire and "
+                                  "another attempt will be made", document.get("_id"))
+                    return
+        finally:
+            heartbeat.cancel()
+
+    async def _keep_lease(self, interaction_id: str) -> None:
+        """A long step (a slow web service) keeps its lease: no one takes over a live worker."""
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            await self.store.interactions.renew(
+                interaction_id, self.owner, self._lease_until(self.clock())
+            )
 
     async def apply(
         self, interaction_id: str, operation: Operation, patience_seconds: float = 10.0
@@ -316,7 +328,11 @@ class Runtime:
             if asyncio.get_running_loop().time() > deadline:
                 raise Conflict("the interaction is busy; try again", code="busy")
             await asyncio.sleep(0.02)
-        following = await self._step(document, operation)
+        heartbeat = asyncio.create_task(self._keep_lease(interaction_id))
+        try:
+            following = await self._step(document, operation)
+        finally:
+            heartbeat.cancel()
         if following is not None:
             self._spawn(self._process(following))
 

@@ -120,6 +120,12 @@ class InteractionRepository(Repository[Interaction]):
             return_document=ReturnDocument.AFTER,
         )
 
+    async def renew(self, interaction_id: str, owner: str, lease_until: datetime) -> None:
+        await self.collection.update_one(
+            {"_id": interaction_id, "lease_owner": owner},
+            {"$set": {"lease_until": lease_until}, "$min": {"wake_at": lease_until}},
+        )
+
     async def commit(
         self,
         interaction: Interaction,
