@@ -182,6 +182,7 @@ class Runtime:
         ``wait`` processes before returning (tests, and callers that want the reply first).
         """
         now = self.clock()
+        inbound = inbound.model_copy(update={"received_at": now})
         for _ in range(5):
             document = await self.store.interactions.ingest(
                 inbound, self.owner, now, self._lease_until(now), self._expiry(now)
@@ -272,6 +273,7 @@ class Runtime:
             last_inbound_at=now if kind == "start" else None,
             lease_owner=self.owner,
             lease_until=self._lease_until(now),
+            step_at=now,
             wake_at=self._lease_until(now),
             previous_interaction=previous,
             created_at=now,
@@ -344,17 +346,18 @@ class Runtime:
         self, document: dict[str, Any], operation: Operation | None = None
     ) -> dict[str, Any] | None:
         interaction = Interaction.from_document(document)
-        now = self.clock()
+        now = interaction.step_at or self.clock()
         journal = Journal(interaction, now)
         processed: list[str] = []
+        arrived = [message for message in interaction.pending if message.received_at <= now]
         outcome = Activation()
         if operation is not None:
             outcome = await operation(interaction, journal, now)
         elif not interaction.version_id:
             entry_point = await self.entry_point(interaction.entry_point_id)
             outcome = self._no_version(entry_point, journal)
-            processed = [message.provider_id for message in interaction.pending]
-        for message in interaction.pending if not outcome.ended else []:
+            processed = [message.provider_id for message in arrived]
+        for message in arrived if not outcome.ended else []:
             processed.append(message.provider_id)
             outcome = await self._on_message(interaction, journal, message, now)
             if outcome.ended:
@@ -383,8 +386,9 @@ class Runtime:
             else:  # ours to send right after the commit; the sweeper's once the lease ends
                 event.lease_until = self._lease_until(now)
         await self.store.events.append(journal.events)
+        later = self.clock()
         committed = await self.store.interactions.commit(
-            interaction, self.owner, processed, self._lease_until(self.clock())
+            interaction, self.owner, processed, self._lease_until(later), later
         )
         if committed is None:
             log.warning("interaction %s: lease lost; another worker takes over", interaction.id)

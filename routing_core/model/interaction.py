@@ -95,6 +95,7 @@ class Interaction(Timestamped):
     expires_at: datetime | None = None
     lease_until: datetime | None = None
     lease_owner: str | None = None
+    step_at: datetime | None = None  # the clock of the step under way (see the store)
     ended_at: datetime | None = None
     end_reason: str | None = None
     previous_interaction: str | None = None  # the one an end routing follows

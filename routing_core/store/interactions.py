@@ -1,5 +1,10 @@
 """Interactions, their events, contacts, entry points and pinned tree snapshots.
 
+A step's inputs are fixed when it starts: ``step_at`` (set when the lease is taken, kept
+if a step was cut short, cleared by the commit) is its clock, and it processes only the
+messages received by then; so a step replayed after a crash makes the same decisions
+and writes the same event ids.
+
 The hot path of a message costs three round trips: ``ingest`` (de-duplicate, persist,
 take the lease: one conditional update), ``EventRepository.append`` (events and outbound
 messages, deterministic ids) and ``commit`` (new state, processed messages removed, lease
@@ -93,6 +98,8 @@ class InteractionRepository(Repository[Interaction]):
                         "last_inbound_at": literal(now),
                         "lease_owner": {"$cond": [free, literal(owner), "$lease_owner"]},
                         "lease_until": {"$cond": [free, literal(lease_until), "$lease_until"]},
+                        "step_at": {"$cond": [
+                            free, {"$ifNull": ["$step_at", literal(now)]}, "$step_at"]},
                         # should the worker die, a sweeper takes over when the lease expires
                         "wake_at": {"$min": ["$wake_at", literal(lease_until)]},
                     }
@@ -113,10 +120,15 @@ class InteractionRepository(Repository[Interaction]):
     async def claim(
         self, interaction_id: str, owner: str, now: datetime, lease_until: datetime
     ) -> dict[str, Any] | None:
-        """Take the lease of an interaction whose lease is free or expired."""
+        """Take the lease of an interaction whose lease is free or expired. A step cut
+        short keeps its ``step_at``, so its replay sees the same inputs."""
         return await self.collection.find_one_and_update(
             {"_id": interaction_id, "active": True, "lease_until": {"$not": {"$gt": now}}},
-            {"$set": {"lease_owner": owner, "lease_until": lease_until}},
+            [{"$set": {
+                "lease_owner": literal(owner),
+                "lease_until": literal(lease_until),
+                "step_at": {"$ifNull": ["$step_at", literal(now)]},
+            }}],
             return_document=ReturnDocument.AFTER,
         )
 
@@ -132,6 +144,7 @@ class InteractionRepository(Repository[Interaction]):
         owner: str,
         processed: list[str],
         lease_until: datetime,
+        now: datetime,
     ) -> dict[str, Any] | None:
         """Write the new state and drop the processed messages; keep the lease only while
         messages that arrived meanwhile wait. None: the lease was lost to another worker."""
@@ -149,6 +162,7 @@ class InteractionRepository(Repository[Interaction]):
                 {"$set": {
                     "lease_until": {"$cond": [more, literal(lease_until), None]},
                     "lease_owner": {"$cond": [more, literal(owner), None]},
+                    "step_at": {"$cond": [more, literal(now), None]},
                 }},
             ],
             return_document=ReturnDocument.AFTER,

@@ -248,3 +248,32 @@ async def test_a_step_replayed_after_a_crash_sends_nothing_twice(services, clock
     assert await sent_texts(services) == ["Your name?"]  # the replay wrote the same ids
     await survivor.receive(inbound(entry_point.id, "Zoe", "2"), wait=True)
     assert await sent_texts(services) == ["Your name?", "Thanks Zoe (v1)"]
+
+
+async def test_a_replayed_step_keeps_its_inputs_when_a_message_came_meanwhile(services, clock):
+    """The timer's step dies before its commit; a message arrives; the replay still takes
+    the timer first (its clock is the cut step's), so nothing is written twice."""
+    routing_id = await production_routing(services, "replay-timer", tree(
+        action("first", "message", {"text": "one"}, next="nap"),
+        action("nap", "pause", {"seconds": 60}, next="ask"),
+        action("ask", "message_wait", {"text": "two", "into": "x"}, answered="done"),
+        action("done", "message", {"text": "got {{ vars.x }}"})))
+    entry_point = await webchat_entry_point(services, routing_id)
+    settings = RuntimeSettings(lease_seconds=5, sweep_seconds=3600)
+    dying = DiesBeforeCommit(
+        services.store, Ports(reference=services.runtime.interpreter.ports.reference),
+        Delivery(LocalHub()), settings, clock=clock)
+    survivor = make_runtime(services, clock, lease_seconds=5)
+    await survivor.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    clock.advance(61)
+    with pytest.raises(SystemExit):
+        interaction = await services.store.interactions.find_one({"contact": "alice"})
+        document = await services.store.interactions.claim(
+            interaction.id, dying.owner, clock(), clock() + timedelta(seconds=5))
+        await dying._process(document)
+    clock.advance(1)
+    await survivor.receive(inbound(entry_point.id, "answer", "2"), wait=True)  # leased: kept
+    clock.advance(6)
+    assert await survivor.wake_due() == 1
+    await survivor.idle()
+    assert await sent_texts(services) == ["one", "two", "got answer"]
