@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure, ExecutionTimeout
 from quart import Quart, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
@@ -42,6 +43,11 @@ def register_error_handlers(app: Quart) -> None:
         message, field = _first_problem(error.validation_error)
         return error_body(422, "invalid", message, field)
 
+    @app.errorhandler(UnicodeDecodeError)
+    async def undecodable(error: UnicodeDecodeError) -> Any:
+        # Quart decodes the body before parsing JSON: bytes that are not UTF-8 are malformed.
+        return error_body(400, "malformed", "the request body is not UTF-8 text")
+
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Any:
         status = error.code or 500
@@ -51,6 +57,14 @@ def register_error_handlers(app: Quart) -> None:
             413: "the request body is too large",
         }.get(status, error.description or error.name)
         return error_body(status, codes.get(status, "http_error"), message)
+
+    @app.errorhandler(ConnectionFailure)
+    @app.errorhandler(ExecutionTimeout)
+    async def storage_unavailable(error: Exception) -> Any:
+        log.warning("storage unavailable on %s %s: %s", request.method, request.path, error)
+        response = error_body(503, "unavailable", "storage is unavailable; try again shortly")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Any:

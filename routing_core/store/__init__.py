@@ -6,11 +6,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from routing_core.store.audit import AuditRepository
+from routing_core.store.campaigns import CampaignRepository, CampaignTargetRepository
+from routing_core.store.cases import CaseRepository
+from routing_core.store.crm import CrmCardRepository, CrmObjectRepository, CrmTypeRepository
 from routing_core.store.interactions import (
     ContactRepository,
     EntryPointRepository,
@@ -27,6 +31,8 @@ from routing_core.store.reference import (
 )
 from routing_core.store.repository import Repository
 from routing_core.store.routings import SmartRoutingRepository, VersionRepository
+from routing_core.store.surveys import SurveyAnswerRepository, SurveyRepository
+from routing_core.store.tasks import TaskRepository
 from routing_core.store.users import ApiTokenRepository, RoleRepository, UserRepository
 
 T = TypeVar("T")
@@ -54,6 +60,15 @@ class Store:
         self.events = EventRepository(database)
         self.contacts = ContactRepository(database)
         self.snapshots = SnapshotRepository(database)
+        self.cases = CaseRepository(database)
+        self.crm_cards = CrmCardRepository(database)
+        self.crm_types = CrmTypeRepository(database)
+        self.crm_objects = CrmObjectRepository(database)
+        self.tasks = TaskRepository(database)
+        self.campaigns = CampaignRepository(database)
+        self.campaign_targets = CampaignTargetRepository(database)
+        self.surveys = SurveyRepository(database)
+        self.survey_answers = SurveyAnswerRepository(database)
 
     @classmethod
     def connect(cls, uri: str, database_name: str) -> Store:
@@ -77,9 +92,11 @@ class Store:
         )
         return found is not None
 
-    async def ping(self) -> bool:
+    async def ping(self, timeout_seconds: float = 1.5) -> bool:
+        """Readiness: the database answers within ``timeout_seconds``."""
         try:
-            await self.database.command("ping")
+            with pymongo.timeout(timeout_seconds):
+                await self.database.command("ping")
         except Exception:  # readiness: any failure means not ready
             return False
         return True
