@@ -6,13 +6,30 @@ from quart import Quart, Response
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
 from admin import pages
-from admin.api import accounts, interactions, reference, routings, versions
+from admin.api import (
+    accounts,
+    agent,
+    campaigns,
+    cases,
+    crm,
+    interactions,
+    outbox,
+    queues,
+    reference,
+    routings,
+    surveys,
+    tasks,
+    versions,
+)
 from admin.errors import register_error_handlers
+from bots import agent as agent_console
 from bots import health, webchat, webhooks
 from bots.demo import install_demo
 from config import Settings
+from connectors.email import SmtpMail
 from connectors.http import GuardedHttpPort
 from connectors.registry import build_connectors
+from connectors.sms import TwilioSms
 from routing_core.services import Services
 from routing_core.store import Store
 
@@ -44,7 +61,9 @@ def create_app(settings: Settings) -> Quart:
         security=[{"bearer": []}],
     )
     register_error_handlers(app)
-    for module in (health, accounts, routings, versions, reference, interactions, webchat, pages):
+    for module in (health, accounts, routings, versions, reference, interactions, outbox,
+                   queues, agent, cases, crm, tasks, campaigns, surveys, webchat, webhooks,
+                   agent_console, pages):
         app.register_blueprint(module.blueprint)
     if settings.bench_probe:
         from bots import bench_probe
@@ -58,13 +77,15 @@ def create_app(settings: Settings) -> Quart:
             allow_private=settings.allow_private_web_services,
             allow_list=settings.web_service_allow_list,
         )
-        built = Services.build(settings, store, http=http)
+        mail, sms = SmtpMail.from_settings(settings), TwilioSms.from_settings(settings)
+        built = Services.build(settings, store, http=http, mail=mail, sms=sms)
         channel_connectors = build_connectors(settings)
         for connector in channel_connectors:
             built.outbox.register(connector.channel, connector)
             built.entry_points.on_saved(connector.channel, connector.on_saved)
         app.extensions["connectors"] = {c.channel.value: c for c in channel_connectors}
-        app.extensions["closing"] = [http, *channel_connectors]
+        app.extensions["closing"] = [http, *([sms] if sms else []), *channel_connectors]
+        app.extensions["distribution"] = await agent_console.install(app, built)
         await built.start()
         app.extensions["services"] = built
         if settings.demo_bot:
@@ -74,6 +95,7 @@ def create_app(settings: Settings) -> Quart:
     async def close_services() -> None:
         built: Services = app.extensions.pop("services")
         await built.stop()
+        await app.extensions.pop("distribution").stop()
         for closable in app.extensions.pop("closing", []):
             await closable.close()
         await built.store.close()

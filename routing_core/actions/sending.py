@@ -36,6 +36,20 @@ def addresses(text: str) -> list[str]:
     return list(dict.fromkeys(part for part in _ADDRESS_SEPARATORS.split(text) if part))
 
 
+def address_problem(recipients: list[str], reply_to: str) -> str | None:
+    """What is wrong with the rendered addresses, if anything."""
+    if not recipients:
+        return "no recipient: 'to' rendered empty"
+    invalid = [address for address in recipients if not is_email(address)]
+    if invalid:
+        return f"not an e-mail address: {', '.join(invalid)[:200]}"
+    if len(recipients) > MAX_RECIPIENTS:
+        return f"{len(recipients)} recipients; at most {MAX_RECIPIENTS}"
+    if reply_to and not is_email(reply_to):
+        return f"reply_to is not an e-mail address: {reply_to[:200]}"
+    return None
+
+
 @register
 class EmailSend(ActionType):
     """Sends an e-mail (a summary to a team, a confirmation to the contact)."""
@@ -53,19 +67,10 @@ class EmailSend(ActionType):
 
     async def run(self, params: Params, ctx: RunContext) -> Outcome:
         recipients = addresses(ctx.render(params.to))
-        if not recipients:
-            return failed(ctx, "no recipient: 'to' rendered empty", "invalid_address")
-        invalid = [address for address in recipients if not is_email(address)]
-        if invalid:
-            return failed(ctx, f"not an e-mail address: {', '.join(invalid)[:200]}",
-                          "invalid_address")
-        if len(recipients) > MAX_RECIPIENTS:
-            return failed(ctx, f"{len(recipients)} recipients; at most {MAX_RECIPIENTS}",
-                          "invalid_address")
         reply_to = ctx.render(params.reply_to).strip() if params.reply_to else ""
-        if reply_to and not is_email(reply_to):
-            return failed(ctx, f"reply_to is not an e-mail address: {reply_to[:200]}",
-                          "invalid_address")
+        problem = address_problem(recipients, reply_to)
+        if problem is not None:
+            return failed(ctx, problem, "invalid_address")
         if ctx.ports.mail is None:
             return failed(ctx, "e-mail sending is not configured here", "not_configured")
         subject = " ".join(ctx.render(params.subject).split())  # a header is one line

@@ -18,6 +18,8 @@ context (all optional):
   http         the ``FakeHttp`` script of canned responses, all of which must be used;
                absent: no HTTP port
   distribution arguments of ``FakeDistribution``; absent: no distribution port
+  records      cases, CRM cards and objects, campaigns, surveys for the ports of
+               ``tests.support.fake_crm``; absent: none of these ports
 
 expect:
   outcome      ``{branch}``, ``{wait: {kind, seconds, memory}}`` (the keys given are
@@ -52,6 +54,7 @@ from routing_core.errors import DomainError
 from routing_core.model.interaction import Channel, Event, Inbound, Interaction
 from routing_core.model.tree import Action
 from tests.support.distribution import FakeDistribution
+from tests.support.fake_crm import record_ports
 from tests.support.fakes import FakeHttp, FakeReference
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "actions"
@@ -60,13 +63,7 @@ DEFAULT_NOW = "2024-05-06T10:00:00+00:00"
 
 # Registered types whose ``run`` a later issue writes; each leaves this list with its golden
 # file (a test below fails as soon as one of them runs).
-PENDING = {
-    "case_associate": "issue 7", "case_dissociate": "issue 7", "case_create": "issue 7",
-    "case_modify": "issue 7", "crm_associate": "issue 7", "crm2_associate": "issue 7",
-    "crm_create": "issue 7", "crm2_create": "issue 7", "task_create": "issue 7",
-    "campaign_whatsapp_target": "issue 7", "campaign_voice_target": "issue 7",
-    "campaign_sms_target": "issue 7", "survey": "issue 7",
-}  # fmt: skip
+PENDING: dict[str, str] = {}
 
 
 @dataclass
@@ -125,6 +122,8 @@ async def run_case(type_key: str, case: dict[str, Any]) -> Ran:
     http = FakeHttp(context["http"]) if "http" in context else None
     extra = {"distribution": FakeDistribution(**context["distribution"])
              } if "distribution" in context else {}
+    if "records" in context:
+        extra |= record_ports(context["records"])
     ctx = RunContext(
         interaction=interaction,
         action=Action(id=ACTION_ID, type=type_key, params=case["params"]),
