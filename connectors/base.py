@@ -17,6 +17,25 @@ from routing_core.model.interaction import Channel, Event, Inbound
 from routing_core.sending import SendContext
 
 
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header whatever the case its name arrived in."""
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def text_chunks(text: str, limit: int) -> list[str]:
+    """Text cut into messages a provider accepts, at a line break when there is one."""
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit + 1)
+        cut = cut if cut > 0 else limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    if text:
+        chunks.append(text)
+    return chunks
+
+
 class WebhookRefused(Exception):
     """The request is not from the provider (bad signature or secret): 401 or 403."""
 

@@ -27,6 +27,8 @@ from connectors.base import (
     WebhookRefused,
     WebhookRequest,
     WebhookResult,
+    header,
+    text_chunks,
 )
 from routing_core.clock import as_utc, utcnow
 from routing_core.model.entry_point import EntryPoint
@@ -57,10 +59,6 @@ RECIPIENT_CODES = frozenset({10, 200, 551})
 NO_MATCHING_USER = 2018001  # subcode of code 100
 OUTSIDE_WINDOW = 2018278  # subcode of code 10
 
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
 def signature(app_secret: str, body: bytes) -> str:
@@ -94,17 +92,6 @@ def numbered(text: str, choices: list[OutboundChoice]) -> str:
     return "\n".join([text, "", *lines] if text else lines)
 
 
-def text_chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    chunks: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit + 1)
-        cut = cut if cut > 0 else limit
-        chunks.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    if text:
-        chunks.append(text)
-    return chunks
-
 
 def messages(event: Event) -> list[dict[str, Any]]:
     """The ``message`` objects of one outbound event: an image first (a message holds
@@ -122,7 +109,7 @@ def messages(event: Event) -> list[dict[str, Any]]:
     if media_url := event.data.get("media_url"):
         result.append({"attachment": {"type": "image",
                                       "payload": {"url": media_url, "is_reusable": True}}})
-    result += [{"text": chunk} for chunk in text_chunks(text)]
+    result += [{"text": chunk} for chunk in text_chunks(text, TEXT_LIMIT)]
     if quick_replies and result:
         result[-1]["quick_replies"] = quick_replies
     return result

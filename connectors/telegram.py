@@ -51,6 +51,8 @@ from connectors.base import (
     WebhookRefused,
     WebhookRequest,
     WebhookResult,
+    header,
+    text_chunks,
 )
 from routing_core.errors import Invalid
 from routing_core.model.entry_point import EntryPoint
@@ -77,23 +79,6 @@ CALLBACK_DATA_LIMIT = 64  # bytes
 REQUEST_TIMEOUT_SECONDS = 30
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header whatever the case its name arrived in."""
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
-
-
-def text_chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Text cut into messages Telegram accepts, at a line break when there is one."""
-    chunks: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit + 1)
-        cut = cut if cut > 0 else limit
-        chunks.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    if text:
-        chunks.append(text)
-    return chunks
 
 
 def callback_data(choices: list[OutboundChoice]) -> list[str]:
@@ -337,7 +322,7 @@ class TelegramConnector(Connector):
             fits = len(text) <= CAPTION_LIMIT
             parts.append(("photo", text if fits and text else None))
             text = "" if fits else text
-        parts += [("text", chunk) for chunk in text_chunks(text)]
+        parts += [("text", chunk) for chunk in text_chunks(text, TEXT_LIMIT)]
         if not parts:
             raise Rejected("nothing to send: the message has no text and no media")
         message: Message | None = None

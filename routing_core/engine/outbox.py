@@ -21,6 +21,7 @@ from pymongo import ReturnDocument
 from routing_core.clock import utcnow
 from routing_core.entry_points import EntryPoints
 from routing_core.errors import Conflict, NotFound
+from routing_core.ids import new_id
 from routing_core.model.interaction import Channel, DeliveryStatus, Event
 from routing_core.sending import ChannelClient, ProviderUnavailable, SendContext, SendError
 from routing_core.store import Store
@@ -140,7 +141,8 @@ class OutboxSender:
         await self._set(event, {"status": DeliveryStatus.failed.value, "attempts": attempts,
                                 "error": text, "lease_until": None})
         await self.store.events.append([Event(
-            id=f"{event.id}:failed", interaction_id=event.interaction_id, at=now,
+            id=f"{event.id}:failed:{new_id()}",  # one per dead letter, replays included
+            interaction_id=event.interaction_id, at=now,
             type="delivery_failed", action=event.action,
             data={"message": event.id, "error": text, "attempts": attempts,
                   "dead_letter": True},
