@@ -55,6 +55,7 @@ from routing_core.model.interaction import Channel, Event, Inbound, Interaction
 from routing_core.model.tree import Action
 from tests.support.distribution import FakeDistribution
 from tests.support.fake_crm import record_ports
+from tests.support.fake_ports import FakeMail, FakeSms
 from tests.support.fakes import FakeHttp, FakeReference
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "actions"
@@ -73,6 +74,8 @@ class Ran:
     ctx: RunContext
     reference: FakeReference | None
     http: FakeHttp | None
+    mail: FakeMail | None = None
+    sms: FakeSms | None = None
 
 
 def golden_cases() -> list[Any]:
@@ -120,6 +123,8 @@ async def run_case(type_key: str, case: dict[str, Any]) -> Ran:
         interaction.passages[ACTION_ID] = interaction.passages.get(ACTION_ID, 0) + 1
     reference = FakeReference(**context["reference"]) if "reference" in context else None
     http = FakeHttp(context["http"]) if "http" in context else None
+    mail = FakeMail(context["mail"]) if "mail" in context else None
+    sms = FakeSms(context["sms"]) if "sms" in context else None
     extra = {"distribution": FakeDistribution(**context["distribution"])
              } if "distribution" in context else {}
     if "records" in context:
@@ -131,7 +136,7 @@ async def run_case(type_key: str, case: dict[str, Any]) -> Ran:
         trigger=trigger,
         message=inbound(context.get("message"), now),
         memory=deepcopy(context.get("memory", {})),
-        ports=Ports(reference=reference, http=http, extra=extra),
+        ports=Ports(reference=reference, http=http, mail=mail, sms=sms, extra=extra),
         journal=Journal(interaction, now),
         signal=context.get("signal"),
     )
@@ -139,8 +144,8 @@ async def run_case(type_key: str, case: dict[str, Any]) -> Ran:
     try:
         outcome = await action_type(type_key)().run(params, ctx)
     except (DomainError, TemplateFailure) as error:
-        return Ran(None, str(getattr(error, "message", error)), ctx, reference, http)
-    return Ran(outcome, None, ctx, reference, http)
+        return Ran(None, str(getattr(error, "message", error)), ctx, reference, http, mail, sms)
+    return Ran(outcome, None, ctx, reference, http, mail, sms)
 
 
 def described(outcome: Outcome, now: datetime) -> dict[str, Any]:
@@ -204,6 +209,12 @@ def check_effects(ran: Ran, expect: dict[str, Any]) -> None:
 def check_ports(ran: Ran, expect: dict[str, Any]) -> None:
     if ran.http is not None:
         assert ran.http.responses == [], "canned HTTP responses left unused"
+    for fake, key in ((ran.mail, "mails"), (ran.sms, "sms")):
+        if fake is not None:
+            assert fake.script == [], f"canned {key} outcomes left unused"
+            assert len(fake.sent) == len(expect.get(key, [])), fake.sent
+            for actual, wanted in zip(fake.sent, expect.get(key, []), strict=True):
+                assert matches(actual, wanted, "to"), (actual, wanted)
     if "requests" in expect:
         assert ran.http is not None
         assert len(ran.http.requests) == len(expect["requests"]), ran.http.requests
