@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from quart import Quart, Response
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
@@ -24,6 +26,7 @@ from admin.api import (
 from admin.errors import register_error_handlers
 from bots import agent as agent_console
 from bots import health, webchat, webhooks
+from bots import metrics as prometheus
 from bots.demo import install_demo
 from config import Settings
 from connectors.email import SmtpMail
@@ -32,6 +35,7 @@ from connectors.registry import build_connectors
 from connectors.sms import TwilioSms
 from routing_core.services import Services
 from routing_core.store import Store
+from routing_core.throttle import LoginThrottle
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -42,6 +46,35 @@ SECURITY_HEADERS = {
     ),
     "X-Frame-Options": "DENY",
 }
+ASGIApp = Any
+
+
+class FrameLimit:
+    """Closes a WebSocket (1009, message too big) whose client sends a frame over the limit:
+    MAX_CONTENT_LENGTH covers request bodies only, and Quart has no frame limit of its own."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict[str, Any], receive: ASGIApp, send: ASGIApp) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        async def limited() -> dict[str, Any]:
+            message: dict[str, Any] = await receive()
+            if message["type"] == "websocket.receive" and self._too_big(message):
+                await send({"type": "websocket.close", "code": 1009})
+                return {"type": "websocket.disconnect", "code": 1009}
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _too_big(self, message: dict[str, Any]) -> bool:
+        text, data = message.get("text") or "", message.get("bytes") or b""
+        if len(text) * 4 <= self.limit:  # UTF-8 takes at most 4 bytes a character
+            return len(data) > self.limit
+        return len(text.encode()) > self.limit
 
 
 def create_app(settings: Settings) -> Quart:
@@ -61,6 +94,9 @@ def create_app(settings: Settings) -> Quart:
         security=[{"bearer": []}],
     )
     register_error_handlers(app)
+    metrics = prometheus.install(app)
+    frame_limit = FrameLimit(app.asgi_app, settings.websocket_max_frame_bytes)
+    app.asgi_app = frame_limit  # type: ignore[method-assign,assignment]
     for module in (health, accounts, routings, versions, reference, interactions, outbox,
                    queues, agent, cases, crm, tasks, campaigns, surveys, webchat, webhooks,
                    agent_console, pages):
@@ -86,6 +122,10 @@ def create_app(settings: Settings) -> Quart:
         app.extensions["connectors"] = {c.channel.value: c for c in channel_connectors}
         app.extensions["closing"] = [http, *([sms] if sms else []), *channel_connectors]
         app.extensions["distribution"] = await agent_console.install(app, built)
+        throttle = LoginThrottle.from_settings(store.database, settings)
+        await throttle.ensure_indexes()
+        app.extensions["login_throttle"] = throttle
+        app.extensions["metrics_log_counter"] = prometheus.plug(metrics, built)
         await built.start()
         app.extensions["services"] = built
         if settings.demo_bot:
@@ -94,6 +134,7 @@ def create_app(settings: Settings) -> Quart:
     @app.after_serving
     async def close_services() -> None:
         built: Services = app.extensions.pop("services")
+        prometheus.unplug(app.extensions.pop("metrics_log_counter"))
         await built.stop()
         await app.extensions.pop("distribution").stop()
         for closable in app.extensions.pop("closing", []):

@@ -1,0 +1,105 @@
+"""The logged-in agent's own view: status, conversations, replies, transfers, ends.
+
+The agent console (``/agent``) uses exactly these endpoints; other front ends can too.
+Every route needs the ``agent:console`` permission (the built-in ``agent`` role).
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint
+from quart_schema import validate_request, validate_response
+
+from admin.api.queues import distribution
+from admin.context import authenticated_user, require, services
+from admin.schemas.queues import (
+    AgentInteractionList,
+    AgentInteractionOut,
+    AgentMessageIn,
+    AgentMessageOut,
+    EndOut,
+    StatusIn,
+    StatusOut,
+    TransferIn,
+)
+from routing_core.model.users import AGENT_CONSOLE, AgentProfile, User
+
+blueprint = Blueprint("api_agent", __name__, url_prefix="/api/agent")
+
+
+async def me() -> User:
+    user, _ = await authenticated_user()
+    return user
+
+
+async def _status(user: User) -> StatusOut:
+    state = await distribution().agents.state_of(user.id)
+    queues = await distribution().queues_of(user)
+    return StatusOut(
+        status=state.status, capacity=(user.agent or AgentProfile()).capacity,
+        load=state.load, queues=sorted(queue.name for queue in queues),
+        idle_since=state.idle_since,
+    )
+
+
+@blueprint.get("/status")
+@require(AGENT_CONSOLE)
+@validate_response(StatusOut)
+async def get_status() -> StatusOut:
+    return await _status(await me())
+
+
+@blueprint.post("/status")
+@require(AGENT_CONSOLE)
+@validate_request(StatusIn)
+@validate_response(StatusOut)
+async def set_status(data: StatusIn) -> StatusOut:
+    """``available`` receives conversations; ``away`` and ``offline`` keep the ones held."""
+    user = await me()
+    await distribution().set_status(user, data.status)
+    return await _status(user)
+
+
+@blueprint.get("/interactions")
+@require(AGENT_CONSOLE)
+@validate_response(AgentInteractionList)
+async def my_interactions() -> AgentInteractionList:
+    held = await distribution().conversations_of((await me()).id)
+    return AgentInteractionList(
+        items=[AgentInteractionOut.of(interaction, events) for interaction, events in held]
+    )
+
+
+@blueprint.get("/interactions/<interaction_id>")
+@require(AGENT_CONSOLE)
+@validate_response(AgentInteractionOut)
+async def my_interaction(interaction_id: str) -> AgentInteractionOut:
+    interaction = await distribution().held((await me()).id, interaction_id)
+    events = await services().store.events.of_interaction(interaction_id)
+    return AgentInteractionOut.of(interaction, events)
+
+
+@blueprint.post("/interactions/<interaction_id>/messages")
+@require(AGENT_CONSOLE)
+@validate_request(AgentMessageIn)
+@validate_response(AgentMessageOut, 201)
+async def send_message(interaction_id: str, data: AgentMessageIn) -> tuple[AgentMessageOut, int]:
+    event = await distribution().send_message(await me(), interaction_id, data.text)
+    return AgentMessageOut.of(event), 201
+
+
+@blueprint.post("/interactions/<interaction_id>/transfer")
+@require(AGENT_CONSOLE)
+@validate_request(TransferIn)
+async def transfer(interaction_id: str, data: TransferIn) -> dict[str, str | None]:
+    await distribution().transfer(await me(), interaction_id, queue=data.queue, user=data.user)
+    return {"id": interaction_id, "queue": data.queue, "user": data.user}
+
+
+@blueprint.post("/interactions/<interaction_id>/end")
+@require(AGENT_CONSOLE)
+@validate_response(EndOut)
+async def end(interaction_id: str) -> EndOut:
+    """Ends the conversation; the entry point's interaction end routing runs next."""
+    await distribution().end(await me(), interaction_id)
+    ended = await services().store.interactions.get(interaction_id)
+    return EndOut(id=ended.id, status=ended.status.value, end_reason=ended.end_reason)

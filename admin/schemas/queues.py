@@ -1,0 +1,159 @@
+"""Queues, and the agent's own view (status, conversations, replies), as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from admin.schemas.common import Strict
+from admin.schemas.interactions import EventOut
+from routing_core.model.interaction import Channel, Event, Interaction
+from routing_core.model.queues import (
+    MaxWaitSeconds,
+    Name,
+    PriorityHandling,
+    Queue,
+    WaitingMessage,
+)
+from routing_core.model.users import AgentStatus
+
+Members = Annotated[list[str], Field(max_length=1000, description="Agent user ids")]
+ScheduleName = Annotated[str, StringConstraints(max_length=200)]
+SCHEDULE = "A schedule's name: the queue is open within its hours (null: always open)."
+
+
+# -- queues ------------------------------------------------------------------------------
+
+class QueueIn(Strict):
+    name: Name
+    description: str = Field("", max_length=5000)
+    members: Members = Field(default_factory=list)
+    schedule: ScheduleName | None = Field(None, description=SCHEDULE)
+    max_wait_seconds: MaxWaitSeconds = Field(
+        600, description="Caps the wait a to_queue action asks for."
+    )
+    waiting_message: WaitingMessage = Field(
+        "", description="Said when the action has none; sees queue.name and queue.position."
+    )
+    announce_position: bool = Field(False, description="Tell the customer their place.")
+    priority_handling: PriorityHandling = Field(
+        PriorityHandling.priority,
+        description="priority: higher to_queue priorities first; arrival: arrival order only.",
+    )
+
+
+class QueuePatch(Strict):
+    name: Name | None = None
+    description: str | None = Field(None, max_length=5000)
+    members: Members | None = None
+    schedule: ScheduleName | None = Field(None, description=SCHEDULE)
+    max_wait_seconds: MaxWaitSeconds | None = None
+    waiting_message: WaitingMessage | None = None
+    announce_position: bool | None = None
+    priority_handling: PriorityHandling | None = None
+
+
+class QueueOut(BaseModel):
+    id: str
+    revision: int
+    name: str
+    description: str
+    members: list[str]
+    schedule: str | None
+    max_wait_seconds: int
+    waiting_message: str
+    announce_position: bool
+    priority_handling: PriorityHandling
+    waiting: int = Field(0, description="Conversations waiting in the queue now.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, queue: Queue, waiting: int = 0) -> QueueOut:
+        return cls.model_validate(queue.model_dump() | {"waiting": waiting})
+
+
+class QueueList(BaseModel):
+    items: list[QueueOut]
+    next: str | None
+
+
+# -- the agent's view --------------------------------------------------------------------
+
+class StatusIn(Strict):
+    status: AgentStatus
+
+
+class StatusOut(BaseModel):
+    status: AgentStatus
+    capacity: int
+    load: int = Field(description="Conversations held now.")
+    queues: list[str] = Field(description="Names of the queues the agent answers.")
+    idle_since: datetime | None
+
+
+class AgentMessageIn(Strict):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class AgentMessageOut(BaseModel):
+    id: str
+    interaction: str
+    text: str
+    at: datetime
+    status: str | None
+
+    @classmethod
+    def of(cls, event: Event) -> AgentMessageOut:
+        return cls(id=event.id, interaction=event.interaction_id,
+                   text=event.data.get("text", ""), at=event.at,
+                   status=event.status.value if event.status else None)
+
+
+class TransferIn(Strict):
+    queue: str | None = Field(None, min_length=1, max_length=200,
+                              description="A queue's name or id")
+    user: str | None = Field(None, min_length=1, max_length=200,
+                             description="An agent's user id or e-mail")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if (self.queue is None) == (self.user is None):
+            raise ValueError("give either queue or user")
+        return self
+
+
+class AgentInteractionOut(BaseModel):
+    """A conversation as the console shows it: who, where from, and its events list."""
+
+    id: str
+    channel: Channel
+    entry_point_id: str
+    contact: str
+    contact_name: str | None
+    queue_id: str | None
+    agent_id: str | None
+    status: str
+    variables: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    events: list[EventOut]
+
+    @classmethod
+    def of(cls, interaction: Interaction, events: list[Event]) -> AgentInteractionOut:
+        return cls.model_validate(
+            interaction.model_dump() | {"events": [EventOut.of(event) for event in events]}
+        )
+
+
+class AgentInteractionList(BaseModel):
+    items: list[AgentInteractionOut]
+    next: str | None = None
+
+
+class EndOut(BaseModel):
+    id: str
+    status: str
+    end_reason: str | None

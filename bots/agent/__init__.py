@@ -1,0 +1,90 @@
+"""The agent console: ``GET /agent`` (the page) and ``WS /agent/ws`` (live frames).
+
+The page is static HTML with its own script and style: it logs the agent in through
+``POST /api/auth/login`` (or uses an existing admin session), then talks to the
+``/api/agent`` endpoints and listens on the socket. The socket authenticates with
+``?token=`` or the session cookie and needs the ``agent:console`` permission; the server
+sends ``{type: "assigned" | "message" | "sent" | "transferred" | "ended", interaction,
+interaction_id, ...}`` (see ``console.AgentHub``) and answers ``{type: "ping"}`` with
+``{type: "pong"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any, cast
+
+from quart import Blueprint, Quart, current_app, render_template, session, websocket
+
+from admin.context import services
+from bots.agent.console import AgentHub
+from routing_core.distribution import Distribution
+from routing_core.errors import Unauthenticated
+from routing_core.model.users import AGENT_CONSOLE, User
+from routing_core.services import Services
+
+blueprint = Blueprint(
+    "agent_console", __name__, template_folder="templates", static_folder="static",
+    static_url_path="/agent/static",
+)
+
+
+async def install(app: Quart, built: Services) -> Distribution:
+    """Distribution for this process (before the runtime starts, so that no interaction
+    woken at start-up finds its port missing), and the console hub fed by commits."""
+    distribution = Distribution(built.store, built.runtime).install()
+    await distribution.ensure_indexes()
+    hub = AgentHub(built.store)
+    built.runtime.on_committed(hub.on_committed)
+    app.extensions["agent_hub"] = hub
+    return distribution
+
+
+@blueprint.get("/agent")
+async def console_page() -> Any:
+    return await render_template("agent/console.html")
+
+
+async def _socket_user() -> User | None:
+    """The agent behind ``?token=``, a bearer header or the session cookie."""
+    header = websocket.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    token = token or websocket.args.get("token") or session.get("token")
+    if not token:
+        return None
+    accounts = services().accounts
+    try:
+        user = await accounts.user_for_token(token)
+    except Unauthenticated:
+        return None
+    return user if AGENT_CONSOLE in await accounts.permissions_of(user) else None
+
+
+@blueprint.websocket("/agent/ws")
+async def console_socket() -> None:
+    user = await _socket_user()
+    if user is None:
+        await websocket.close(4401, "log in as an agent: ?token=<token> or the session")
+        return
+    await websocket.accept()
+    hub = cast(AgentHub, current_app.extensions["agent_hub"])
+    frames = hub.subscribe(user.id)
+    forward = asyncio.create_task(_forward(frames))
+    try:
+        while True:
+            raw = await websocket.receive()
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                if json.loads(raw).get("type") == "ping":
+                    await websocket.send_json({"type": "pong"})
+    finally:
+        forward.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await forward
+        hub.unsubscribe(user.id, frames)
+
+
+async def _forward(frames: asyncio.Queue[dict[str, Any]]) -> None:
+    while True:
+        await websocket.send_json(await frames.get())

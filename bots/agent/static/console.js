@@ -1,0 +1,404 @@
+/* smart-routing agent console — vanilla JS, no build step.
+ *
+ * Logs in through the JSON API (the token stays in sessionStorage; an admin session
+ * cookie works too), then keeps the list of the agent's conversations from two sources:
+ * the WebSocket /agent/ws (instant, when the conversation's commits happen in the process
+ * serving this socket) and a poll of GET /api/agent/interactions every few seconds (the
+ * fallback when several service processes share the work). Events are merged by id, so
+ * whichever arrives first wins and nothing shows twice.
+ */
+(function () {
+  "use strict";
+  var TOKEN_KEY = "smart-routing:agent-token";
+  var POLL_MS = 4000;
+  var SHOWN = { inbound: 1, outbound: 1, queued: 1, assigned: 1, transferred: 1,
+    no_agent: 1, ended: 1, end: 1 };
+
+  var token = window.sessionStorage.getItem(TOKEN_KEY);
+  var me = null;
+  var conversations = {};
+  var order = [];
+  var selected = null;
+  var socket = null;
+  var retryDelay = 1000;
+  var pollTimer = null;
+  var noticeTimer = null;
+
+  function $(id) { return document.getElementById(id); }
+
+  function api(method, path, body) {
+    var headers = { "Accept": "application/json" };
+    if (token) { headers.Authorization = "Bearer " + token; }
+    if (body !== undefined) { headers["Content-Type"] = "application/json"; }
+    return window.fetch(path, {
+      method: method, headers: headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (error) { data = null; }
+        if (!response.ok) {
+          var failure = new Error(data && data.error ? data.error.message : response.statusText);
+          failure.status = response.status;
+          throw failure;
+        }
+        return data;
+      });
+    });
+  }
+
+  function notice(text) {
+    var box = $("notice");
+    box.textContent = text;
+    box.hidden = false;
+    window.clearTimeout(noticeTimer);
+    noticeTimer = window.setTimeout(function () { box.hidden = true; }, 6000);
+  }
+
+  // -- logging in ----------------------------------------------------------------------
+
+  function showLogin(message) {
+    $("console-view").hidden = true;
+    $("me").hidden = true;
+    $("login-view").hidden = false;
+    $("login-error").hidden = !message;
+    $("login-error").textContent = message || "";
+    $("login-email").focus();
+  }
+
+  function checkAgent(answer) {
+    if ((answer.permissions || []).indexOf("agent:console") < 0) {
+      throw new Error("This account has no access to the agent console.");
+    }
+    return answer.user;
+  }
+
+  function start() {
+    api("GET", "/api/auth/me").then(checkAgent).then(enter).catch(function (error) {
+      token = null;
+      window.sessionStorage.removeItem(TOKEN_KEY);
+      showLogin(error.status === 401 ? "" : error.message);
+    });
+  }
+
+  $("login-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    $("login-submit").disabled = true;
+    api("POST", "/api/auth/login", {
+      email: $("login-email").value, password: $("login-password").value
+    }).then(function (answer) {
+      token = answer.token;
+      window.sessionStorage.setItem(TOKEN_KEY, token);
+      return checkAgent(answer);
+    }).then(enter).catch(function (error) {
+      showLogin(error.status === 401 ? "Wrong e-mail or password." : error.message);
+    }).then(function () { $("login-submit").disabled = false; });
+  });
+
+  $("logout").addEventListener("click", function () {
+    api("POST", "/api/agent/status", { status: "offline" }).catch(function () { return null; })
+      .then(function () { return api("POST", "/api/auth/logout"); })
+      .catch(function () { return null; })
+      .then(function () {
+        token = null;
+        me = null;
+        window.sessionStorage.removeItem(TOKEN_KEY);
+        if (socket) { socket.onclose = null; socket.close(); socket = null; }
+        window.clearInterval(pollTimer);
+        conversations = {};
+        order = [];
+        selected = null;
+        renderList();
+        renderThread();
+        showLogin("");
+      });
+  });
+
+  function enter(user) {
+    me = user;
+    $("login-view").hidden = true;
+    $("console-view").hidden = false;
+    $("me").hidden = false;
+    $("me-email").textContent = user.email;
+    refreshStatus();
+    poll();
+    connect();
+    window.clearInterval(pollTimer);
+    pollTimer = window.setInterval(function () { poll(); refreshStatus(); }, POLL_MS);
+  }
+
+  // -- status --------------------------------------------------------------------------
+
+  function showStatus(state) {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-status]"), function (b) {
+      b.classList.toggle("ac-on", b.getAttribute("data-status") === state.status);
+      b.setAttribute("aria-pressed", String(b.getAttribute("data-status") === state.status));
+    });
+    $("load").textContent = state.load + " / " + state.capacity;
+    var list = $("my-queues");
+    list.textContent = "";
+    state.queues.forEach(function (name) {
+      var option = document.createElement("option");
+      option.value = name;
+      list.appendChild(option);
+    });
+  }
+
+  function refreshStatus() {
+    if (!me) { return; }
+    api("GET", "/api/agent/status").then(showStatus).catch(function () { return null; });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-status]"), function (button) {
+    button.addEventListener("click", function () {
+      api("POST", "/api/agent/status", { status: button.getAttribute("data-status") })
+        .then(showStatus).catch(function (error) { notice(error.message); });
+    });
+  });
+
+  // -- conversations -------------------------------------------------------------------
+
+  function merge(view) {
+    var known = conversations[view.id];
+    if (!known) {
+      known = conversations[view.id] = { view: view, events: [], seen: {} };
+      order.push(view.id);
+    }
+    known.view = view;
+    (view.events || []).forEach(function (event) { addEvent(view.id, event, true); });
+    delete known.view.events;
+    return known;
+  }
+
+  function addEvent(id, event, quiet) {
+    var known = conversations[id];
+    if (!known || !event || known.seen[event.id]) { return; }
+    known.seen[event.id] = true;
+    known.events.push(event);
+    known.events.sort(function (a, b) { return a.id < b.id ? -1 : a.id > b.id ? 1 : 0; });
+    if (!quiet && id !== selected && event.type === "inbound") { known.unread = true; }
+    if (!quiet) { renderList(); if (id === selected) { renderThread(); } }
+  }
+
+  function forget(id, message) {
+    if (!conversations[id]) { return; }
+    delete conversations[id];
+    order = order.filter(function (other) { return other !== id; });
+    if (selected === id) { selected = order.length ? order[0] : null; }
+    if (message) { notice(message); }
+    renderList();
+    renderThread();
+    refreshStatus();
+  }
+
+  function poll() {
+    if (!me) { return; }
+    api("GET", "/api/agent/interactions").then(function (answer) {
+      var present = {};
+      answer.items.forEach(function (view) { present[view.id] = true; merge(view); });
+      order.slice().forEach(function (id) {
+        if (!present[id]) { forget(id, "A conversation was closed."); }
+      });
+      if (!selected && order.length) { selected = order[0]; }
+      renderList();
+      renderThread();
+    }).catch(function (error) {
+      if (error.status === 401) { start(); }
+    });
+  }
+
+  function who(view) { return view.contact_name || view.contact; }
+
+  function lastText(known) {
+    for (var i = known.events.length - 1; i >= 0; i -= 1) {
+      var event = known.events[i];
+      if (event.type === "inbound" || event.type === "outbound") { return event.data.text || ""; }
+    }
+    return "";
+  }
+
+  function renderList() {
+    var list = $("conversations");
+    list.textContent = "";
+    order.forEach(function (id) {
+      var known = conversations[id];
+      var item = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "ac-conv" + (id === selected ? " ac-selected" : "") +
+        (known.unread ? " ac-unread" : "");
+      button.setAttribute("data-testid", "conversation");
+      button.setAttribute("data-interaction", id);
+      var name = document.createElement("strong");
+      name.textContent = who(known.view);
+      var channel = document.createElement("span");
+      channel.className = "ac-chip";
+      channel.textContent = known.view.channel;
+      var preview = document.createElement("span");
+      preview.className = "ac-preview";
+      preview.textContent = lastText(known);
+      button.appendChild(name);
+      button.appendChild(channel);
+      button.appendChild(preview);
+      button.addEventListener("click", function () {
+        selected = id;
+        known.unread = false;
+        renderList();
+        renderThread();
+      });
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+    $("no-conversations").hidden = order.length > 0;
+  }
+
+  function describe(event) {
+    var data = event.data || {};
+    switch (event.type) {
+      case "queued": return "Queued in " + data.queue + " (position " + data.position + ")";
+      case "assigned":
+        return "Assigned to " + (data.agent_name || data.agent) +
+          (data.queue ? " from " + data.queue : "") + (data.transfer ? " (transfer)" : "");
+      case "transferred":
+        return "Transferred by " + (data.from_agent_name || data.from_agent) + " to " +
+          (data.to_queue || data.to_user_name || data.to_user);
+      case "no_agent": return "No agent: " + (data.reason || "");
+      case "ended": return "Ended by " + (data.agent_name || data.by || "agent");
+      case "end": return "Conversation ended (" + (data.reason || "") + ")";
+      default: return event.type;
+    }
+  }
+
+  function renderEvent(event) {
+    var item = document.createElement("li");
+    var data = event.data || {};
+    var when = new Date(event.at);
+    var time = isNaN(when) ? "" : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (event.type === "inbound" || event.type === "outbound") {
+      var mine = event.type === "outbound" && me && data.agent === me.id;
+      item.className = "ac-msg " + (event.type === "inbound" ? "ac-customer" :
+        (data.agent ? "ac-agent" : "ac-bot"));
+      item.setAttribute("data-testid", event.type === "inbound" ? "customer-message" :
+        "outbound-message");
+      var meta = document.createElement("span");
+      meta.className = "ac-meta";
+      meta.textContent = (event.type === "inbound" ? "Customer" :
+        mine ? "You" : data.agent ? (data.agent_name || "Agent") : "Bot") + " · " + time;
+      var text = document.createElement("span");
+      text.className = "ac-text";
+      text.textContent = data.text || "";
+      item.appendChild(meta);
+      item.appendChild(text);
+    } else {
+      item.className = "ac-system";
+      item.textContent = describe(event) + (time ? " · " + time : "");
+    }
+    return item;
+  }
+
+  function renderThread() {
+    var known = selected ? conversations[selected] : null;
+    $("thread").hidden = !known;
+    $("placeholder").hidden = Boolean(known);
+    if (!known) { return; }
+    $("thread-title").textContent = who(known.view);
+    $("thread-sub").textContent = known.view.channel +
+      (known.view.contact_name ? " · " + known.view.contact : "") + " · since " +
+      new Date(known.view.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var history = $("history");
+    history.textContent = "";
+    known.events.forEach(function (event) {
+      if (SHOWN[event.type]) { history.appendChild(renderEvent(event)); }
+    });
+    history.scrollTop = history.scrollHeight;
+  }
+
+  // -- acting on the selected conversation ---------------------------------------------
+
+  $("reply-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var id = selected;
+    var text = $("reply").value.trim();
+    if (!id || !text) { return; }
+    $("reply").value = "";
+    api("POST", "/api/agent/interactions/" + encodeURIComponent(id) + "/messages", { text: text })
+      .then(function (sent) {
+        addEvent(id, { id: sent.id, type: "outbound", at: sent.at,
+          data: { text: sent.text, agent: me.id, agent_name: me.email } });
+      }).catch(function (error) {
+        $("reply").value = text;
+        notice("Not sent: " + error.message);
+      });
+  });
+
+  $("end").addEventListener("click", function () {
+    var id = selected;
+    if (!id) { return; }
+    api("POST", "/api/agent/interactions/" + encodeURIComponent(id) + "/end")
+      .then(function () { forget(id); notice("Conversation ended."); })
+      .catch(function (error) { notice("Not ended: " + error.message); });
+  });
+
+  $("transfer-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var id = selected;
+    var target = $("transfer-target").value.trim();
+    if (!id || !target) { return; }
+    var body = {};
+    body[$("transfer-kind").value] = target;
+    api("POST", "/api/agent/interactions/" + encodeURIComponent(id) + "/transfer", body)
+      .then(function () {
+        $("transfer-target").value = "";
+        forget(id);
+        notice("Conversation transferred to " + target + ".");
+      }).catch(function (error) { notice("Not transferred: " + error.message); });
+  });
+
+  // -- live frames ---------------------------------------------------------------------
+
+  function onFrame(frame) {
+    var id = frame.interaction_id || (frame.interaction && frame.interaction.id);
+    if (frame.type === "assigned") {
+      var fresh = !conversations[id];
+      merge(frame.interaction);
+      if (!selected) { selected = id; }
+      if (fresh) { notice("New conversation with " + who(conversations[id].view) + "."); }
+      renderList();
+      renderThread();
+      refreshStatus();
+    } else if (frame.type === "message" || frame.type === "sent") {
+      if (!conversations[id]) { poll(); return; }
+      addEvent(id, frame.event);
+    } else if (frame.type === "ended") {
+      forget(id, "Conversation with " + who(frame.interaction) + " ended.");
+    } else if (frame.type === "transferred") {
+      forget(id, "Conversation transferred to " + frame.to + ".");
+    }
+  }
+
+  function connect() {
+    if (!me) { return; }
+    var url = window.location.origin.replace(/^http/, "ws") + "/agent/ws" +
+      (token ? "?token=" + encodeURIComponent(token) : "");
+    socket = new window.WebSocket(url);
+    socket.onopen = function () {
+      retryDelay = 1000;
+      $("link").classList.add("ac-live");
+      poll();
+    };
+    socket.onmessage = function (message) {
+      var frame;
+      try { frame = JSON.parse(message.data); } catch (error) { return; }
+      onFrame(frame);
+    };
+    socket.onclose = function () {
+      $("link").classList.remove("ac-live");
+      socket = null;
+      if (!me) { return; }
+      window.setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 15000);
+    };
+  }
+
+  start();
+})();

@@ -1,0 +1,143 @@
+"""The agent console in Chromium against a real service: an agent logs in in one browser,
+a customer writes in another through the web chat page, the conversation reaches the
+agent, is answered, and ends with the end routing's message shown to the customer.
+
+Screenshots go to ``<test output>/agent/``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Server
+from tests.conftest import output_dir
+
+pytestmark = pytest.mark.browser
+PASSWORD = "agent console password"
+
+
+def expect(target: Any) -> Any:
+    from playwright.async_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+def shot(name: str) -> Path:
+    folder = output_dir() / "agent"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.png"
+
+
+def import_routing(server: Server, reference: str, kind: str, actions: list[Any]) -> None:
+    server.api("POST", "/api/smart-routings/import", {
+        "format": "smart-routing/1",
+        "routing": {"name": reference, "reference": reference, "type": kind},
+        "versions": [{"name": "v1", "status": "production", "tree": {
+            "start": "start",
+            "actions": [{"id": "start", "type": "start", "name": "Start", "params": {},
+                         "next": {"next": actions[0]["id"]}}, *actions],
+        }}],
+    })
+
+
+def message(action_id: str, text: str) -> dict[str, Any]:
+    return {"id": action_id, "type": "message", "name": action_id, "params": {"text": text},
+            "next": {}}
+
+
+def help_desk(server: Server, tag: str) -> tuple[str, str]:
+    """A queue, an agent in it, a routing to the queue, an end routing, a web chat."""
+    queue, email = f"help-{tag}", f"agent-{tag}@example.com"
+    user = server.api("POST", "/api/users", {
+        "email": email, "password": PASSWORD, "roles": ["agent"], "agent": {"capacity": 2},
+    })
+    server.api("POST", "/api/queues", {"name": queue, "members": [user["id"]],
+                                       "waiting_message": "Please wait, an agent is coming."})
+    import_routing(server, f"desk-{tag}", "start", [
+        {"id": "queue", "type": "to_queue", "name": "To the help desk",
+         "params": {"queue": queue, "max_wait_seconds": 600},
+         "next": {"answered": "hello", "no_agent": "sorry"}},
+        message("hello", "You are now chatting with an agent."),
+        message("sorry", "Sorry, nobody is available."),
+    ])
+    import_routing(server, f"thanks-{tag}", "end", [
+        message("rate", "Thanks for chatting with us! How would you rate us, 1 to 5?"),
+    ])
+    server.api("POST", "/api/entry-points", {
+        "channel": "webchat", "name": "Help desk", "address": queue,
+        "start_routing": f"desk-{tag}", "end_routing": f"thanks-{tag}",
+    })
+    return queue, email
+
+
+async def agent_logs_in(console: Any, server: Server, email: str) -> None:
+    await console.goto(server.url + "/agent")
+    await expect(console.get_by_role("heading", name="Agent login")).to_be_visible()
+    await console.get_by_label("E-mail").fill(email)
+    await console.get_by_label("Password").fill(PASSWORD)
+    await console.screenshot(path=shot("01-login"))
+    await console.get_by_role("button", name="Log in").click()
+    await expect(console.get_by_test_id("agent-email")).to_have_text(email)
+    await console.get_by_test_id("status-available").click()
+    await expect(console.get_by_test_id("status-available")).to_have_attribute(
+        "aria-pressed", "true")
+    await expect(console.get_by_test_id("agent-load")).to_have_text("0 / 2")
+    await console.screenshot(path=shot("02-available"))
+
+
+async def customer_says(chat: Any, text: str) -> None:
+    await chat.get_by_label("Message").fill(text)
+    await chat.get_by_label("Message").press("Enter")
+
+
+async def test_an_agent_answers_a_customer_and_ends_with_the_end_routing(
+    server: Server, browser: Any
+) -> None:
+    tag = secrets.token_hex(3)
+    address, email = help_desk(server, tag)
+    agent_context = await browser.new_context(viewport={"width": 1280, "height": 760})
+    customer_context = await browser.new_context(viewport={"width": 760, "height": 760})
+    try:
+        console = await agent_context.new_page()
+        console.set_default_timeout(15_000)
+        await agent_logs_in(console, server, email)
+
+        chat = await customer_context.new_page()
+        chat.set_default_timeout(15_000)
+        await chat.goto(f"{server.url}/chat/{address}")
+        await expect(chat.locator(".sr-status")).to_have_text("online")
+        await customer_says(chat, "Hello, my parcel is late")
+        bot = chat.locator(".sr-bot")
+        await expect(bot.filter(has_text="Please wait, an agent is coming.")).to_be_visible()
+        await expect(bot.filter(has_text="You are now chatting with an agent.")).to_be_visible()
+        await chat.screenshot(path=shot("03-customer-queued"))
+
+        await expect(console.get_by_test_id("conversation")).to_have_count(1)
+        history = console.get_by_test_id("history")
+        await expect(history.get_by_text("Hello, my parcel is late")).to_be_visible()
+        await expect(history.get_by_text("Assigned to " + email, exact=False)).to_be_visible()
+        await expect(console.get_by_test_id("agent-load")).to_have_text("1 / 2")
+
+        await customer_says(chat, "Order 1234, sent last week")
+        await expect(history.get_by_text("Order 1234, sent last week")).to_be_visible()
+        await console.get_by_test_id("reply").fill("Sorry about that! It leaves today.")
+        await console.get_by_test_id("send").click()
+        await expect(bot.filter(has_text="Sorry about that! It leaves today.")).to_be_visible()
+        await expect(history.get_by_text("Sorry about that! It leaves today.")).to_be_visible()
+        await console.screenshot(path=shot("04-agent-conversation"))
+        await chat.screenshot(path=shot("05-customer-answered"))
+
+        await console.get_by_test_id("end").click()
+        await expect(console.get_by_test_id("conversation")).to_have_count(0)
+        await expect(console.get_by_text("Conversation ended.")).to_be_visible()
+        await expect(bot.filter(has_text="How would you rate us, 1 to 5?")).to_be_visible()
+        await expect(console.get_by_test_id("agent-load")).to_have_text("0 / 2")
+        await console.screenshot(path=shot("06-agent-ended"))
+        await chat.screenshot(path=shot("07-customer-end-routing"))
+    finally:
+        await agent_context.close()
+        await customer_context.close()
