@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 from config import Settings
 from routing_core.accounts import Accounts
+from routing_core.campaigns import CampaignRunner, Campaigns
+from routing_core.cases import Cases
+from routing_core.crm import Crm
 from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.ports import HttpPort, MailPort, Ports, SmsPort
@@ -20,6 +23,8 @@ from routing_core.reference import Databases, Schedules, ValueTables, Variables
 from routing_core.scheduling import ProductionScheduler
 from routing_core.secrets_box import SecretsBox
 from routing_core.store import Store
+from routing_core.surveys import Surveys
+from routing_core.tasks import Tasks
 from routing_core.tree import TreeEditor
 
 
@@ -40,6 +45,12 @@ class Services:
     delivery: Delivery
     runtime: Runtime
     outbox: OutboxSender
+    cases: Cases
+    crm: Crm
+    tasks: Tasks
+    campaigns: Campaigns
+    campaign_runner: CampaignRunner
+    surveys: Surveys
     _relay: asyncio.Task[None] = field(init=False, repr=False)
 
     @classmethod
@@ -61,6 +72,10 @@ class Services:
         databases, schedules = Databases(store), Schedules(store)
         reference = StoreReference(store, value_tables, variables, databases, schedules)
         ports = Ports(reference=reference, http=http, mail=mail, sms=sms)
+        cases, crm, tasks = Cases(store), Crm(store), Tasks(store)
+        campaigns, surveys = Campaigns(store), Surveys(store)
+        ports.extra["cases"], ports.extra["crm"], ports.extra["tasks"] = cases, crm, tasks
+        ports.extra["campaigns"], ports.extra["surveys"] = campaigns, surveys
         runtime = Runtime(
             store,
             ports,
@@ -75,6 +90,9 @@ class Services:
         entry_points = EntryPoints(store, SecretsBox(settings.secret_key or ""))
         outbox = OutboxSender(store, entry_points)
         runtime.add_sweep(outbox.sweep)
+        campaign_runner = CampaignRunner(campaigns, outbox, entry_points, sms)
+        runtime.add_sweep(campaign_runner.sweep)
+        runtime.on_committed(campaign_runner.on_committed)
         lifecycle.change_listeners.append(runtime.forget_versions)
         return cls(
             settings=settings,
@@ -92,6 +110,12 @@ class Services:
             delivery=delivery,
             runtime=runtime,
             outbox=outbox,
+            cases=cases,
+            crm=crm,
+            tasks=tasks,
+            campaigns=campaigns,
+            campaign_runner=campaign_runner,
+            surveys=surveys,
         )
 
     async def start(self) -> None:
