@@ -62,6 +62,8 @@ class Settings(BaseModel):
     sms_sender: str | None = None
     max_body_bytes: int = Field(1_048_576, ge=1024)
     token_ttl_seconds: int = Field(12 * 3600, ge=60)
+    # argon2id memory per password hash; the tests lower it to keep thousands of logins cheap
+    argon2_memory_kib: int = Field(65_536, ge=64, le=4_194_304)
     schedule_poll_seconds: float = Field(5.0, gt=0, le=3600)
     schedule_late_grace_seconds: float = Field(60.0, ge=0)
     step_budget: int = Field(200, ge=1, le=100_000)
@@ -71,6 +73,13 @@ class Settings(BaseModel):
     demo_bot: bool = True
     bench_probe: bool = False
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # "json": one JSON object per line, with interaction_id and entry_point_id when known.
+    log_format: str = Field("text", pattern="^(text|json)$")
+    # Failed logins per e-mail and per client address within the window, then 429.
+    login_failures_per_email: int = Field(5, ge=1)
+    login_failures_per_address: int = Field(20, ge=1)
+    login_throttle_seconds: int = Field(900, ge=1)
+    websocket_max_frame_bytes: int = Field(65_536, ge=1024)
 
     @field_validator("timezone")
     @classmethod

@@ -31,20 +31,19 @@ from routing_core.model.users import (
 from routing_core.store import Store
 
 MIN_PASSWORD_LENGTH = 8
-_hasher = PasswordHasher()
 
 
-def hash_password(password: str) -> str:
+def hash_password(hasher: PasswordHasher, password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
             f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
         )
-    return _hasher.hash(password)
+    return hasher.hash(password)
 
 
-def password_matches(password_hash: str, password: str) -> bool:
+def password_matches(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -71,11 +70,16 @@ class Accounts:
     """Creates users and roles, checks passwords, issues and resolves tokens."""
 
     def __init__(
-        self, store: Store, token_ttl_seconds: int, clock: Callable[[], datetime] = utcnow
+        self,
+        store: Store,
+        token_ttl_seconds: int,
+        clock: Callable[[], datetime] = utcnow,
+        hasher: PasswordHasher | None = None,
     ):
         self.store = store
         self.token_ttl = timedelta(seconds=token_ttl_seconds)
         self.clock = clock
+        self.hasher = hasher or PasswordHasher()  # argon2id with the library's defaults
 
     async def ensure_builtin_roles(self) -> None:
         """``admin`` (every permission) and ``agent`` exist and grant what this code knows."""
@@ -119,7 +123,7 @@ class Accounts:
     ) -> User:
         user = User(
             email=normalise_email(email),
-            password_hash=hash_password(password),
+            password_hash=hash_password(self.hasher, password),
             roles=await self._check_roles(roles),
             agent=agent,
         )
@@ -136,7 +140,7 @@ class Accounts:
         if "email" in changes:
             updates["email"] = normalise_email(changes["email"])
         if "password" in changes:
-            updates["password_hash"] = hash_password(changes["password"])
+            updates["password_hash"] = hash_password(self.hasher, changes["password"])
         if "roles" in changes:
             updates["roles"] = await self._check_roles(changes["roles"])
         if "agent" in changes:
@@ -210,7 +214,9 @@ class Accounts:
 
     async def authenticate(self, email: str, password: str) -> User:
         user = await self.store.users.find_one({"email": email.strip().lower()})
-        if user is None or not user.active or not password_matches(user.password_hash, password):
+        if user is None or not user.active or not password_matches(
+            self.hasher, user.password_hash, password
+        ):
             raise Unauthenticated("wrong e-mail or password", code="bad_credentials")
         return user
 

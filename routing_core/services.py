@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from argon2 import PasswordHasher
+
 from config import Settings
 from routing_core.accounts import Accounts
 from routing_core.campaigns import CampaignRunner, Campaigns
@@ -97,7 +99,11 @@ class Services:
         return cls(
             settings=settings,
             store=store,
-            accounts=Accounts(store, settings.token_ttl_seconds),
+            accounts=Accounts(
+                store,
+                settings.token_ttl_seconds,
+                hasher=PasswordHasher(memory_cost=settings.argon2_memory_kib),
+            ),
             lifecycle=lifecycle,
             trees=TreeEditor(store, lifecycle),
             scheduler=ProductionScheduler(lifecycle, settings.schedule_poll_seconds),

@@ -47,6 +47,7 @@ def settings(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         admin_password=ADMIN_PASSWORD,
         schedule_poll_seconds=3600,
         demo_bot=False,
+        argon2_memory_kib=64,
     )
 
 

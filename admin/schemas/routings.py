@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from admin.schemas.common import Strict
+from admin.schemas.common import Strict, refuse_null
 from routing_core.model.routing import RoutingType, SmartRouting, Version, VersionStatus
 from routing_core.model.tree import Action, Tree
 
@@ -30,6 +30,8 @@ class RoutingPatch(Strict):
     )
     description: str | None = Field(None, max_length=5000)
     type: RoutingType | None = None  # accepted only to be refused with a clear message
+
+    _present = field_validator("name", "reference", "description", mode="before")(refuse_null)
 
 
 class RoutingCopyIn(Strict):
@@ -170,6 +172,8 @@ class ActionPatch(Strict):
     name: str | None = Field(None, max_length=200)
     params: dict[str, Any] | None = None
     record_passage: bool | None = None
+
+    _present = field_validator("name", "params", "record_passage", mode="before")(refuse_null)
 
 
 class LinkIn(Strict):
