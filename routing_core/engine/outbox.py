@@ -82,13 +82,28 @@ class OutboxSender:
         return len(claimed)
 
     async def _claim(self, event_id: str, now: datetime) -> Event | None:
+        """Take a due message. One whose lease had run out was held by a process that died,
+        maybe after the provider accepted it: no provider here de-duplicates, so it is sent
+        again and marked as a possible duplicate (at least once, never lost)."""
         document = await self.store.events.collection.find_one_and_update(
             {"_id": event_id, "status": DeliveryStatus.pending.value,
              "lease_until": {"$not": {"$gt": now}}},
-            {"$set": {"lease_until": now + self.lease}},
+            [{"$set": {
+                "possible_duplicate": {"$or": [
+                    {"$ifNull": ["$possible_duplicate", False]},
+                    {"$ne": [{"$ifNull": ["$lease_until", None]}, None]},
+                ]},
+                "lease_until": now + self.lease,
+            }}],
             return_document=ReturnDocument.AFTER,
         )
-        return Event.from_document(document) if document else None
+        if document is None:
+            return None
+        event = Event.from_document(document)
+        if event.possible_duplicate:
+            log.warning("message %s: its sender died mid-send; sending again (possible "
+                        "duplicate)", event.id)
+        return event
 
     async def _send_in_order(self, batch: list[Event]) -> None:
         deferred_until: datetime | None = None

@@ -131,6 +131,7 @@ class Event(Record):
     error: str | None = None
     sent_at: datetime | None = None
     origin: str | None = None  # the process that wrote it (web chat relay)
+    possible_duplicate: bool = False  # re-sent after its sender died mid-send
     reports: dict[str, datetime] = Field(default_factory=dict)  # provider status → when
 
 

@@ -84,3 +84,52 @@ async def talk(visitor: Visitor, url: str, stop: asyncio.Event) -> None:
                         await _frames_until(socket, f"echo {text}")
                         await asyncio.sleep(random.uniform(0.02, 0.2))
             await asyncio.sleep(0.3)
+
+
+@dataclass
+class Chat:
+    """A Telegram user: updates posted to the webhook, redelivered until a 2xx, as
+    Telegram does; ``accepted`` holds the answers that got one (the first update only
+    starts the conversation)."""
+
+    chat_id: int
+    started: bool = False
+    accepted: list[str] = field(default_factory=list)
+    sent: int = 0
+
+
+async def _post_until_accepted(session: aiohttp.ClientSession, target: Any, update: Any,
+                               stop: asyncio.Event) -> bool:
+    """Telegram's redelivery: the same update again until it gets a 2xx."""
+    while not stop.is_set():
+        url, headers = target()
+        with contextlib.suppress(*DISCONNECTED):
+            async with session.post(url, json=update, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=10)) as reply:
+                if reply.status == 200:
+                    return True
+        await asyncio.sleep(0.3)
+    return False
+
+
+async def telegram_user(chat: Chat, target: Any, awake: Any, stop: asyncio.Event,
+                        update_ids: Any) -> None:
+    """``target()`` gives (webhook url, headers) of the current service process;
+    ``awake(chat_id)`` tells whether the bot's "woke" reached this chat."""
+    async with aiohttp.ClientSession() as session:
+        while not stop.is_set():
+            chat.sent += 1
+            text = f"tg{chat.chat_id}-{chat.sent}"
+            update = {"update_id": next(update_ids), "message": {
+                "message_id": chat.sent, "date": 1717171717, "text": text,
+                "chat": {"id": chat.chat_id, "type": "private"},
+                "from": {"id": chat.chat_id, "is_bot": False, "first_name": "T"}}}
+            if not await _post_until_accepted(session, target, update, stop):
+                return
+            if chat.started:
+                chat.accepted.append(text)
+            else:
+                chat.started = True
+                while not awake(chat.chat_id) and not stop.is_set():
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(random.uniform(0.1, 0.4))
