@@ -33,7 +33,7 @@ async def authenticated_user() -> tuple[User, frozenset[str]]:
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     if token is None:
         token = request.args.get("token") if request.scheme in ("ws", "wss") else None
-    if token is None:
+    if token is None and _cookie_allowed():
         token = session.get("token")
     if not token:
         raise Unauthenticated("log in first: send 'Authorization: Bearer <token>'")
@@ -42,6 +42,16 @@ async def authenticated_user() -> tuple[User, frozenset[str]]:
     g.user = user
     g.permissions = await accounts.permissions_of(user)
     return g.user, g.permissions
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _cookie_allowed() -> bool:
+    """The session cookie authenticates pages (their forms carry CSRF tokens) and reads of
+    the API; a change through the JSON API needs a bearer token, which a forged
+    cross-site request cannot carry."""
+    return not request.path.startswith("/api/") or request.method in SAFE_METHODS
 
 
 def require(permission: str) -> Callable[[F], F]:

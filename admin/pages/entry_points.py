@@ -1,0 +1,150 @@
+"""Routing > Entry points: where conversations come in, and which routings they run.
+
+Credentials are write-only: the form never shows them back; a blank credential keeps the
+one stored. Every rule (routing types, test mode, required credentials, unique addresses)
+stays in ``EntryPoints``; refusals come back next to their field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, flash, redirect, request, url_for
+
+from admin.context import actor, require, services
+from admin.pages.nav import NavEntry, add_entry
+from admin.pages.views import page, validated
+from admin.schemas.interactions import EntryPointIn, EntryPointOut, EntryPointPatch
+from routing_core.entry_points import REQUIRED_CREDENTIALS
+from routing_core.errors import DomainError
+from routing_core.model.entry_point import EntryPoint
+from routing_core.model.interaction import Channel
+from routing_core.model.routing import RoutingType
+
+blueprint = Blueprint("entry_points", __name__, url_prefix="/entry-points")
+READ, CREATE, EDIT, DELETE = (f"entry_points:{op}" for op in ("read", "create", "edit", "delete"))
+add_entry(NavEntry("entry_points", "Routing", "Entry points", "pages.entry_points.index", READ))
+
+CHANNELS = list(REQUIRED_CREDENTIALS)
+ADDRESS_HELP = {
+    Channel.telegram: "The bot's username.",
+    Channel.whatsapp: "The WhatsApp number, as whatsapp:+E164.",
+    Channel.messenger: "The Facebook page id.",
+    Channel.webchat: "The chat module's key, used in the widget's URL.",
+}
+FIELDS = ("name", "channel", "address", "mode", "start_routing", "end_routing", "fallback_text")
+
+
+def _out(entry_point: EntryPoint) -> EntryPointOut:
+    return EntryPointOut.of(entry_point, services().settings.public_url)
+
+
+async def _form_page(entry_point: EntryPoint | None, values: dict[str, Any],
+                     errors: dict[str, str], status: int = 200) -> Any:
+    routings = await services().store.routings.all()
+    return await page(
+        "entry_points/form.html", status,
+        active_nav="entry_points",
+        entry_point=_out(entry_point) if entry_point else None,
+        values=values, errors=errors, channels=CHANNELS,
+        credentials=REQUIRED_CREDENTIALS, address_help=ADDRESS_HELP,
+        start_routings=[r for r in routings if r.type is RoutingType.start],
+        end_routings=[r for r in routings if r.type is RoutingType.end],
+    )
+
+
+def _read(form: Any, channel: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The entry point's fields (blank optional ones left out) and the credentials typed."""
+    values = {name: form.get(name, "").strip() for name in FIELDS}
+    values = {name: value for name, value in values.items()
+              if value or name in ("name", "address", "start_routing")}
+    names = REQUIRED_CREDENTIALS.get(Channel(channel), ()) if channel in CHANNELS else ()
+    typed = {name: form.get(f"credentials.{channel}.{name}", "") for name in names}
+    return values, {name: value for name, value in typed.items() if value}
+
+
+@blueprint.get("")
+@require(READ)
+async def index() -> Any:
+    store = services().store
+    entry_points, next_cursor = await store.entry_points.list(
+        cursor=request.args.get("cursor"), limit=100
+    )
+    routings = {routing.id: routing for routing in await store.routings.all()}
+    return await page(
+        "entry_points/list.html", active_nav="entry_points",
+        entry_points=[_out(entry_point) for entry_point in entry_points],
+        routings=routings, next_cursor=next_cursor,
+    )
+
+
+@blueprint.get("/new")
+@require(CREATE)
+async def new() -> Any:
+    return await _form_page(None, {"channel": Channel.webchat.value, "mode": "production"}, {})
+
+
+@blueprint.post("/new")
+@require(CREATE)
+async def create() -> Any:
+    form = await request.form
+    values, credentials = _read(form, form.get("channel", ""))
+    data, errors = validated(EntryPointIn, values | {"credentials": credentials})
+    if data is not None:
+        try:
+            entry_point = await services().entry_points.create(
+                actor(), data.model_dump(exclude={"credentials"}), data.credentials
+            )
+        except DomainError as error:
+            errors = {error.field or "form": error.message}
+        else:
+            await flash(f"Entry point {entry_point.name} created.", "success")
+            return redirect(url_for("pages.entry_points.index"))
+    return await _form_page(None, values, errors, 422)
+
+
+@blueprint.get("/<entry_point_id>")
+@require(EDIT)
+async def edit(entry_point_id: str) -> Any:
+    entry_point = await services().store.entry_points.get(entry_point_id)
+    values = entry_point.model_dump(include=set(FIELDS))
+    values["channel"], values["mode"] = entry_point.channel.value, entry_point.mode.value
+    return await _form_page(entry_point, values, {})
+
+
+@blueprint.post("/<entry_point_id>")
+@require(EDIT)
+async def update(entry_point_id: str) -> Any:
+    entry_point = await services().store.entry_points.get(entry_point_id)
+    form = await request.form
+    values, credentials = _read(form, entry_point.channel.value)
+    values.pop("channel", None)
+    data, errors = validated(EntryPointPatch, values)
+    if data is not None:
+        changes = data.model_dump(exclude={"credentials", "channel"}, exclude_none=True)
+        changes.setdefault("end_routing", None)  # a blank choice removes them
+        changes.setdefault("fallback_text", None)
+        try:
+            await services().entry_points.update(
+                actor(), entry_point_id, changes, credentials or None
+            )
+        except DomainError as error:
+            errors = {error.field or "form": error.message}
+        else:
+            await flash(f"Entry point {values.get('name', entry_point.name)} saved.", "success")
+            return redirect(url_for("pages.entry_points.index"))
+    shown = values | {"channel": entry_point.channel.value}
+    return await _form_page(entry_point, shown, errors, 422)
+
+
+@blueprint.post("/<entry_point_id>/delete")
+@require(DELETE)
+async def delete(entry_point_id: str) -> Any:
+    entry_point = await services().store.entry_points.get(entry_point_id)
+    try:
+        await services().entry_points.delete(actor(), entry_point_id)
+    except DomainError as error:
+        await flash(error.message, "error")
+    else:
+        await flash(f"Entry point {entry_point.name} deleted.", "success")
+    return redirect(url_for("pages.entry_points.index"))

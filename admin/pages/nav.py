@@ -1,0 +1,35 @@
+"""The left navigation: each page area adds its entry, shown to users who may read it.
+
+Areas that arrive later (entry points, queues, value tables…) call ``add_entry`` from
+their own module, so this list grows without any template change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    key: str  # what a template sets as ``active_nav`` to highlight the entry
+    section: str
+    label: str
+    endpoint: str
+    permission: str
+
+
+_ENTRIES: list[NavEntry] = []
+
+
+def add_entry(entry: NavEntry) -> None:
+    if all(existing.key != entry.key for existing in _ENTRIES):
+        _ENTRIES.append(entry)
+
+
+def entries_for(permissions: frozenset[str]) -> list[tuple[str, list[NavEntry]]]:
+    """The entries the user may open, grouped by section in the order they were added."""
+    sections: dict[str, list[NavEntry]] = {}
+    for entry in _ENTRIES:
+        if entry.permission in permissions:
+            sections.setdefault(entry.section, []).append(entry)
+    return list(sections.items())

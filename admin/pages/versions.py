@@ -1,0 +1,355 @@
+"""A version: its page (the tree, its editor panel, the validation report) and the
+lifecycle buttons of its card — production, test, schedule, duplicate, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from quart import Blueprint, flash, redirect, request, url_for
+
+from admin.context import actor, require, services
+from admin.pages import catalogue
+from admin.pages.forms import form_fields
+from admin.pages.interactions import event_text
+from admin.pages.layout import draw
+from admin.pages.routings import test_entry_points, versions_without_trees
+from admin.pages.security import can
+from admin.pages.views import back_to, form_text, page, validated, when
+from admin.schemas.routings import VersionPatch
+from routing_core import tree as trees
+from routing_core.actions import action_type
+from routing_core.errors import DomainError, Invalid
+from routing_core.model.routing import Version, VersionStatus
+from routing_core.model.tree import Action
+
+blueprint = Blueprint("versions", __name__, url_prefix="/versions")
+EXECUTIONS_SHOWN, EVENTS_SHOWN = 20, 300
+READ, CREATE, EDIT, DELETE = (f"smart_routings:{op}" for op in ("read", "create", "edit", "delete"))
+
+
+@dataclass
+class Panel:
+    """What the side panel of the version page shows, from the URL or a refused form."""
+
+    kind: str = "overview"  # overview | action | add | execution
+    action_id: str | None = None
+    execution_id: str | None = None
+    after: str | None = None
+    branch: str | None = None
+    before: str | None = None
+    mode: str = "new"  # new | copy
+    type: str | None = None
+    copy_version: str | None = None
+    name: str = ""
+    record_passage: bool = False
+    params: dict[str, Any] | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args: Any) -> Panel:
+        if args.get("add"):
+            return cls(
+                kind="add", after=args["add"], branch=args.get("branch") or None,
+                before=args.get("before") or None,
+                mode="copy" if args.get("mode") == "copy" else "new",
+                type=args.get("type") or None, copy_version=args.get("copy_version") or None,
+            )
+        if args.get("action"):
+            return cls(kind="action", action_id=args["action"])
+        if args.get("execution"):
+            return cls(kind="execution", execution_id=args["execution"])
+        return cls()
+
+
+# -- the version page ------------------------------------------------------------------
+
+
+@blueprint.get("/<version_id>")
+@require(READ)
+async def show(version_id: str) -> Any:
+    return await render_version(version_id, Panel.from_args(request.args))
+
+
+def _target_label(action: Action) -> str:
+    """How a select names an action: its name, its type, what it does."""
+    label = f"{catalogue.action_title(action)} · {catalogue.type_info(action.type).title}"
+    summary = catalogue.summary(action) if action.name else ""
+    label = f"{label} — {summary}" if summary else label
+    return label if len(label) <= 80 else label[:79] + "…"
+
+
+async def render_version(version_id: str, panel: Panel, status: int = 200) -> Any:
+    store = services().store
+    version = await store.versions.get(version_id)
+    routing = await store.routings.get(version.routing_id)
+    production = await store.versions.find_one(
+        {"routing_id": routing.id, "status": VersionStatus.production.value}
+    )
+    editable = version.status is VersionStatus.development and can("edit")
+    context: dict[str, Any] = {
+        "active_nav": "routings",
+        "version": version,
+        "routing": routing,
+        "production": production,
+        "report": trees.validate(version.tree),
+        "drawing": draw(version.tree),
+        "editable": editable,
+        "panel": panel,
+        "test_entry_points": await test_entry_points(routing.id) if version.in_test else [],
+        "by_id": version.tree.by_id(),
+        "title_of": catalogue.action_title,
+        "type_info": catalogue.type_info,
+    }
+    if panel.kind == "action":
+        context |= _action_panel(version, panel)
+    elif panel.kind == "add" and editable:
+        context |= await _add_panel(version, panel)
+    elif panel.kind == "execution":
+        context |= await _execution_panel(version, panel)
+    else:
+        panel.kind = "overview"
+    if panel.kind == "overview":
+        context["executions"], _ = await store.interactions.list(
+            {"version_id": version.id, "test": True}, limit=EXECUTIONS_SHOWN, newest_first=True
+        )
+    return await page("versions/show.html", status, **context)
+
+
+async def _execution_panel(version: Version, panel: Panel) -> dict[str, Any]:
+    """One test execution: the path it took (also drawn on the tree) and its events."""
+    store = services().store
+    execution = await store.interactions.find(panel.execution_id or "")
+    if execution is None or execution.version_id != version.id:
+        panel.kind = "overview"
+        return {"missing_execution": panel.execution_id}
+    path = execution.path
+    return {
+        "execution": execution,
+        "events": await store.events.of_interaction(execution.id, limit=EVENTS_SHOWN),
+        "path_ids": set(path),
+        "path_pairs": set(zip(path, path[1:], strict=False)),
+        "event_text": event_text,
+    }
+
+
+def _params_form(type_key: str, values: dict[str, Any] | None, errors: dict[str, str]) -> Any:
+    try:
+        model = action_type(type_key).Params
+    except Invalid:
+        return [], "This action type is not known to this service."
+    return form_fields(model, values, errors)
+
+
+def _action_panel(version: Version, panel: Panel) -> dict[str, Any]:
+    action = version.tree.find(panel.action_id or "")
+    if action is None:
+        panel.kind = "overview"
+        return {"missing_action": panel.action_id}
+    values = action.params if panel.params is None else panel.params
+    fields, form_error = _params_form(action.type, values, panel.errors)
+    entering = [
+        (other, branch) for other in version.tree.actions
+        for branch, target in other.next.items() if target == action.id
+    ]
+    return {
+        "action": action,
+        "info": catalogue.type_info(action.type),
+        "fields": fields,
+        "form_error": form_error,
+        "entering": entering,
+        "targets": [
+            (other.id, _target_label(other))
+            for other in version.tree.actions if other.id != version.tree.start
+        ],
+        "name_value": panel.name if panel.errors else action.name,
+        "record_value": panel.record_passage if panel.errors else action.record_passage,
+    }
+
+
+async def _add_panel(version: Version, panel: Panel) -> dict[str, Any]:
+    parent = version.tree.find(panel.after or "")
+    if parent is None:
+        panel.kind = "overview"
+        return {"missing_action": panel.after}
+    before = version.tree.find(panel.before or "") if panel.before else None
+    context: dict[str, Any] = {
+        "parent": parent,
+        "before_action": before,
+        "parent_branches": list(parent.next),
+        "type_groups": catalogue.addable_types(),
+        "chosen": None,
+        "fields": [],
+        "form_error": panel.errors.get("form") or panel.errors.get("type"),
+    }
+    if panel.mode == "new" and panel.type:
+        context["chosen"] = catalogue.type_info(panel.type)
+        fields, form_error = _params_form(panel.type, panel.params, panel.errors)
+        context["fields"] = fields
+        context["form_error"] = context["form_error"] or form_error
+    if panel.mode == "copy":
+        siblings = await versions_without_trees({"routing_id": version.routing_id})
+        context["copy_versions"] = sorted(siblings, key=lambda v: v.id != version.id)
+        source_id = panel.copy_version or version.id
+        source = version if source_id == version.id else await services().store.versions.find(
+            source_id
+        )
+        context["copy_source"] = source
+        context["copyable"] = [
+            (action.id, _target_label(action)) for action in (source.tree.actions if source
+                                                              else [])
+            if not catalogue.type_info(action.type).fixed
+        ]
+    return context
+
+
+@blueprint.post("/<version_id>/details")
+@require(EDIT)
+async def update_details(version_id: str) -> Any:
+    values = form_text(await request.form, "name", "description")
+    data, errors = validated(VersionPatch, values)
+    if data is None:
+        field_name, message = next(iter(errors.items()))
+        await flash(f"{field_name.capitalize()}: {message}", "error")
+    else:
+        try:
+            await services().lifecycle.update_version(
+                actor(), version_id, data.model_dump(exclude_none=True)
+            )
+        except DomainError as error:
+            await flash(error.message, "error")
+        else:
+            await flash("Version details saved.", "success")
+    return redirect(url_for("pages.versions.show", version_id=version_id))
+
+
+# -- the lifecycle -----------------------------------------------------------------------
+
+
+async def _routing_page(version_id: str) -> str:
+    version = await services().store.versions.get(version_id)
+    return url_for("pages.routings.detail", routing_id=version.routing_id)
+
+
+@blueprint.post("/<version_id>/production")
+@require(EDIT)
+async def put_in_production(version_id: str) -> Any:
+    form = await request.form
+    default = await _routing_page(version_id)
+    try:
+        version, previous = await services().lifecycle.put_in_production(actor(), version_id)
+    except DomainError as error:
+        await flash(error.message, "error")
+        return back_to(default, form)
+    services().scheduler.plan(version)
+    message = f"Version {version.name} is in production."
+    if previous is not None:
+        message += f" Version {previous.name} is now in backup."
+    await flash(message, "success")
+    return back_to(default, form)
+
+
+@blueprint.post("/<version_id>/test")
+@require(EDIT)
+async def put_in_test(version_id: str) -> Any:
+    form = await request.form
+    default = await _routing_page(version_id)
+    try:
+        version = await services().lifecycle.put_in_test(actor(), version_id)
+    except DomainError as error:
+        await flash(error.message, "error")
+    else:
+        await flash(f"Version {version.name} is in test: the test entry points run it.",
+                    "success")
+    return back_to(default, form)
+
+
+@blueprint.post("/<version_id>/untest")
+@require(EDIT)
+async def remove_from_test(version_id: str) -> Any:
+    form = await request.form
+    default = await _routing_page(version_id)
+    try:
+        version = await services().lifecycle.remove_from_test(actor(), version_id)
+    except DomainError as error:
+        await flash(error.message, "error")
+    else:
+        await flash(f"Version {version.name} is no longer in test.", "success")
+    return back_to(default, form)
+
+
+def _local_datetime(text: str) -> datetime:
+    """The ``datetime-local`` input, read in the service's time zone."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid("give the date and time of the production", field="at") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=services().settings.zone)
+    return moment
+
+
+@blueprint.post("/<version_id>/schedule")
+@require(EDIT)
+async def schedule(version_id: str) -> Any:
+    form = await request.form
+    default = await _routing_page(version_id)
+    try:
+        version = await services().lifecycle.schedule(
+            actor(), version_id, _local_datetime(form.get("at", ""))
+        )
+    except DomainError as error:
+        await flash(error.message, "error")
+        return back_to(default, form)
+    services().scheduler.plan(version)
+    await flash(
+        f"This version has been put in scheduled production for {when(version.scheduled_at)}",
+        "success",
+    )
+    return back_to(default, form)
+
+
+@blueprint.post("/<version_id>/unschedule")
+@require(EDIT)
+async def cancel_schedule(version_id: str) -> Any:
+    form = await request.form
+    default = await _routing_page(version_id)
+    try:
+        version = await services().lifecycle.cancel_schedule(actor(), version_id)
+    except DomainError as error:
+        await flash(error.message, "error")
+    else:
+        services().scheduler.plan(version)
+        await flash(f"The planned production of version {version.name} has been removed "
+                    "from the schedule.", "success")
+    return back_to(default, form)
+
+
+@blueprint.post("/<version_id>/duplicate")
+@require(CREATE)
+async def duplicate(version_id: str) -> Any:
+    form = await request.form
+    default = await _routing_page(version_id)
+    try:
+        version = await services().lifecycle.duplicate_version(actor(), version_id, None)
+    except DomainError as error:
+        await flash(error.message, "error")
+        return back_to(default, form)
+    await flash(f"Version {version.name} created in development.", "success")
+    return back_to(default, form)
+
+
+@blueprint.post("/<version_id>/delete")
+@require(DELETE)
+async def delete(version_id: str) -> Any:
+    version = await services().store.versions.get(version_id)
+    default = url_for("pages.routings.detail", routing_id=version.routing_id)
+    try:
+        await services().lifecycle.delete_version(actor(), version_id)
+    except DomainError as error:
+        await flash(error.message, "error")
+        return back_to(default, await request.form)
+    services().scheduler.forget(version_id)
+    await flash(f"Version {version.name} deleted.", "success")
+    return redirect(default)

@@ -1,0 +1,60 @@
+"""Small helpers the page modules share: rendering, dates, form validation, redirects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from quart import redirect, render_template, request
+
+from admin.context import services
+from admin.pages.security import safe_next
+
+FRIENDLY = {
+    "string_pattern_mismatch": "use letters, digits, '_', '.' or '-', starting with a letter "
+    "or a digit",
+    "missing": "required",
+    "string_too_short": "required",
+}
+
+
+def when(moment: datetime | None, with_zone: bool = True) -> str:
+    """A date-time as people read it, in the service's time zone."""
+    if moment is None:
+        return ""
+    settings = services().settings
+    local = moment.astimezone(settings.zone)
+    text = f"{local.day} {local:%B %Y at %H:%M}"
+    return f"{text} ({settings.timezone})" if with_zone else text
+
+
+def time_of(moment: datetime) -> str:
+    """The local time of day, to the second: events of one conversation are close."""
+    return f"{moment.astimezone(services().settings.zone):%H:%M:%S}"
+
+
+async def page(template: str, status: int = 200, **context: Any) -> Any:
+    return await render_template(f"admin/{template}", **context), status
+
+
+def back_to(default: str, form: Any = None) -> Any:
+    """Redirect to the page the form asked for (``next``), else ``default``."""
+    target = (form or {}).get("next") or request.args.get("next")
+    return redirect(safe_next(target, default))
+
+
+def validated(model: type[BaseModel], data: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    """The model built from a form, or the readable error of each field."""
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as error:
+        errors: dict[str, str] = {}
+        for problem in error.errors():
+            field = ".".join(str(part) for part in problem["loc"]) or "form"
+            errors.setdefault(field, FRIENDLY.get(problem["type"], problem["msg"]))
+        return None, errors
+
+
+def form_text(form: Any, *names: str) -> dict[str, str]:
+    return {name: form.get(name, "").strip() for name in names}

@@ -1,0 +1,112 @@
+// Small helpers for the admin pages: dialogs, confirmations, repeatable rows, tree zoom.
+// Everything works from data attributes; no inline script (the CSP forbids it).
+(function () {
+  "use strict";
+
+  function openDialog(id) {
+    var dialog = document.getElementById(id);
+    if (dialog && typeof dialog.showModal === "function") {
+      dialog.showModal();
+      var first = dialog.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) { first.focus(); }
+    }
+  }
+
+  // A form with data-confirm asks first, in one shared <dialog>.
+  function confirmThen(form) {
+    var dialog = document.getElementById("confirm-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") {
+      if (window.confirm(form.dataset.confirm)) { form.dataset.confirmed = "yes"; form.requestSubmit(); }
+      return;
+    }
+    dialog.querySelector("[data-slot=title]").textContent = form.dataset.confirmTitle || "Are you sure?";
+    dialog.querySelector("[data-slot=message]").textContent = form.dataset.confirm;
+    dialog.querySelector("[data-slot=confirm]").textContent = form.dataset.confirmButton || "Confirm";
+    dialog.returnValue = "";
+    dialog.onclose = function () {
+      if (dialog.returnValue === "confirm") { form.dataset.confirmed = "yes"; form.requestSubmit(); }
+    };
+    dialog.showModal();
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && form.dataset.confirmed !== "yes") {
+      event.preventDefault();
+      confirmThen(form);
+    }
+  });
+
+  function addRow(fieldset) {
+    var prefix = fieldset.dataset.prefix;
+    var index = parseInt(fieldset.dataset.next || "0", 10);
+    fieldset.dataset.next = String(index + 1);
+    var template = fieldset.querySelector(":scope > template");
+    var list = fieldset.querySelector(":scope > [data-rows-list]");
+    var html = template.innerHTML.split(prefix + ".__new__").join(prefix + "." + index);
+    list.insertAdjacentHTML("beforeend", html);
+    var added = list.lastElementChild;
+    var first = added && added.querySelector("input, select, textarea");
+    if (first) { first.focus(); }
+  }
+
+  var zoom = 1;
+  function applyZoom(svg) {
+    svg.setAttribute("width", String(Math.round(svg.dataset.width * zoom)));
+    svg.setAttribute("height", String(Math.round(svg.dataset.height * zoom)));
+    var reset = document.querySelector("[data-zoom=reset]");
+    if (reset) { reset.textContent = Math.round(zoom * 100) + "%"; }
+  }
+
+  function changeZoom(how) {
+    var svg = document.querySelector("svg.tree");
+    if (!svg) { return; }
+    if (how === "in") { zoom = Math.min(zoom * 1.25, 2); }
+    if (how === "out") { zoom = Math.max(zoom / 1.25, 0.2); }
+    if (how === "reset") { zoom = 1; }
+    if (how === "fit") {
+      var box = document.querySelector("[data-tree-scroll]");
+      var across = (box.clientWidth - 8) / svg.dataset.width;
+      var down = (box.clientHeight - 8) / svg.dataset.height;
+      zoom = Math.max(Math.min(across, down, 1), 0.2);
+    }
+    applyZoom(svg);
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("[data-open-dialog], [data-close-dialog], [data-add-row], [data-remove-row], [data-zoom]");
+    if (!target) { return; }
+    if (target.dataset.openDialog) {
+      openDialog(target.dataset.openDialog);
+    } else if (target.hasAttribute("data-close-dialog")) {
+      target.closest("dialog").close();
+    } else if (target.hasAttribute("data-add-row")) {
+      addRow(target.closest("[data-rows]"));
+    } else if (target.hasAttribute("data-remove-row")) {
+      target.closest(".row-item").remove();
+    } else if (target.dataset.zoom) {
+      changeZoom(target.dataset.zoom);
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-autosubmit]")) {
+      event.target.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.classList.add("js");
+    // Bring the selected action into view in a large tree.
+    var selected = document.querySelector("svg.tree .box.selected");
+    var scroller = document.querySelector("[data-tree-scroll]");
+    if (selected && scroller) {
+      var box = selected.getBoundingClientRect();
+      var frame = scroller.getBoundingClientRect();
+      if (box.top < frame.top || box.bottom > frame.bottom || box.left < frame.left || box.right > frame.right) {
+        scroller.scrollTop += box.top - frame.top - frame.height / 3;
+        scroller.scrollLeft += box.left - frame.left - frame.width / 3;
+      }
+    }
+  });
+})();
