@@ -157,6 +157,28 @@ class EntryPoints:
         await self.store.audit.record_change(actor, "entry_point.delete", "entry_point",
                                              entry_point_id)
 
+    async def simulator_for(self, actor: Actor, version_id: str) -> EntryPoint:
+        """The hidden web chat entry point on which the admin's simulator talks with one
+        version, whatever its status (no entry point of the routing is involved)."""
+        version = await self.store.versions.get(version_id)
+        address = f"simulator-{version.id}"
+        existing = await self.store.entry_points.find_one(
+            {"channel": Channel.webchat.value, "address": address}
+        )
+        if existing is not None:
+            return existing
+        entry_point = EntryPoint(
+            channel=Channel.webchat, name=f"Simulator of {version.name}", address=address,
+            start_routing=version.routing_id, simulated_version=version.id,
+        )
+        try:
+            await self.store.entry_points.insert(entry_point)
+        except DuplicateKeyError:  # opened twice at once
+            return await self.resolve(address)
+        await self.store.audit.record_change(actor, "entry_point.simulator", "entry_point",
+                                             entry_point.id, version=version.id)
+        return entry_point
+
     async def test_entry_points_of(self, routing_id: str) -> list[EntryPoint]:
         return await self.store.entry_points.all(
             {"start_routing": routing_id, "mode": EntryPointMode.test.value}

@@ -162,6 +162,10 @@ class Lifecycle:
             await self.store.versions.collection.delete_many(
                 {"routing_id": routing_id}, session=session
             )
+            await self.store.entry_points.collection.delete_many(  # its simulators
+                {"start_routing": routing_id, "simulated_version": {"$ne": None}},
+                session=session,
+            )
             await self.store.routings.delete(routing_id, session=session)
             await self.store.audit.record_change(
                 actor,
@@ -270,6 +274,7 @@ class Lifecycle:
         )
         if result.deleted_count != 1:
             raise Conflict("the version changed meanwhile; reload it", code="concurrent_change")
+        await self.store.entry_points.collection.delete_many({"simulated_version": version_id})
         self._changed()
         await self.store.audit.record_change(
             actor,

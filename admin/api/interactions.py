@@ -36,7 +36,7 @@ def _out(entry_point: Any) -> EntryPointOut:
 @validate_response(EntryPointList)
 async def list_entry_points(query_args: PageQuery) -> EntryPointList:
     items, cursor = await services().store.entry_points.list(
-        cursor=query_args.cursor, limit=query_args.limit
+        {"simulated_version": None}, cursor=query_args.cursor, limit=query_args.limit
     )
     return EntryPointList(items=[_out(item) for item in items], next=cursor)
 

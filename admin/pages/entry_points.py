@@ -68,7 +68,7 @@ def _read(form: Any, channel: str) -> tuple[dict[str, Any], dict[str, str]]:
 async def index() -> Any:
     store = services().store
     entry_points, next_cursor = await store.entry_points.list(
-        cursor=request.args.get("cursor"), limit=100
+        {"simulated_version": None}, cursor=request.args.get("cursor"), limit=100
     )
     routings = {routing.id: routing for routing in await store.routings.all()}
     return await page(

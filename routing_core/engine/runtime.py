@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from routing_core import logctx
 from routing_core.clock import utcnow
 from routing_core.engine.context import Journal
 from routing_core.engine.delivery import Delivery
@@ -27,6 +29,7 @@ from routing_core.engine.interpreter import Activation, Interpreter
 from routing_core.engine.ports import Ports
 from routing_core.errors import Conflict, NotFound
 from routing_core.ids import new_id
+from routing_core.metrics import NO_METRICS, Metrics, is_takeover
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import (
     DeliveryStatus,
@@ -126,6 +129,7 @@ class Runtime:
         self.settings = settings or RuntimeSettings()
         self.clock = clock
         self.owner = new_id()
+        self.metrics: Metrics = NO_METRICS
         self.trees = TreeCache(store)
         self.interpreter = Interpreter(ports, self.trees, self.settings.step_budget)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -133,7 +137,7 @@ class Runtime:
         self._sweeps: list[Callable[[], Awaitable[int]]] = [self.wake_due]
         self._listeners: list[Listener] = []
         self._entry_points: dict[str, tuple[float, EntryPoint]] = {}
-        self._versions: dict[tuple[str, bool], tuple[float, Version | None]] = {}
+        self._versions: dict[tuple[str, bool, str | None], tuple[float, Version | None]] = {}
 
     # -- lifecycle of the runtime ----------------------------------------------------------
 
@@ -221,7 +225,8 @@ class Runtime:
     async def _start_version(self, entry_point: EntryPoint, routing_id: str) -> Version | None:
         """Which version a new interaction runs; cached for a second (other processes'
         changes are seen within that second, this process's at once)."""
-        key = (routing_id, entry_point.mode is EntryPointMode.test)
+        key = (routing_id, entry_point.mode is EntryPointMode.test,
+               entry_point.simulated_version)
         now = asyncio.get_running_loop().time()
         cached = self._versions.get(key)
         if cached is not None and now - cached[0] < VERSION_CACHE_SECONDS:
@@ -233,6 +238,8 @@ class Runtime:
     async def _read_start_version(
         self, entry_point: EntryPoint, routing_id: str
     ) -> Version | None:
+        if entry_point.simulated_version:  # the simulator runs the version being edited
+            return await self.store.versions.find(entry_point.simulated_version)
         if entry_point.mode is EntryPointMode.test:
             in_test = await self.store.versions.find_one(
                 {"routing_id": routing_id, "in_test": True}
@@ -264,7 +271,9 @@ class Runtime:
             routing_id=routing_id or "",
             version_id=version.id if version else "",
             revision=version.revision if version else 0,
-            test=bool(version and version.in_test and entry_point.mode is EntryPointMode.test),
+            test=bool(version and (
+                entry_point.simulated_version
+                or (version.in_test and entry_point.mode is EntryPointMode.test))),
             kind=kind,  # type: ignore[arg-type]
             variables=variables or {},
             pending=[inbound] if kind == "start" else [],
@@ -346,6 +355,8 @@ class Runtime:
         self, document: dict[str, Any], operation: Operation | None = None
     ) -> dict[str, Any] | None:
         interaction = Interaction.from_document(document)
+        logctx.bind(interaction.id, interaction.entry_point_id)
+        started = time.perf_counter()
         now = interaction.step_at or self.clock()
         journal = Journal(interaction, now)
         processed: list[str] = []
@@ -390,6 +401,7 @@ class Runtime:
         committed = await self.store.interactions.commit(
             interaction, self.owner, processed, self._lease_until(later), later
         )
+        self.metrics.step_seconds(time.perf_counter() - started)
         if committed is None:
             log.warning("interaction %s: lease lost; another worker takes over", interaction.id)
             return None
@@ -510,6 +522,8 @@ class Runtime:
             )
             if document is not None:
                 woken += 1
+                if is_takeover(document, now):
+                    self.metrics.lease_takeover()
                 self._spawn(self._process(document))
         return woken
 

@@ -22,3 +22,5 @@ class EntryPoint(Timestamped):
     end_routing: str | None = None
     fallback_text: str | None = None
     credentials_sealed: str | None = None  # encrypted JSON; never returned by the API
+    # the admin's simulator: a hidden web chat entry point that runs this one version
+    simulated_version: str | None = None

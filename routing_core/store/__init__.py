@@ -87,7 +87,8 @@ class Store:
     async def routing_in_use(self, routing_id: str) -> bool:
         """True while an entry point starts or ends its interactions with this routing."""
         found = await self.entry_points.collection.find_one(
-            {"$or": [{"start_routing": routing_id}, {"end_routing": routing_id}]},
+            {"$or": [{"start_routing": routing_id}, {"end_routing": routing_id}],
+             "simulated_version": None},
             projection={"_id": 1},
         )
         return found is not None

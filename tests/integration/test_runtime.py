@@ -277,3 +277,20 @@ async def test_a_replayed_step_keeps_its_inputs_when_a_message_came_meanwhile(se
     assert await survivor.wake_due() == 1
     await survivor.idle()
     assert await sent_texts(services) == ["one", "two", "got answer"]
+
+
+async def test_the_simulator_runs_the_version_being_edited(services, clock):
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "simulated", tree(
+        action("hello", "message", {"text": "production"})))
+    production = await services.store.versions.find_one({"routing_id": routing_id})
+    draft = await services.lifecycle.duplicate_version(SYSTEM, production.id, "draft")
+    hello = next(a for a in draft.tree.actions if a.type == "message")
+    await services.trees.update(SYSTEM, draft.id, hello.id, {"params": {"text": "draft"}})
+    simulator = await services.entry_points.simulator_for(SYSTEM, draft.id)
+    assert (await services.entry_points.simulator_for(SYSTEM, draft.id)).id == simulator.id
+    await runtime.receive(inbound(simulator.id, "hi", "s1", contact="maker"), wait=True)
+    assert await sent_texts(services, "maker") == ["draft"]
+    assert not await services.store.routing_in_use(routing_id)
+    await services.lifecycle.delete_version(SYSTEM, draft.id)
+    assert await services.store.entry_points.find(simulator.id) is None
