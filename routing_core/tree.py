@@ -293,6 +293,7 @@ def update_action(tree: Tree, action_id: str, changes: dict[str, Any]) -> Tree:
         if action_type(action.type).fixed and changes["params"]:
             raise Invalid("Start has no parameters", field="params")
         action.params = validate_params(action.type, changes["params"] or {})
+        action._parsed_params = None
         branches = branches_of(action.type, action.params)
         action.next = {branch: action.next.get(branch) for branch in branches}
     if "name" in changes:

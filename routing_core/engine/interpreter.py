@@ -155,7 +155,11 @@ class Interpreter:
         """The action's outcome, or None after recording why it failed."""
         try:
             kind = action_type(ctx.action.type)
-            params = parse_params(ctx.action.type, ctx.action.params)
+            params = ctx.action._parsed_params
+            if params is None:  # validated once per action of a cached tree
+                params = ctx.action._parsed_params = parse_params(
+                    ctx.action.type, ctx.action.params
+                )
             return await kind().run(params, ctx)
         except (DomainError, TemplateFailure, NotImplementedError) as error:
             ctx.emit("error", message=str(getattr(error, "message", error)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from routing_core.ids import new_action_id
 
@@ -18,6 +18,8 @@ class Action(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     record_passage: bool = False
     next: dict[str, str | None] = Field(default_factory=dict)
+    # the validated parameters, kept by the engine: a pinned tree never changes
+    _parsed_params: Any = PrivateAttr(default=None)
 
 
 class Tree(BaseModel):
