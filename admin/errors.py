@@ -36,7 +36,10 @@ def _first_problem(error: Exception) -> tuple[str, str | None]:
 def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(DomainError)
     async def domain_error(error: DomainError) -> Any:
-        return error_body(error.status, error.code, error.message, error.field)
+        response = error_body(error.status, error.code, error.message, error.field)
+        if retry_after := getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(RequestSchemaValidationError)
     async def schema_error(error: RequestSchemaValidationError) -> Any:

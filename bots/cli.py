@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import getpass
 import json
-import logging
 import os
 import secrets
 import signal
@@ -17,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bots.logging_setup import configure_logging
 from config import Settings, SettingsError, load_settings
 from routing_core.errors import DomainError
 from routing_core.model.audit import Actor
@@ -261,10 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
-        logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.root.level))
+        configure_logging(settings)
         args.run(settings, args)
     except SettingsError as error:
         print(f"smart-routing: {error}", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, request
+from quart import Blueprint, current_app, request
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from admin.context import actor, authenticated_user, require, services
@@ -25,6 +25,7 @@ from admin.schemas.accounts import (
 )
 from admin.schemas.common import PageQuery
 from routing_core.model.users import ALL_PERMISSIONS
+from routing_core.throttle import LoginThrottle
 
 blueprint = Blueprint("api_accounts", __name__, url_prefix="/api")
 
@@ -34,7 +35,11 @@ blueprint = Blueprint("api_accounts", __name__, url_prefix="/api")
 @validate_response(LoginOut)
 async def login(data: LoginIn) -> LoginOut:
     accounts = services().accounts
-    user = await accounts.authenticate(data.email, data.password)
+    throttle: LoginThrottle = current_app.extensions["login_throttle"]
+    user = await throttle.attempt(
+        data.email, request.remote_addr,
+        lambda: accounts.authenticate(data.email, data.password),
+    )
     token = await accounts.issue_token(user)
     permissions = await accounts.permissions_of(user)
     return LoginOut(token=token, user=UserOut.of(user), permissions=sorted(permissions))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from admin.schemas.common import Strict
+from admin.schemas.common import Strict, refuse_null
 from routing_core.model.users import AgentProfile, Role, User
 
 Password = Field(min_length=8, max_length=200)
@@ -48,8 +48,12 @@ class UserPatch(Strict):
     email: str | None = Field(None, min_length=3, max_length=320)
     password: str | None = Field(None, min_length=8, max_length=200)
     roles: list[str] | None = None
-    agent: AgentProfile | None = None
+    agent: AgentProfile | None = None  # null removes the agent profile
     active: bool | None = None
+
+    _present = field_validator("email", "password", "roles", "active", mode="before")(
+        refuse_null
+    )
 
 
 class UserList(BaseModel):

@@ -1,18 +1,37 @@
 """Message texts and values are Jinja2 templates rendered in the sandbox.
 
 The sandbox refuses attribute tricks (``__class__``, ``mro``…); rendering errors become a
-clear text in the error event instead of a crash, and output is bounded.
+clear text in the error event instead of a crash. A template must also not stall the
+worker or fill its memory, so every render gets an allowance: loop iterations and calls
+(macros recursing included) are counted and the render stops after ``MAX_STEPS`` of them
+or ``MAX_SECONDS``; ``range`` is capped; repetitions (``'x' * n``), powers and padding
+widths that would build huge values are refused before they are computed; and the output
+is collected only up to ``MAX_OUTPUT`` characters.
 """
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from functools import lru_cache
+from string import Formatter
 from typing import Any
 
-from jinja2 import TemplateError, Undefined
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError, Undefined, nodes
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 MAX_OUTPUT = 10_000
+MAX_VALUE = 100_000  # the largest string or sequence an operation may build
+MAX_RANGE = 10_000
+MAX_STEPS = 100_000  # loop iterations and calls per render
+MAX_SECONDS = 0.5
+MAX_POWER_BITS = 100_000
+_NUMBERS = re.compile(r"\d+")
+_PERCENT_SPECS = re.compile(r"%[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?")
+CHECKED_FILTERS = ("center", "indent", "format", "replace", "slice")
 
 
 class TemplateFailure(Exception):
@@ -23,12 +42,162 @@ class _LenientUndefined(Undefined):
     """A missing variable renders as an empty string, as a chatbot author expects."""
 
 
-_environment = SandboxedEnvironment(undefined=_LenientUndefined, autoescape=False)
+class _Allowance:
+    def __init__(self) -> None:
+        self.steps = MAX_STEPS
+        self.deadline = time.monotonic() + MAX_SECONDS
+
+    def spend(self) -> None:
+        self.steps -= 1
+        if self.steps < 0:
+            raise SecurityError(f"the template takes more than {MAX_STEPS} steps")
+        if self.steps % 256 == 0 and time.monotonic() > self.deadline:
+            raise SecurityError(f"the template takes more than {MAX_SECONDS:g} s")
+
+
+_allowance: ContextVar[_Allowance] = ContextVar("template_allowance")
+
+
+def _spend() -> None:
+    allowance = _allowance.get(None)
+    if allowance is None:  # rendered outside render()/evaluate(): give it its own
+        allowance = _Allowance()
+        _allowance.set(allowance)
+    allowance.spend()
+
+
+def _bounded_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise SecurityError(f"range() is limited to {MAX_RANGE} numbers")
+    return numbers
+
+
+def _check_widths(specs: Iterable[str]) -> None:
+    """Widths and precisions stay small and are written in the template (``*`` and nested
+    fields could bring any number)."""
+    for spec in specs:
+        if "*" in spec or "{" in spec or any(
+            int(number) > MAX_OUTPUT for number in _NUMBERS.findall(spec)
+        ):
+            raise SecurityError(f"format widths are numbers up to {MAX_OUTPUT}")
+
+
+def _check_percent_format(text: str) -> None:
+    _check_widths(_PERCENT_SPECS.findall(text))
+
+
+def _check_brace_format(text: str) -> None:
+    _check_widths(spec for _, _, spec, _ in Formatter().parse(text) if spec)
+
+
+def _check_numbers(args: Iterable[Any]) -> None:
+    if any(isinstance(value, int) and abs(value) > MAX_VALUE for value in args):
+        raise SecurityError(f"numbers given to text functions are limited to {MAX_VALUE}")
+
+
+def _check_replacement(text: Any, args: tuple[Any, ...]) -> None:
+    if isinstance(text, str) and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+        old, new = args[0], args[1]
+        grown = (text.count(old) if old else len(text) + 1) * max(0, len(new) - len(old))
+        if len(text) + grown > MAX_VALUE:
+            raise SecurityError(f"replace() would build more than {MAX_VALUE} characters")
+
+
+def _check_text_method(text: str, name: str, args: tuple[Any, ...],
+                       kwargs: dict[str, Any]) -> None:
+    if name in ("format", "format_map"):
+        _check_brace_format(text)
+    elif name == "replace":
+        _check_replacement(text, args)
+    elif name == "join" and args and isinstance(args[0], list | tuple):
+        if len(text) * len(args[0]) + sum(len(str(item)) for item in args[0]) > MAX_VALUE:
+            raise SecurityError(f"join() would build more than {MAX_VALUE} characters")
+    else:  # center, ljust, zfill, expandtabs…: their numbers are sizes
+        _check_numbers((*args, *kwargs.values()))
+
+
+def _sized(value: Any) -> bool:
+    return isinstance(value, str | list | tuple | bytes)
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox with an allowance per render (see the module's docstring)."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals["range"] = _bounded_range
+        for name in CHECKED_FILTERS:
+            self.filters[name] = self._checked_filter(self.filters[name])
+
+    @staticmethod
+    def _checked_filter(original: Any) -> Any:
+        """The filter, refusing parameters that would build a huge value."""
+        passes_argument = hasattr(original, "jinja_pass_arg")
+        name = original.__name__
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            value, *parameters = args[1:] if passes_argument else args
+            if name == "do_format":
+                _check_percent_format(str(value))
+            elif name == "do_replace":
+                _check_replacement(str(value), tuple(parameters))
+            else:
+                _check_numbers((*parameters, *kwargs.values()))
+            return original(*args, **kwargs)
+
+        if passes_argument:  # Jinja passes the environment or context first, as before
+            checked.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
+        return checked
+
+    def counted(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        """Every ``for`` loop iterates through this (see ``compile_bounded``)."""
+        for item in iterable:
+            _spend()
+            yield item
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(left, int) and isinstance(right, int):
+            if right > 0 and abs(left) > 1 and abs(left).bit_length() * right > MAX_POWER_BITS:
+                raise SecurityError("the power is too large")
+        elif operator == "*":
+            sequence, times = (left, right) if _sized(left) else (right, left)
+            if _sized(sequence) and isinstance(times, int) and len(sequence) * times > MAX_VALUE:
+                raise SecurityError(f"a repetition is limited to {MAX_VALUE} items")
+            if (isinstance(left, int) and isinstance(right, int)
+                    and left.bit_length() + right.bit_length() > MAX_POWER_BITS):
+                raise SecurityError("the product is too large")
+        elif operator == "%" and isinstance(left, str):
+            _check_percent_format(left)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _spend()
+        method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
+        owner = getattr(method, "__self__", None)
+        if isinstance(owner, str):
+            _check_text_method(owner, getattr(method, "__name__", ""), args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def compile_bounded(self, source: str) -> Any:
+        """The template, with every ``for`` loop counted."""
+        tree = self.parse(source)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Call(nodes.EnvironmentAttribute("counted"), [loop.iter], [],
+                                   None, None)
+        return self.from_string(tree)
+
+
+_environment = BoundedSandbox(undefined=_LenientUndefined, autoescape=False)
+_FAILURES = (TemplateError, ArithmeticError, TypeError, ValueError, AttributeError,
+             RecursionError, MemoryError)
 
 
 @lru_cache(maxsize=4096)
 def _compiled(source: str):  # type: ignore[no-untyped-def]
-    return _environment.from_string(source)
+    return _environment.compile_bounded(source)
 
 
 def is_template(text: str) -> bool:
@@ -38,13 +207,26 @@ def is_template(text: str) -> bool:
 def render(source: str, scope: dict[str, Any]) -> str:
     if not is_template(source):
         return source
+    token = _allowance.set(_Allowance())
     try:
-        output = _compiled(source).render(scope)
-    except TemplateError as error:
+        return _collect(_compiled(source).generate(scope))
+    except _FAILURES as error:
         raise TemplateFailure(f"template error: {error}") from None
-    except (ArithmeticError, TypeError, ValueError, AttributeError) as error:
-        raise TemplateFailure(f"template error: {error}") from None
-    return output[:MAX_OUTPUT]
+    finally:
+        _allowance.reset(token)
+
+
+def _collect(chunks: Iterator[str]) -> str:
+    """The output up to MAX_OUTPUT characters; the rest is never produced."""
+    collected: list[str] = []
+    size = 0
+    for chunk in chunks:
+        collected.append(chunk)
+        size += len(chunk)
+        if size >= MAX_OUTPUT:
+            break
+        _spend()
+    return "".join(collected)[:MAX_OUTPUT]
 
 
 def evaluate(source: str, scope: dict[str, Any]) -> Any:
@@ -52,11 +234,14 @@ def evaluate(source: str, scope: dict[str, Any]) -> Any:
     undefined)."""
     stripped = source.strip()
     if stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1:
+        token = _allowance.set(_Allowance())
         try:
             expression = _environment.compile_expression(stripped[2:-2].strip())
             return expression(**scope)
         except TemplateError:
             return render(source, scope)
-        except (ArithmeticError, TypeError, ValueError, AttributeError) as error:
+        except _FAILURES as error:
             raise TemplateFailure(f"template error: {error}") from None
+        finally:
+            _allowance.reset(token)
     return render(source, scope)

@@ -72,6 +72,7 @@ def parse_date(text: object) -> date | None:
 
 
 REGEX_SECONDS = 0.05
+MAX_PATTERN = 500  # as for patterns in action parameters; these come from templates
 
 
 class RegexTimeout(Exception):
@@ -80,10 +81,12 @@ class RegexTimeout(Exception):
 
 def bounded_match(pattern: str, text: str, *, full: bool = False) -> bool:
     """Match with a time limit: an author's pattern must not stall the worker."""
+    if len(pattern) > MAX_PATTERN:  # compiling is not covered by the time limit
+        raise RegexTimeout(f"the regular expression is longer than {MAX_PATTERN} characters")
     try:
         matcher = regex.fullmatch if full else regex.search
         return matcher(pattern, text[:MAX_INPUT], timeout=REGEX_SECONDS) is not None
     except TimeoutError:
         raise RegexTimeout(f"the regular expression {pattern!r} took too long") from None
-    except regex.error as error:
+    except (regex.error, RecursionError) as error:
         raise RegexTimeout(f"the regular expression {pattern!r} is invalid: {error}") from None
