@@ -18,9 +18,7 @@ from prometheus_client.exposition import generate_latest
 from quart import Blueprint, Quart, current_app
 
 from admin.context import services
-from routing_core.engine.outbox import OutboxSender
 from routing_core.model.interaction import DeliveryStatus, Event, Interaction
-from routing_core.sending import ChannelClient, ProviderUnavailable, SendContext, SendError
 from routing_core.services import Services
 
 blueprint = Blueprint("metrics", __name__)
@@ -101,27 +99,6 @@ class PrometheusMetrics:
                 self.queue_wait_seconds(queue, float(event.data["waited_seconds"]))
 
 
-class CountedClient:
-    """A channel client that counts its sends; a failure is a dead letter when the outbox
-    will not try again (a permanent error, or the last attempt)."""
-
-    def __init__(self, client: ChannelClient, channel: str, outbox: OutboxSender,
-                 metrics: PrometheusMetrics):
-        self.client, self.channel, self.outbox, self.metrics = client, channel, outbox, metrics
-
-    async def send(self, event: Event, context: SendContext) -> str:
-        try:
-            provider_id = await self.client.send(event, context)
-        except Exception as error:
-            failure = error if isinstance(error, SendError) else ProviderUnavailable(str(error))
-            self.metrics.outbound(self.channel, failure.code)
-            if not failure.retryable or event.attempts + 1 >= self.outbox.max_attempts:
-                self.metrics.dead_letter(self.channel)
-            raise
-        self.metrics.outbound(self.channel, "sent")
-        return provider_id
-
-
 class ErrorLogCounter(logging.Handler):
     """Counts error log records: what went wrong unexpectedly, wherever it was caught."""
 
@@ -146,8 +123,7 @@ def plug(metrics: PrometheusMetrics, built: Services) -> logging.Handler:
     root logger; the handler returned is for ``unplug``."""
     built.runtime.metrics = metrics
     built.runtime.on_committed(metrics.on_committed)
-    for channel, client in list(built.outbox.clients.items()):
-        built.outbox.register(channel, CountedClient(client, channel.value, built.outbox, metrics))
+    built.outbox.metrics = metrics
     counter = ErrorLogCounter(metrics)
     logging.getLogger().addHandler(counter)
     return counter

@@ -226,7 +226,10 @@ class MessengerConnector(Connector):
                 raise MalformedPayload("a message needs sender.id and message.mid")
             quick_reply = message.get("quick_reply")
             payload = quick_reply.get("payload") if isinstance(quick_reply, dict) else None
-            media = [attachment["payload"]["url"] for attachment in message.get("attachments", [])
+            attachments = message.get("attachments") or []
+            if not isinstance(attachments, list):
+                raise MalformedPayload("message.attachments must be a list")
+            media = [attachment["payload"]["url"] for attachment in attachments
                      if isinstance(attachment, dict)
                      and isinstance(attachment.get("payload"), dict)
                      and isinstance(attachment["payload"].get("url"), str)]

@@ -22,6 +22,7 @@ from routing_core.clock import utcnow
 from routing_core.entry_points import EntryPoints
 from routing_core.errors import Conflict, NotFound
 from routing_core.ids import new_id
+from routing_core.metrics import Metrics, NoMetrics
 from routing_core.model.interaction import Channel, DeliveryStatus, Event
 from routing_core.sending import ChannelClient, ProviderUnavailable, SendContext, SendError
 from routing_core.store import Store
@@ -47,6 +48,7 @@ class OutboxSender:
         self.base_delay = base_delay_seconds
         self.lease = timedelta(seconds=lease_seconds)
         self.clients: dict[Channel, ChannelClient] = {}
+        self.metrics: Metrics = NoMetrics()
 
     def register(self, channel: Channel, client: ChannelClient) -> None:
         self.clients[channel] = client
@@ -127,6 +129,7 @@ class OutboxSender:
         except Exception as error:  # a connector bug: retry like an outage, and log it
             log.exception("sending event %s failed unexpectedly", event.id)
             return await self._failed(event, attempts, ProviderUnavailable(repr(error)))
+        self.metrics.outbound(event.channel.value if event.channel else "", "sent")
         await self._set(event, {
             "status": DeliveryStatus.sent.value, "provider_id": provider_id,
             "attempts": attempts, "lease_until": None, "error": None, "sent_at": self.clock(),
@@ -147,12 +150,15 @@ class OutboxSender:
     async def _failed(self, event: Event, attempts: int, error: SendError) -> datetime | None:
         now = self.clock()
         text = f"{error.code}: {error.message}"
+        channel = event.channel.value if event.channel else ""
+        self.metrics.outbound(channel, error.code)
         if error.retryable and attempts < self.max_attempts:
             delay = error.retry_after or self.base_delay * 2 ** (attempts - 1)
             retry_at = now + timedelta(seconds=min(delay, 3600))
             await self._set(event, {"attempts": attempts, "error": text,
                                     "next_attempt_at": retry_at, "lease_until": None})
             return retry_at
+        self.metrics.dead_letter(channel)
         await self._set(event, {"status": DeliveryStatus.failed.value, "attempts": attempts,
                                 "error": text, "lease_until": None})
         await self.store.events.append([Event(

@@ -15,16 +15,17 @@ from prometheus_client.parser import text_string_to_metric_families
 from quart import Quart
 
 from bots.logging_setup import JsonFormatter, configure_logging, handler_for
-from bots.metrics import CountedClient, PrometheusMetrics
+from bots.metrics import PrometheusMetrics
 from config import SettingsError, load_settings
 from routing_core.engine.delivery import Delivery, LocalHub
+from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.ports import Ports
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.metrics import NO_METRICS, is_takeover
 from routing_core.model.audit import SYSTEM
-from routing_core.model.interaction import Channel, Event, Inbound, Interaction
+from routing_core.model.interaction import Channel, DeliveryStatus, Event, Inbound, Interaction
 from routing_core.model.routing import RoutingType
-from routing_core.sending import RateLimited, Rejected, SendContext
+from routing_core.sending import RateLimited, Rejected
 from routing_core.services import Services
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
@@ -86,28 +87,16 @@ async def test_logged_errors_are_counted(app: Quart, services: Services) -> None
     assert delta(after, before, 'smart_routing_errors_total{kind="server"}') == 1
 
 
-class Failing:
-    def __init__(self, error: Exception):
-        self.error = error
-
-    async def send(self, event: Event, context: SendContext) -> str:
-        raise self.error
-
-
 async def test_sends_failures_and_dead_letters_are_counted(services: Services) -> None:
+    """The outbox counts each attempt's outcome, and a dead letter when it gives up."""
     metrics = PrometheusMetrics()
-    context: Any = None
-    event = Event(id="e1", interaction_id="i1", type="outbound", channel=Channel.telegram)
-    retried = CountedClient(Failing(RateLimited("slow down")), "telegram", services.outbox,
-                            metrics)
-    with pytest.raises(RateLimited):
-        await retried.send(event, context)
-    last_try = event.model_copy(update={"attempts": services.outbox.max_attempts - 1})
-    with pytest.raises(RateLimited):
-        await retried.send(last_try, context)
-    refused = CountedClient(Failing(Rejected("bad")), "telegram", services.outbox, metrics)
-    with pytest.raises(Rejected):
-        await refused.send(event, context)
+    outbox = OutboxSender(services.store, services.entry_points)
+    outbox.metrics = metrics
+    event = Event(id="e1", interaction_id="i1", type="outbound", channel=Channel.telegram,
+                  status=DeliveryStatus.pending)
+    await outbox._failed(event, 1, RateLimited("slow down"))  # retried later
+    await outbox._failed(event, outbox.max_attempts, RateLimited("slow down"))  # last try
+    await outbox._failed(event, 1, Rejected("bad"))  # permanent
     outbound, dead = metrics.outbound_total, metrics.dead_letters_total
     assert outbound.labels("telegram", "rate_limited")._value.get() == 2
     assert outbound.labels("telegram", "rejected")._value.get() == 1
