@@ -23,7 +23,21 @@ from quart import (
 from quart.blueprints import BlueprintSetupState
 
 from admin.context import authenticated_user, services
-from admin.pages import auth, editor, entry_points, interactions, routings, versions
+from admin.pages import (
+    auth,
+    databases,
+    editor,
+    entry_points,
+    interactions,
+    queues,
+    roles,
+    routings,
+    schedules,
+    users,
+    value_tables,
+    variables,
+    versions,
+)
 from admin.pages.nav import entries_for
 from admin.pages.security import (
     CSRF_FIELD,
@@ -45,7 +59,8 @@ blueprint = Blueprint(
     static_folder="../static",
     static_url_path="/static",
 )
-for area in (auth, routings, versions, editor, interactions, entry_points):
+for area in (auth, routings, versions, editor, interactions, entry_points, value_tables,
+             variables, databases, schedules, queues, users, roles):
     blueprint.register_blueprint(area.blueprint)
 
 

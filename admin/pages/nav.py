@@ -19,6 +19,8 @@ class NavEntry:
 
 
 _ENTRIES: list[NavEntry] = []
+# Sections in this order whatever the order their modules are imported in; others after.
+SECTION_ORDER = ("Routing", "Distribution", "Reference data", "Administration")
 
 
 def add_entry(entry: NavEntry) -> None:
@@ -32,4 +34,7 @@ def entries_for(permissions: frozenset[str]) -> list[tuple[str, list[NavEntry]]]
     for entry in _ENTRIES:
         if entry.permission in permissions:
             sections.setdefault(entry.section, []).append(entry)
-    return list(sections.items())
+    def rank(section: str) -> int:
+        return SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER)
+
+    return sorted(sections.items(), key=lambda item: rank(item[0]))

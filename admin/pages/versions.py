@@ -21,6 +21,8 @@ from admin.schemas.routings import VersionPatch
 from routing_core import tree as trees
 from routing_core.actions import action_type
 from routing_core.errors import DomainError, Invalid
+from routing_core.model.entry_point import EntryPoint
+from routing_core.model.interaction import Channel
 from routing_core.model.routing import Version, VersionStatus
 from routing_core.model.tree import Action
 
@@ -33,7 +35,7 @@ READ, CREATE, EDIT, DELETE = (f"smart_routings:{op}" for op in ("read", "create"
 class Panel:
     """What the side panel of the version page shows, from the URL or a refused form."""
 
-    kind: str = "overview"  # overview | action | add | execution
+    kind: str = "overview"  # overview | action | add | execution | simulator
     action_id: str | None = None
     execution_id: str | None = None
     after: str | None = None
@@ -56,6 +58,8 @@ class Panel:
                 mode="copy" if args.get("mode") == "copy" else "new",
                 type=args.get("type") or None, copy_version=args.get("copy_version") or None,
             )
+        if args.get("simulator"):
+            return cls(kind="simulator")
         if args.get("action"):
             return cls(kind="action", action_id=args["action"])
         if args.get("execution"):
@@ -108,6 +112,8 @@ async def render_version(version_id: str, panel: Panel, status: int = 200) -> An
         context |= await _add_panel(version, panel)
     elif panel.kind == "execution":
         context |= await _execution_panel(version, panel)
+    elif panel.kind == "simulator":
+        context["simulator"] = await _simulator_of(version.id)
     else:
         panel.kind = "overview"
     if panel.kind == "overview":
@@ -131,6 +137,68 @@ async def _execution_panel(version: Version, panel: Panel) -> dict[str, Any]:
         "path_ids": set(path),
         "path_pairs": set(zip(path, path[1:], strict=False)),
         "event_text": event_text,
+    }
+
+
+# -- the simulator ----------------------------------------------------------------------
+
+
+def simulator_address(version_id: str) -> str:
+    return f"simulator-{version_id}"
+
+
+async def _simulator_of(version_id: str) -> EntryPoint | None:
+    """The hidden web chat entry point of the version's simulator, once it was opened."""
+    return await services().store.entry_points.find_one(
+        {"channel": Channel.webchat.value, "address": simulator_address(version_id),
+         "simulated_version": version_id}
+    )
+
+
+@blueprint.post("/<version_id>/simulator")
+@require(READ)
+async def open_simulator(version_id: str) -> Any:
+    """Reading a version is enough to chat with it: the simulator changes nothing of it."""
+    await services().entry_points.simulator_for(actor(), version_id)
+    return redirect(url_for("pages.versions.show", version_id=version_id, simulator=1))
+
+
+@blueprint.get("/<version_id>/simulation")
+@require(READ)
+async def simulation(version_id: str) -> Any:
+    """The simulator's latest interaction (of the widget's visitor when given): the path it
+    took, for the tree, and its events. Polled by admin.js while the panel is open."""
+    store = services().store
+    version = await store.versions.get(version_id)
+    entry_point = await _simulator_of(version_id)
+    empty = {"interaction": None, "path": [], "steps": [], "events": [], "status": None}
+    if entry_point is None:
+        return empty
+    query: dict[str, Any] = {"entry_point_id": entry_point.id}
+    visitor = request.args.get("visitor", "")
+    if visitor:
+        query["contact"] = visitor[:64]
+    document = await store.interactions.collection.find_one(
+        query, projection={"_id": 1}, sort=[("_id", -1)]
+    )
+    if document is None:
+        return empty
+    interaction = await store.interactions.get(document["_id"])
+    by_id = version.tree.by_id()
+    events = await store.events.of_interaction(interaction.id, limit=EVENTS_SHOWN)
+    return {
+        "interaction": interaction.id,
+        "status": interaction.status.value,
+        "path": interaction.path,
+        "steps": [
+            catalogue.action_title(by_id[action_id]) if action_id in by_id else action_id
+            for action_id in interaction.path[-100:]
+        ],
+        "events": [
+            {"type": event.type, "at": event.at.isoformat(), "action": event.action,
+             "text": event_text(event)}
+            for event in events
+        ],
     }
 
 

@@ -109,4 +109,77 @@
       }
     }
   });
+  // The simulator panel: "Restart" forgets the widget's visitor (a new conversation), and
+  // the latest interaction's path is polled every second and highlighted in the tree.
+  function simulatorKey(panel) { return "smart-routing:" + panel.dataset.entryPoint; }
+
+  function restartSimulator(panel) {
+    var key = simulatorKey(panel);
+    try {
+      window.localStorage.removeItem(key + ":visitor");
+      window.localStorage.removeItem(key);
+    } catch (error) { /* storage disabled: the reload still starts over the page */ }
+    window.location.reload();
+  }
+
+  function highlightPath(path) {
+    var ids = {};
+    var pairs = {};
+    path.forEach(function (id, index) {
+      ids[id] = true;
+      if (index > 0) { pairs[path[index - 1] + " " + id] = true; }
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("svg.tree .box[data-action]"), function (box) {
+      box.classList.toggle("on-path", !!ids[box.dataset.action]);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("svg.tree .edge[data-after]"), function (edge) {
+      edge.classList.toggle("on-path", !!pairs[edge.dataset.after + " " + edge.dataset.before]);
+    });
+  }
+
+  function showSimulation(panel, data) {
+    highlightPath(data.path || []);
+    var list = panel.querySelector("[data-sim-path]");
+    var status = panel.querySelector("[data-sim-status]");
+    if (status) {
+      status.textContent = data.interaction ?
+        (data.path.length + " step" + (data.path.length === 1 ? "" : "s") + " · " + data.status) :
+        "Waiting for a first message…";
+    }
+    if (list) {
+      var text = (data.steps || []).join("\n");
+      if (list.dataset.shown !== text) {
+        list.dataset.shown = text;
+        list.textContent = "";
+        (data.steps || []).forEach(function (step) {
+          var item = document.createElement("li");
+          item.textContent = step;
+          list.appendChild(item);
+        });
+      }
+    }
+  }
+
+  function pollSimulation(panel) {
+    var visitor = null;
+    try { visitor = window.localStorage.getItem(simulatorKey(panel) + ":visitor"); } catch (error) { visitor = null; }
+    var url = panel.dataset.simulation + (visitor ? "?visitor=" + encodeURIComponent(visitor) : "");
+    window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) { showSimulation(panel, data); } })
+      .catch(function () { /* the next poll retries */ })
+      .then(function () {
+        if (document.body.contains(panel)) { window.setTimeout(function () { pollSimulation(panel); }, 1000); }
+      });
+  }
+
+  document.addEventListener("click", function (event) {
+    var restart = event.target.closest("[data-sim-restart]");
+    if (restart) { restartSimulator(restart.closest("[data-simulation]")); }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var panel = document.querySelector("[data-simulation]");
+    if (panel) { pollSimulation(panel); }
+  });
 })();
