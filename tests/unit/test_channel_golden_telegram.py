@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from connectors.base import MalformedPayload, WebhookRefused, WebhookRequest
-from connectors.base import text_chunks
+from connectors.base import MalformedPayload, WebhookRefused, WebhookRequest, text_chunks
 from connectors.telegram import TelegramConnector, callback_data
 from routing_core.errors import Invalid
 from routing_core.model.entry_point import EntryPoint
