@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -130,7 +131,12 @@ class EntryPoints:
             if field in changes:
                 changes[field] = await self._routing_id(changes[field])
         merged_credentials = {**self.credentials(current), **(credentials or {})}
-        updated = current.model_copy(update=changes)
+        try:  # validated as a whole: a change must leave a record every reader accepts
+            updated = EntryPoint.model_validate({**current.model_dump(), **changes})
+        except ValidationError as error:
+            problem = error.errors()[0]
+            field = ".".join(str(part) for part in problem["loc"])
+            raise Invalid(f"{field}: {problem['msg']}", field=field) from None
         await self._check(updated, merged_credentials)
         if hook := self.hooks.get(updated.channel):
             merged_credentials.update(await hook(updated, merged_credentials) or {})

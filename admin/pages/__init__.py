@@ -25,6 +25,10 @@ from quart.blueprints import BlueprintSetupState
 from admin.context import authenticated_user, services
 from admin.pages import (
     auth,
+    campaigns,
+    cases,
+    crm,
+    database_rows,
     databases,
     editor,
     entry_points,
@@ -33,6 +37,8 @@ from admin.pages import (
     roles,
     routings,
     schedules,
+    surveys,
+    tasks,
     users,
     value_tables,
     variables,
@@ -60,7 +66,8 @@ blueprint = Blueprint(
     static_url_path="/static",
 )
 for area in (auth, routings, versions, editor, interactions, entry_points, value_tables,
-             variables, databases, schedules, queues, users, roles):
+             variables, databases, database_rows, schedules, queues, users, roles,
+             cases, crm, tasks, campaigns, surveys):
     blueprint.register_blueprint(area.blueprint)
 
 

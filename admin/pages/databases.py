@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from quart import url_for
+
 from admin.context import services
 from admin.pages.resources import Column, Field, Resource
 from routing_core.errors import Invalid
@@ -76,6 +78,9 @@ resource = Resource(
         Column("Description", lambda item: item.description),
     ],
     read_form=_read,
+    extra_links=lambda item: [
+        ("Rows", url_for("pages.database_rows.index", database_id=item.id)),
+    ],
     describe="A database is a typed table the trees read and write (customers, opt-outs…).",
 )
 blueprint = resource.blueprint

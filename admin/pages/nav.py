@@ -20,7 +20,8 @@ class NavEntry:
 
 _ENTRIES: list[NavEntry] = []
 # Sections in this order whatever the order their modules are imported in; others after.
-SECTION_ORDER = ("Routing", "Distribution", "Reference data", "Administration")
+SECTION_ORDER = ("Routing", "Distribution", "Cases & CRM", "Campaigns & surveys",
+                 "Reference data", "Administration")
 
 
 def add_entry(entry: NavEntry) -> None:

@@ -59,6 +59,8 @@ class Resource:
     describe: str = ""
     name_of: Callable[[Any], str] = lambda item: str(item.name)
     extra_links: Callable[[Any], list[tuple[str, str]]] = lambda item: []
+    # A page may extend the list (a filter bar above the table): it extends resources/list.
+    list_template: str = "resources/list.html"
     blueprint: Blueprint = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,7 +95,7 @@ class Resource:
         @bp.get("")
         @require(self.permission("read"))
         async def index() -> Any:
-            return await page("resources/list.html", active_nav=resource.key,
+            return await page(resource.list_template, active_nav=resource.key,
                               resource=resource, items=await resource.load_all())
 
         @bp.get("/new")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from admin.schemas.common import Strict
+from admin.schemas.common import Strict, refuse_null
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import Channel, Event, Interaction, Waiting
 
@@ -32,6 +32,9 @@ class EntryPointPatch(Strict):
     fallback_text: str | None = Field(None, max_length=4096)
     credentials: dict[str, str] | None = None
     channel: Channel | None = None  # accepted only to be refused with a clear message
+
+    _present = field_validator("name", "address", "mode", "start_routing", "channel",
+                               mode="before")(refuse_null)
 
 
 class EntryPointOut(BaseModel):

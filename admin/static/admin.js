@@ -183,3 +183,28 @@
     if (panel) { pollSimulation(panel); }
   });
 })();
+
+// The value table grid: "Add a row" copies the form's <template> row into the table,
+// "×" removes its row; the whole grid is saved by its form in one POST.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-grid-add]");
+    if (add) {
+      var form = add.closest("form");
+      var template = form.querySelector("template[data-grid-template]");
+      var body = form.querySelector("[data-grid-body]");
+      if (!template || !body) { return; }
+      body.appendChild(template.content.cloneNode(true));
+      var first = body.lastElementChild && body.lastElementChild.querySelector("input[type=text]");
+      if (first) { first.focus(); }
+      return;
+    }
+    var remove = event.target.closest("[data-grid-remove]");
+    if (remove) {
+      var row = remove.closest("tr");
+      if (row) { row.remove(); }
+    }
+  });
+})();
