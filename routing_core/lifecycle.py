@@ -98,12 +98,13 @@ class Lifecycle:
         self.zone = zone
         self.clock = clock
         self.late_grace_seconds = late_grace_seconds
-        self.change_listeners: list[Callable[[], None]] = []
+        self.change_listeners: list[Callable[[str, Version | None], None]] = []
 
-    def _changed(self) -> None:
-        """Tell this process's caches (e.g. the runtime's production versions) to forget."""
+    def _changed(self, version_id: str, version: Version | None) -> None:
+        """Tell this process's caches and timers that a version changed (None: deleted):
+        the runtime forgets its start versions, the scheduler re-plans."""
         for listener in self.change_listeners:
-            listener()
+            listener(version_id, version)
 
     # routings
 
@@ -275,7 +276,7 @@ class Lifecycle:
         if result.deleted_count != 1:
             raise Conflict("the version changed meanwhile; reload it", code="concurrent_change")
         await self.store.entry_points.collection.delete_many({"simulated_version": version_id})
-        self._changed()
+        self._changed(version_id, None)
         await self.store.audit.record_change(
             actor,
             "version.delete",
@@ -467,5 +468,6 @@ class Lifecycle:
                 f"version {version.name!r} was changed meanwhile; reload it and try again",
                 code="concurrent_change",
             )
-        self._changed()
-        return Version.from_document(document)
+        changed = Version.from_document(document)
+        self._changed(changed.id, changed)
+        return changed

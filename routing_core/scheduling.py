@@ -62,6 +62,13 @@ class ProductionScheduler:
             misfire_grace_time=None,
         )
 
+    def version_changed(self, version_id: str, version: Version | None) -> None:
+        """A lifecycle listener: every change of a version's schedule re-plans its job."""
+        if version is None:
+            self.forget(version_id)
+        else:
+            self.plan(version)
+
     def forget(self, version_id: str) -> None:
         if self._scheduler is not None and self._scheduler.get_job(f"schedule:{version_id}"):
             self._scheduler.remove_job(f"schedule:{version_id}")

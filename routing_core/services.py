@@ -96,6 +96,8 @@ class Services:
         runtime.add_sweep(campaign_runner.sweep)
         runtime.on_committed(campaign_runner.on_committed)
         lifecycle.change_listeners.append(runtime.forget_versions)
+        scheduler = ProductionScheduler(lifecycle, settings.schedule_poll_seconds)
+        lifecycle.change_listeners.append(scheduler.version_changed)
         return cls(
             settings=settings,
             store=store,
@@ -106,7 +108,7 @@ class Services:
             ),
             lifecycle=lifecycle,
             trees=TreeEditor(store, lifecycle),
-            scheduler=ProductionScheduler(lifecycle, settings.schedule_poll_seconds),
+            scheduler=scheduler,
             value_tables=value_tables,
             variables=variables,
             databases=databases,

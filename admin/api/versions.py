@@ -72,7 +72,6 @@ async def update_version(version_id: str, data: VersionPatch) -> VersionOut:
 @require(DELETE)
 async def delete_version(version_id: str) -> tuple[str, int]:
     await services().lifecycle.delete_version(actor(), version_id)
-    services().scheduler.forget(version_id)
     return "", 204
 
 
@@ -81,7 +80,6 @@ async def delete_version(version_id: str) -> tuple[str, int]:
 @validate_response(ProductionOut)
 async def put_in_production(version_id: str) -> ProductionOut:
     version, previous = await services().lifecycle.put_in_production(actor(), version_id)
-    services().scheduler.plan(version)
     return ProductionOut(
         version=VersionSummary.of(version),
         previous=VersionSummary.of(previous) if previous else None,
@@ -108,7 +106,6 @@ async def remove_from_test(version_id: str) -> VersionSummary:
 @validate_response(VersionSummary)
 async def schedule(version_id: str, data: ScheduleIn) -> VersionSummary:
     version = await services().lifecycle.schedule(actor(), version_id, data.at)
-    services().scheduler.plan(version)
     return VersionSummary.of(version)
 
 
@@ -117,7 +114,6 @@ async def schedule(version_id: str, data: ScheduleIn) -> VersionSummary:
 @validate_response(VersionSummary)
 async def cancel_schedule(version_id: str) -> VersionSummary:
     version = await services().lifecycle.cancel_schedule(actor(), version_id)
-    services().scheduler.plan(version)
     return VersionSummary.of(version)
 
 

@@ -310,7 +310,6 @@ async def put_in_production(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
         return back_to(default, form)
-    services().scheduler.plan(version)
     message = f"Version {version.name} is in production."
     if previous is not None:
         message += f" Version {previous.name} is now in backup."
@@ -370,7 +369,6 @@ async def schedule(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
         return back_to(default, form)
-    services().scheduler.plan(version)
     await flash(
         f"This version has been put in scheduled production for {when(version.scheduled_at)}",
         "success",
@@ -388,7 +386,6 @@ async def cancel_schedule(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
     else:
-        services().scheduler.plan(version)
         await flash(f"The planned production of version {version.name} has been removed "
                     "from the schedule.", "success")
     return back_to(default, form)
@@ -418,6 +415,5 @@ async def delete(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
         return back_to(default, await request.form)
-    services().scheduler.forget(version_id)
     await flash(f"Version {version.name} deleted.", "success")
     return redirect(default)

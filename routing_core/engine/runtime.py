@@ -218,7 +218,7 @@ class Runtime:
                 self._spawn(work)
         return receipt
 
-    def forget_versions(self) -> None:
+    def forget_versions(self, *changed: object) -> None:
         """A version changed in this process: the next interaction reads them afresh."""
         self._versions.clear()
 
