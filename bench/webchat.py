@@ -46,6 +46,7 @@ TREE = {
     ],
 }
 SCRIPT = ["hello", "price", "A100"]  # three messages, three replies per conversation
+CONVERSATION_TURNS: dict[int, list[float]] = {}  # latencies by message of the conversation
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -103,6 +104,7 @@ async def hammer(session: aiohttp.ClientSession, method: str, url: str, seconds:
 async def conversations(session: aiohttp.ClientSession, base: str, seconds: float,
                         in_flight: int) -> tuple[float, list[float]]:
     latencies: list[float] = []
+    by_turn: dict[int, list[float]] = {turn: [] for turn in range(len(SCRIPT))}
     stop = time.perf_counter() + seconds
     ws_base = base.replace("http", "ws", 1)
 
@@ -111,15 +113,17 @@ async def conversations(session: aiohttp.ClientSession, base: str, seconds: floa
             visitor = "b" + uuid.uuid4().hex[:16]
             async with session.ws_connect(f"{ws_base}/chat/bench/ws?visitor={visitor}") as ws:
                 await ws.receive_json()  # the history frame
-                for text in SCRIPT:
+                for turn, text in enumerate(SCRIPT):
                     started = time.perf_counter()
                     await ws.send_str(json.dumps({"type": "message", "text": text}))
                     while (frame := await ws.receive_json(timeout=10))["type"] != "message":
                         pass
                     latencies.append(time.perf_counter() - started)
+                    by_turn[turn].append(latencies[-1])
 
     started = time.perf_counter()
     await asyncio.gather(*(converse() for _ in range(in_flight)))
+    CONVERSATION_TURNS.update(by_turn)
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
@@ -150,6 +154,9 @@ async def measure(base: str, seconds: float, in_flight: int, real_only: bool) ->
         row("web chat message → reply", real_rate, real_lat, minimal_rate),
         f"real path / storage ceiling: {real_rate / minimal_rate:.0%}; "
         f"/ HTTP ceiling: {real_rate / health_rate:.0%}",
+        *(f"message {turn + 1} of a conversation ({SCRIPT[turn]!r}): "
+          f"p50 {percentile(samples, .5) * 1000:.1f} ms, p99 {percentile(samples, .99) * 1000:.1f} ms"
+          for turn, samples in CONVERSATION_TURNS.items()),
     ]
 
 
@@ -160,10 +167,12 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--real-only", action="store_true", help="skip the ceilings")
+    parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     args = parser.parse_args()
-    with running_service(args.server) as base:
+    with running_service(args.server, SR_WORKERS=str(args.workers)) as base:
         lines = asyncio.run(measure(base, args.seconds, args.in_flight, args.real_only))
-    print(f"server={args.server} in-flight={args.in_flight} seconds={args.seconds}")
+    print(f"server={args.server} workers={args.workers} in-flight={args.in_flight} "
+          f"seconds={args.seconds}")
     print("| what | rate | p50 | p99 | vs storage ceiling |")
     print("|---|---|---|---|---|")
     print("\n".join(lines))

@@ -46,12 +46,10 @@ class EntryPoints:
         return self.box.open(entry_point.credentials_sealed)
 
     async def resolve(self, key: str) -> EntryPoint:
-        """By id, or by the web chat module's key (its address)."""
-        entry_point = await self.store.entry_points.find(key)
-        if entry_point is None:
-            entry_point = await self.store.entry_points.find_one(
-                {"channel": Channel.webchat.value, "address": key}
-            )
+        """By id, or by the web chat module's key (its address): one read either way."""
+        entry_point = await self.store.entry_points.find_one(
+            {"$or": [{"_id": key}, {"channel": Channel.webchat.value, "address": key}]}
+        )
         if entry_point is None:
             raise NotFound(f"no entry point {key!r}")
         return entry_point

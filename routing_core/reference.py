@@ -15,6 +15,7 @@ import csv
 import io
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -49,6 +50,7 @@ SAFE_INTEGER = 2**53
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ScheduleState = Literal["open", "closed", "exception"]
+LOOKUP_CACHE_SECONDS = 1.0
 Session = AsyncClientSession | None
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -456,10 +458,14 @@ class Catalogue(Generic[NamedT]):
             await self.repository.insert(item)
         except DuplicateKeyError:
             raise self._name_taken(item.name) from None
+        self._changed()
         await self.store.audit.record_change(
             actor, f"{self.kind}.create", self.kind, item.id, name=item.name
         )
         return item
+
+    def _changed(self) -> None:
+        """An item was written by this process: subclasses drop what they cached."""
 
     async def _save(
         self, actor: Actor, current: NamedT, updated: NamedT, action: str = "update",
@@ -482,6 +488,7 @@ class Catalogue(Generic[NamedT]):
                 f"{self.what} {current.name!r} was changed meanwhile; reload it and try again",
                 code="concurrent_change",
             )
+        self._changed()
         await self.store.audit.record_change(
             actor, f"{self.kind}.{action}", self.kind, current.id, session=session, **details
         )
@@ -491,6 +498,7 @@ class Catalogue(Generic[NamedT]):
         """Allowed even while trees name it: their validation report flags the reference."""
         item = await self.repository.get(item_id)
         await self.repository.delete(item_id)
+        self._changed()
         await self.store.audit.record_change(
             actor, f"{self.kind}.delete", self.kind, item_id, name=item.name
         )
@@ -503,6 +511,7 @@ class ValueTables(Catalogue[ValueTable]):
 
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow):
         super().__init__(store, store.value_tables, clock)
+        self._index: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
 
     @staticmethod
     def _checked(table: ValueTable) -> ValueTable:
@@ -554,17 +563,23 @@ class ValueTables(Catalogue[ValueTable]):
 
     async def lookup(self, table_name: str, key: str) -> dict[str, Any] | None:
         """For the engine: the row whose key column equals ``key`` exactly (case-sensitive),
-        or None; NotFound when no table has that name."""
-        found = await self.repository.collection.find_one(
-            {"name": table_name}, projection={"columns": {"$slice": 1}}
-        )
-        if found is None:
-            raise NotFound(f"no {self.what} named {table_name!r}")
-        key_column = found["columns"][0]
-        match = await self.repository.collection.find_one(
-            {"_id": found["_id"], f"rows.{key_column}": str(key)}, projection={"rows.$": 1}
-        )
-        return dict(match["rows"][0]) if match else None
+        or None; NotFound when no table has that name. Tables are read whole and kept for
+        a second (this process's own changes at once): a look-up per message costs no
+        round trip."""
+        now = time.monotonic()
+        cached = self._index.get(table_name)
+        if cached is None or now - cached[0] > LOOKUP_CACHE_SECONDS:
+            table = await self.repository.find_one({"name": table_name})
+            if table is None:
+                raise NotFound(f"no {self.what} named {table_name!r}")
+            key_column = table.columns[0]
+            rows = {str(row.get(key_column)): row for row in table.rows}
+            cached = self._index[table_name] = (now, rows)
+        row = cached[1].get(str(key))
+        return dict(row) if row is not None else None
+
+    def _changed(self) -> None:
+        self._index.clear()
 
 
 class Variables(Catalogue[GlobalVariable]):

@@ -418,7 +418,9 @@ class Runtime:
         if outcome.ended:
             await self._after_end(interaction, committed, now)
             return None
-        return committed if committed.get("lease_owner") == self.owner else None
+        if committed.get("lease_owner") != self.owner:
+            return None
+        return {**interaction.to_document(), **committed}  # more messages came: go on
 
     @staticmethod
     def _no_version(entry_point: EntryPoint, journal: Journal) -> Activation:

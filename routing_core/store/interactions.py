@@ -40,6 +40,11 @@ STATE_FIELDS = (
 )
 
 
+# What a commit returns: the messages that arrived meanwhile and the lease, to go on.
+COMMIT_ANSWER = {"pending": 1, "lease_owner": 1, "lease_until": 1, "step_at": 1,
+                 "expires_at": 1, "last_inbound_at": 1, "seen": 1}
+
+
 def literal(value: Any) -> dict[str, Any]:
     """A value inside an update pipeline, never read as an expression ("$text" stays text)."""
     return {"$literal": value}
@@ -147,7 +152,8 @@ class InteractionRepository(Repository[Interaction]):
         now: datetime,
     ) -> dict[str, Any] | None:
         """Write the new state and drop the processed messages; keep the lease only while
-        messages that arrived meanwhile wait. None: the lease was lost to another worker."""
+        messages that arrived meanwhile wait. Returns the fields of ``COMMIT_ANSWER``;
+        None: the lease was lost to another worker."""
         state = interaction.model_dump(include=set(STATE_FIELDS))
         remaining = {"$filter": {
             "input": "$pending",
@@ -165,6 +171,8 @@ class InteractionRepository(Repository[Interaction]):
                     "step_at": {"$cond": [more, literal(now), None]},
                 }},
             ],
+            # the caller has the state it just wrote: only what others changed comes back
+            projection=COMMIT_ANSWER,
             return_document=ReturnDocument.AFTER,
         )
 
