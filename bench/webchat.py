@@ -115,7 +115,7 @@ async def conversations(session: aiohttp.ClientSession, base: str, seconds: floa
                 for turn, text in enumerate(SCRIPT):
                     started = time.perf_counter()
                     await ws.send_str(json.dumps({"type": "message", "text": text}))
-                    while (frame := await ws.receive_json(timeout=10))["type"] != "message":
+                    while (await ws.receive_json(timeout=10))["type"] != "message":
                         pass
                     latencies.append(time.perf_counter() - started)
                     by_turn[turn].append(latencies[-1])
@@ -154,7 +154,8 @@ async def measure(base: str, seconds: float, in_flight: int, real_only: bool) ->
         f"real path / storage ceiling: {real_rate / minimal_rate:.0%}; "
         f"/ HTTP ceiling: {real_rate / health_rate:.0%}",
         *(f"message {turn + 1} of a conversation ({SCRIPT[turn]!r}): "
-          f"p50 {percentile(samples, .5) * 1000:.1f} ms, p99 {percentile(samples, .99) * 1000:.1f} ms"
+          f"p50 {percentile(samples, .5) * 1000:.1f} ms, "
+          f"p99 {percentile(samples, .99) * 1000:.1f} ms"
           for turn, samples in CONVERSATION_TURNS.items()),
     ]
 
