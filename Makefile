@@ -23,7 +23,7 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check config routing_core connectors admin bots tests
+	$(BIN)/ruff check config routing_core connectors admin bots tests bench
 	$(BIN)/mypy routing_core connectors
 
 test: $(STAMP) browser lint
