@@ -1,4 +1,4 @@
-"""The logged-in agent's own view: status, conversations, replies, transfers, ends.
+"""The logged-in agent's own view: status, conversations, replies, transfers, ends, tasks.
 
 The agent console (``/agent``) uses exactly these endpoints; other front ends can too.
 Every route needs the ``agent:console`` permission (the built-in ``agent`` role).
@@ -10,7 +10,8 @@ from quart import Blueprint
 from quart_schema import validate_request, validate_response
 
 from admin.api.queues import distribution
-from admin.context import authenticated_user, require, services
+from admin.context import actor, authenticated_user, require, services
+from admin.schemas.agent_tasks import AgentTaskList, AgentTaskOut
 from admin.schemas.queues import (
     AgentInteractionList,
     AgentInteractionOut,
@@ -21,6 +22,9 @@ from admin.schemas.queues import (
     StatusOut,
     TransferIn,
 )
+from routing_core.clock import utcnow
+from routing_core.errors import Conflict, NotFound
+from routing_core.model.tasks import Task, TaskStatus
 from routing_core.model.users import AGENT_CONSOLE, AgentProfile, User
 
 blueprint = Blueprint("api_agent", __name__, url_prefix="/api/agent")
@@ -103,3 +107,51 @@ async def end(interaction_id: str) -> EndOut:
     await distribution().end(await me(), interaction_id)
     ended = await services().store.interactions.get(interaction_id)
     return EndOut(id=ended.id, status=ended.status.value, end_reason=ended.end_reason)
+
+
+# -- tasks ---------------------------------------------------------------------------------
+
+async def _my_queue_refs(user: User) -> list[str]:
+    """What a task assigned to one of the agent's queues names it by: its name (or its id)."""
+    queues = await distribution().queues_of(user)
+    return sorted({ref for queue in queues for ref in (queue.name, queue.id)})
+
+
+def _mine(task: Task, user: User, queue_refs: list[str]) -> bool:
+    assignee = task.assignee
+    if assignee is None:
+        return False
+    if assignee.kind == "user":
+        return assignee.ref == user.id
+    return assignee.ref in queue_refs
+
+
+@blueprint.get("/tasks")
+@require(AGENT_CONSOLE)
+@validate_response(AgentTaskList)
+async def my_tasks() -> AgentTaskList:
+    """Open tasks assigned to the agent or to one of the agent's queues, soonest due first."""
+    user = await me()
+    tasks = await services().tasks.of_agent(user.id, await _my_queue_refs(user))
+    now = utcnow()
+    return AgentTaskList(items=[AgentTaskOut.of(task, now) for task in tasks])
+
+
+@blueprint.post("/tasks/<task_id>/done")
+@require(AGENT_CONSOLE)
+@validate_response(AgentTaskOut)
+async def task_done(task_id: str) -> AgentTaskOut:
+    """Marks one of the agent's tasks done (audited); 404 for a task the agent cannot see."""
+    user = await me()
+    tasks = services().tasks
+    try:
+        task = await tasks.get(task_id)
+    except NotFound:
+        task = None
+    if task is None or not _mine(task, user, await _my_queue_refs(user)):
+        raise NotFound(f"no task {task_id!r} of yours")
+    if task.status is TaskStatus.cancelled:
+        raise Conflict("the task was cancelled", field="status")
+    if task.status is TaskStatus.open:
+        task = await tasks.update(actor(), task_id, {"status": TaskStatus.done})
+    return AgentTaskOut.of(task, utcnow())

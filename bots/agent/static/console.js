@@ -23,6 +23,7 @@
   var retryDelay = 1000;
   var pollTimer = null;
   var noticeTimer = null;
+  var tasks = [];
 
   function $(id) { return document.getElementById(id); }
 
@@ -108,8 +109,10 @@
         conversations = {};
         order = [];
         selected = null;
+        tasks = [];
         renderList();
         renderThread();
+        renderTasks();
         showLogin("");
       });
   });
@@ -193,6 +196,7 @@
 
   function poll() {
     if (!me) { return; }
+    pollTasks();
     api("GET", "/api/agent/interactions").then(function (answer) {
       var present = {};
       answer.items.forEach(function (view) { present[view.id] = true; merge(view); });
@@ -398,6 +402,86 @@
       window.setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 15000);
     };
+  }
+
+  // -- my tasks: the agent's and the agent's queues' open tasks, soonest due first ---------
+  // Refreshed by poll() (the polling loop above); "Done" closes one through the API.
+
+  function pollTasks() {
+    if (!me) { return; }
+    api("GET", "/api/agent/tasks").then(function (answer) {
+      tasks = answer.items;
+      renderTasks();
+    }).catch(function () { return null; });
+  }
+
+  function dueText(task) {
+    if (!task.due_at) { return "No due date"; }
+    var due = new Date(task.due_at);
+    return (task.overdue ? "Overdue since " : "Due ") +
+      due.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function openInteraction(id) {
+    if (!conversations[id]) {
+      notice("That conversation is not with you now.");
+      return;
+    }
+    selected = id;
+    conversations[id].unread = false;
+    renderList();
+    renderThread();
+  }
+
+  function taskDone(task, button) {
+    button.disabled = true;
+    api("POST", "/api/agent/tasks/" + encodeURIComponent(task.id) + "/done")
+      .then(function () {
+        tasks = tasks.filter(function (other) { return other.id !== task.id; });
+        renderTasks();
+        notice("Task done: " + task.title);
+      }).catch(function (error) {
+        button.disabled = false;
+        notice("Not done: " + error.message);
+        pollTasks();
+      });
+  }
+
+  function renderTasks() {
+    var list = $("tasks");
+    list.textContent = "";
+    tasks.forEach(function (task) {
+      var item = document.createElement("li");
+      item.className = "ac-task" + (task.overdue ? " ac-overdue" : "");
+      item.setAttribute("data-testid", "task");
+      item.setAttribute("data-task", task.id);
+      var title = document.createElement("strong");
+      title.textContent = task.title;
+      title.title = task.description || "";
+      var due = document.createElement("span");
+      due.className = "ac-due";
+      due.textContent = dueText(task);
+      var done = document.createElement("button");
+      done.type = "button";
+      done.className = "ac-task-done ac-quiet";
+      done.setAttribute("data-testid", "task-done");
+      done.textContent = "Done";
+      done.addEventListener("click", function () { taskDone(task, done); });
+      item.appendChild(title);
+      item.appendChild(done);
+      item.appendChild(due);
+      if (task.interaction_id) {
+        var link = document.createElement("button");
+        link.type = "button";
+        link.className = "ac-task-link";
+        link.setAttribute("data-testid", "task-interaction");
+        link.textContent = "Open the conversation";
+        link.addEventListener("click", function () { openInteraction(task.interaction_id); });
+        item.appendChild(link);
+      }
+      list.appendChild(item);
+    });
+    $("no-tasks").hidden = tasks.length > 0;
   }
 
   start();
