@@ -29,9 +29,11 @@ from routing_core.reference import (
     as_text,
     build,
     canonical,
+    clash,
     coerce,
     ensure_unique_names,
     is_blank,
+    typed_query,
 )
 from routing_core.store import Store
 from routing_core.store.repository import DEFAULT_PAGE
@@ -153,26 +155,8 @@ def unique_keys(fields: list[CrmField], values: Mapping[str, Any]) -> list[str]:
 
 def object_query(crm_type: CrmType, filters: Mapping[str, Any]) -> dict[str, Any]:
     """Equality on each field (values coerced); unique fields through the unique keys."""
-    query: dict[str, Any] = {"type_id": crm_type.id}
-    keys = []
-    for name, value in coerce_values(crm_type, filters).items():
-        field = crm_type.field(name)
-        if field is not None and field.unique and value is not None:
-            keys.append(f"{name}={canonical(value)}")
-        else:
-            query[f"values.{name}"] = value
-    if keys:
-        query["unique_key"] = keys[0] if len(keys) == 1 else {"$all": keys}
-    return query
-
-
-def clash(error: DuplicateKeyError) -> Conflict:
-    key = str(((error.details or {}).get("keyValue") or {}).get("unique_key", ""))
-    if "=" not in key:
-        return Conflict("another object has one of these unique values", code="value_taken")
-    name, value = key.split("=", 1)
-    return Conflict(f"another object already has {value!r} in the unique field {name}",
-                    field=f"values.{name}", code="value_taken")
+    return typed_query({"type_id": crm_type.id}, coerce_values(crm_type, filters),
+                       crm_type.field)
 
 
 class CrmTypes(Kept[CrmType]):
@@ -338,7 +322,7 @@ class CrmObjects(Kept[CrmObject]):
             return await self._save(actor, current, current.revision, updated,
                                     fields=sorted(values))
         except DuplicateKeyError as error:
-            raise clash(error) from None
+            raise clash(error, "object") from None
 
     async def search(
         self, type_ref: str | None, filters: Mapping[str, Any], *, cursor: str | None = None,
@@ -365,7 +349,7 @@ class CrmObjects(Kept[CrmObject]):
                 return await self.repository.insert(item)
             return await self.insert_once(item, item.origin)
         except DuplicateKeyError as error:
-            raise clash(error) from None
+            raise clash(error, "object") from None
 
 
 class Crm:

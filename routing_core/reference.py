@@ -351,10 +351,18 @@ def unique_keys(fields: list[DatabaseField], values: Mapping[str, Any]) -> list[
 
 def row_query(database: CustomDatabase, filter: Mapping[str, Any]) -> dict[str, Any]:
     """Equality on each field; unique fields go through the unique index's keys."""
-    query: dict[str, Any] = {"database_id": database.id}
+    return typed_query({"database_id": database.id},
+                       coerce_values(database.fields, filter), database.field)
+
+
+def typed_query(
+    query: dict[str, Any], values: Mapping[str, Any], field_of: Callable[[str], Any]
+) -> dict[str, Any]:
+    """A query on coerced ``values`` of typed records (custom database rows, CRM V2
+    objects): a unique field is found through the multikey ``unique_key`` index."""
     keys = []
-    for name, value in coerce_values(database.fields, filter).items():
-        field = database.field(name)
+    for name, value in values.items():
+        field = field_of(name)
         if field is not None and field.unique and value is not None:
             keys.append(f"{name}={canonical(value)}")
         else:
@@ -364,15 +372,16 @@ def row_query(database: CustomDatabase, filter: Mapping[str, Any]) -> dict[str, 
     return query
 
 
-def clash(error: DuplicateKeyError) -> Conflict:
+def clash(error: DuplicateKeyError, what: str = "row") -> Conflict:
     """The 409 for a unique-index refusal, naming the field whose value is taken."""
     details = error.details or {}
     key = str((details.get("keyValue") or {}).get("unique_key", ""))
     if "=" not in key:
-        return Conflict("another row already has one of these unique values", code="value_taken")
+        return Conflict(f"another {what} already has one of these unique values",
+                        code="value_taken")
     name, value = key.split("=", 1)
     return Conflict(
-        f"another row already has {value!r} in the unique field {name}",
+        f"another {what} already has {value!r} in the unique field {name}",
         field=f"values.{name}",
         code="value_taken",
     )
