@@ -207,8 +207,8 @@ class EventRepository(Repository[Event]):
             name="outbound_by_contact",
         ),
         IndexModel([("provider_id", ASCENDING)],
-                   partialFilterExpression={"provider_id": {"$type": "string"}},
-                   name="by_provider_id"),
+                   partialFilterExpression={"type": "outbound"},
+                   name="outbound_by_provider_id"),  # delivery reports find their message
     ]
 
     async def append(self, events: list[Event]) -> None:
