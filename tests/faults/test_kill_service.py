@@ -51,13 +51,16 @@ async def outbound_texts(mongodb_uri: str, database: str) -> Counter[str]:
         await client.close()
 
 
-async def settled(mongodb_uri: str, database: str, accepted: list[str],
+async def settled(mongodb_uri: str, database: str, accepted: list[str], started: int,
                   timeout: float = 30) -> Counter[str]:
-    """The outbound texts once every accepted message has its echo (or time is up)."""
+    """The outbound texts once every accepted message has its echo and every started
+    conversation its timer's "woke" (a start just before the end wakes a second later),
+    or time is up."""
     deadline = time.monotonic() + timeout
     while True:
         texts = await outbound_texts(mongodb_uri, database)
-        if all(texts[f"echo {text}"] >= 1 for text in accepted) or time.monotonic() > deadline:
+        done = all(texts[f"echo {text}"] >= 1 for text in accepted)
+        if (done and texts["woke"] >= started) or time.monotonic() > deadline:
             return texts
         await asyncio.sleep(0.5)
 
@@ -76,7 +79,7 @@ async def check_telegram(telegram: FakeTelegram, chats: list[Chat], flagged: set
     """Every accepted update answered through the Bot API; twice only when flagged."""
     updates = [text for chat in chats for text in chat.accepted]
     assert len(updates) > 10
-    replies = await telegram_replies(telegram, updates)
+    replies = await telegram_replies(telegram, updates, sum(chat.started for chat in chats))
     lost = [text for text in updates if replies[f"echo {text}"] == 0]
     assert lost == [], "accepted Telegram updates never answered"
     twice = {f"echo {text}" for text in updates if replies[f"echo {text}"] > 1}
@@ -88,12 +91,15 @@ async def check_telegram(telegram: FakeTelegram, chats: list[Chat], flagged: set
     assert replies["woke"] == sum(chat.started for chat in chats)
 
 
-async def telegram_replies(telegram: FakeTelegram, updates: list[str]) -> Counter[str]:
-    """What the bot sent through the Bot API, once each accepted update has its echo."""
+async def telegram_replies(telegram: FakeTelegram, updates: list[str],
+                           started: int) -> Counter[str]:
+    """What the bot sent through the Bot API, once each accepted update has its echo and
+    each started chat its "woke"."""
     deadline = time.monotonic() + 30
     while True:
         replies = Counter(call.params.get("text") for call in telegram.calls_to("sendMessage"))
-        if all(replies[f"echo {text}"] for text in updates) or time.monotonic() > deadline:
+        done = all(replies[f"echo {text}"] for text in updates) and replies["woke"] >= started
+        if done or time.monotonic() > deadline:
             return replies
         await asyncio.sleep(0.5)
 
@@ -141,13 +147,13 @@ async def test_nothing_accepted_is_lost_or_sent_twice_across_kills(mongodb_uri, 
         await asyncio.gather(*traffic, *webhook_traffic, return_exceptions=True)
         accepted = [text for visitor in visitors for text in visitor.accepted]
         assert len(accepted) > 40, "too little traffic to prove anything"
-        texts = await settled(mongodb_uri, database, accepted)
+        started = sum(visitor.started for visitor in visitors)
+        started += sum(chat.started for chat in chats)
+        texts = await settled(mongodb_uri, database, accepted, started)
         duplicates = {text: n for text, n in texts.items() if n > 1 and text.startswith("echo")}
         assert not duplicates, f"sent more than once: {duplicates}"
         lost = [text for text in accepted if texts[f"echo {text}"] != 1]
         assert not lost, f"accepted but not answered exactly once: {lost}"
-        started = sum(visitor.started for visitor in visitors)
-        started += sum(chat.started for chat in chats)
         assert texts["woke"] == started, "a timer was lost or fired twice"
         await check_telegram(telegram, chats, await flagged_duplicates(mongodb_uri, database))
         stuck = service.api("GET", "/api/interactions?status=active&limit=500")["items"]

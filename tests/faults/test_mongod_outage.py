@@ -65,9 +65,10 @@ async def test_the_service_rides_out_a_mongod_outage(tmp_path):
         stop.set()
         await asyncio.gather(*traffic, return_exceptions=True)
         accepted = [text for visitor in visitors for text in visitor.accepted]
-        texts = await settled(uri, service.environment["SR_MONGODB_DATABASE"], accepted)
+        started = sum(visitor.started for visitor in visitors)
+        texts = await settled(uri, service.environment["SR_MONGODB_DATABASE"], accepted, started)
         assert [text for text in accepted if texts[f"echo {text}"] != 1] == []
-        assert texts["woke"] == sum(visitor.started for visitor in visitors)
+        assert texts["woke"] == started
     finally:
         stop.set()
         service.stop()
