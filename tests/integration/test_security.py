@@ -257,6 +257,8 @@ NOT_AUDITED = {
     ("POST", "/api/agent/interactions/<interaction_id>/end"):
         "conversation activity: in the interaction's events list",
     ("POST", "/api/outbox/<event_id>/replay"): "needs a dead letter: see the outbox tests",
+    ("POST", "/api/agent/tasks/<task_id>/done"):
+        "needs an agent's task: audited by the tasks service, see test_agent_tasks.py",
     ("POST", "/api/campaigns/<campaign_id>/targets/claim"):
         "a dialer's work (a running campaign): recorded on the target",
     ("POST", "/api/campaigns/<campaign_id>/targets/<target_id>/result"):
