@@ -72,8 +72,6 @@ class ReferencePort(Protocol):
         entry_point_id: str | None,
     ) -> int: ...
 
-    async def routing_by_reference(self, reference: str) -> str | None: ...
-
 
 @dataclass
 class Ports:

@@ -7,7 +7,6 @@ import time
 from datetime import datetime
 from typing import Any
 
-from routing_core.model.routing import VersionStatus
 from routing_core.reference import Databases, Schedules, ValueTables, Variables
 from routing_core.store import Store
 
@@ -68,12 +67,3 @@ class StoreReference:
         if entry_point_id is not None:
             query["entry_point_id"] = entry_point_id
         return await self.store.interactions.collection.count_documents(query)
-
-    async def routing_by_reference(self, reference: str) -> str | None:
-        routing = await self.store.routings.find_one({"reference": reference})
-        if routing is None:
-            return None
-        production = await self.store.versions.find_one(
-            {"routing_id": routing.id, "status": VersionStatus.production.value}
-        )
-        return routing.id if production else None

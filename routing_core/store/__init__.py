@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pymongo
@@ -106,11 +105,6 @@ class Store:
         """Run ``work`` in a transaction, retried on transient conflicts by the driver."""
         async with self.client.start_session() as session:
             return await session.with_transaction(work)
-
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncClientSession]:
-        async with self.client.start_session() as session:
-            yield session
 
     async def close(self) -> None:
         await self.client.close()

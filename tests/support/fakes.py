@@ -68,7 +68,6 @@ class FakeReference:
         schedules: dict[str, str] | None = None,
         interactions_count: int | list[dict[str, Any]] = 0,
         global_variables: dict[str, Any] | None = None,
-        routings: dict[str, str] | None = None,
     ):
         self.value_tables = deepcopy(value_tables or {})
         self.databases = {
@@ -79,7 +78,6 @@ class FakeReference:
         self.schedules = schedules or {}
         self.interactions_count = interactions_count
         self.variables = global_variables or {}
-        self.routings = routings or {}
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
 
     def _database(self, name: str) -> FakeDatabase:
@@ -140,9 +138,6 @@ class FakeReference:
             and (routing_id is None or past.get("routing_id") == routing_id)
             and (entry_point_id is None or past.get("entry_point_id") == entry_point_id)
         )
-
-    async def routing_by_reference(self, reference: str) -> str | None:
-        return self.routings.get(reference)
 
     def database_rows(self) -> dict[str, list[dict[str, Any]]]:
         return {name: store.rows for name, store in self.databases.items()}
