@@ -16,28 +16,19 @@ import pytest
 import pytest_asyncio
 from quart import Quart
 
-from bots.app import create_app
 from config import Settings
 from connectors.messenger import signature
 from routing_core.clock import utcnow
 from routing_core.services import Services
+from tests.support.apps import app_of_its_own
 from tests.support.fake_graph import FakeGraph
-from tests.support.routings import action, production_routing, tree
+from tests.support.routings import DRINKS, production_routing
 
 PUBLIC_URL = "https://bots.example.com"
 PAGE, PSID = "105432178923456", "6789012345678901"
 CREDENTIALS = {"page_access_token": "EAAGpageTokenForTests", "app_secret": "app-secret-0123",
                "verify_token": "verify-me-please"}
 
-DRINKS = tree(
-    action("ask", "message_choice", {
-        "text": "Tea or coffee?",
-        "choices": [{"label": "Tea", "value": "tea", "branch": "tea"},
-                    {"label": "Coffee", "value": "coffee", "branch": "coffee"}],
-    }, tea="tea", coffee="coffee"),
-    action("tea", "message", {"text": "Tea it is."}),
-    action("coffee", "message", {"text": "Coffee it is."}),
-)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -51,12 +42,10 @@ async def fake() -> AsyncIterator[FakeGraph]:
 @pytest_asyncio.fixture(scope="module")
 async def app(settings: Settings, fake: FakeGraph) -> AsyncIterator[Quart]:
     """The service with the Graph API base at the fake, in a database of its own."""
-    configured = settings.model_copy(update={
-        "graph_api_base": fake.url, "graph_api_version": "v21.0", "public_url": PUBLIC_URL,
-        "sweep_seconds": 0.05, "mongodb_database": f"{settings.mongodb_database}_messenger",
-    })
-    application = create_app(configured)
-    async with application.test_app():
+    async with app_of_its_own(
+        settings, "messenger", graph_api_base=fake.url, graph_api_version="v21.0",
+        public_url=PUBLIC_URL, sweep_seconds=0.05,
+    ) as application:
         yield application
 
 

@@ -29,7 +29,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from quart import Quart
 
-from bots.app import create_app
 from config import Settings
 from connectors.email import SmtpMail
 from connectors.sms import TwilioMessages, TwilioSms
@@ -37,6 +36,7 @@ from routing_core.clock import utcnow
 from routing_core.model.interaction import Channel, Event, Inbound
 from routing_core.sending import BadCredentials, NetworkFailure, Rejected
 from routing_core.services import Services
+from tests.support.apps import app_of_its_own
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
@@ -152,18 +152,14 @@ async def mail_server() -> AsyncIterator[MailServer]:
 async def sending_app(
     settings: Settings, twilio: FakeTwilio, mail_server: MailServer
 ) -> AsyncIterator[Quart]:
-    configured = settings.model_copy(update={
-        "mongodb_database": f"{settings.mongodb_database}_sending",
-        "twilio_api_base": twilio.url, "twilio_account_sid": ACCOUNT_SID,
-        "twilio_auth_token": AUTH_TOKEN, "sms_sender": SMS_SENDER,
-        "smtp_host": "127.0.0.1", "smtp_port": mail_server.port, "smtp_username": SMTP_USER,
-        "smtp_password": SMTP_PASSWORD, "smtp_starttls": False, "smtp_sender": SENDER,
-    })
-    app = create_app(configured)
-    async with app.test_app():
+    async with app_of_its_own(
+        settings, "sending",
+        twilio_api_base=twilio.url, twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN, sms_sender=SMS_SENDER,
+        smtp_host="127.0.0.1", smtp_port=mail_server.port, smtp_username=SMTP_USER,
+        smtp_password=SMTP_PASSWORD, smtp_starttls=False, smtp_sender=SENDER,
+    ) as app:
         yield app
-        built: Services = app.extensions["services"]
-        await built.store.client.drop_database(configured.mongodb_database)
 
 
 @dataclass

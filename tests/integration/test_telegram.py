@@ -15,12 +15,12 @@ import pytest
 import pytest_asyncio
 from quart import Quart
 
-from bots.app import create_app
 from config import Settings
 from routing_core.services import Services
 from tests.conftest import login
+from tests.support.apps import app_of_its_own
 from tests.support.fake_telegram import BLOCKED, FakeTelegram
-from tests.support.routings import action, production_routing, tree
+from tests.support.routings import DRINKS, production_routing
 
 PUBLIC_URL = "https://bots.example.com"
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -28,15 +28,6 @@ ADA = {"id": 111222333, "is_bot": False, "first_name": "Ada", "last_name": "Love
        "language_code": "en"}
 CHAT = {"id": 111222333, "first_name": "Ada", "last_name": "Lovelace", "type": "private"}
 
-DRINKS = tree(
-    action("ask", "message_choice", {
-        "text": "Tea or coffee?",
-        "choices": [{"label": "Tea", "value": "tea", "branch": "tea"},
-                    {"label": "Coffee", "value": "coffee", "branch": "coffee"}],
-    }, tea="tea", coffee="coffee"),
-    action("tea", "message", {"text": "Tea it is."}),
-    action("coffee", "message", {"text": "Coffee it is."}),
-)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -51,12 +42,8 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 async def app(settings: Settings, fake: FakeTelegram) -> AsyncIterator[Quart]:
     """The service with Telegram's API base at the fake, in a database of its own (so no
     other app of the test session sweeps these outboxes)."""
-    configured = settings.model_copy(update={
-        "telegram_api_base": fake.url, "public_url": PUBLIC_URL, "sweep_seconds": 0.05,
-        "mongodb_database": f"{settings.mongodb_database}_telegram",
-    })
-    application = create_app(configured)
-    async with application.test_app():
+    async with app_of_its_own(settings, "telegram", telegram_api_base=fake.url,
+                              public_url=PUBLIC_URL, sweep_seconds=0.05) as application:
         yield application
 
 

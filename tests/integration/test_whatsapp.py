@@ -16,13 +16,13 @@ from typing import Any
 import pytest_asyncio
 from quart import Quart
 
-from bots.app import create_app
 from config import Settings
 from routing_core.clock import utcnow
 from routing_core.model.audit import SYSTEM
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, DeliveryStatus, Event
 from routing_core.services import Services
+from tests.support.apps import app_of_its_own
 from tests.support.fake_twilio import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -31,21 +31,12 @@ from tests.support.fake_twilio import (
     status_callback,
     whatsapp_message,
 )
-from tests.support.routings import action, production_routing, tree
+from tests.support.routings import DRINKS, action, production_routing, tree
 
 PUBLIC_URL = "https://sr.example.test"
 OURS = "+14155238886"
 ADA = "+447700900123"
 GREETING = tree(action("hello", "message", {"text": "Hello {{ contact.name }}!"}))
-DRINKS = tree(
-    action("ask", "message_choice", {
-        "text": "Tea or coffee?",
-        "choices": [{"label": "Tea", "value": "tea", "branch": "tea"},
-                    {"label": "Coffee", "value": "coffee", "branch": "coffee"}],
-    }, tea="tea", coffee="coffee"),
-    action("tea", "message", {"text": "Tea it is."}),
-    action("coffee", "message", {"text": "Coffee it is."}),
-)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -58,17 +49,11 @@ async def twilio() -> AsyncIterator[FakeTwilio]:
 
 @pytest_asyncio.fixture(scope="module")
 async def whatsapp_app(settings: Settings, twilio: FakeTwilio) -> AsyncIterator[Quart]:
-    configured = settings.model_copy(update={
-        "twilio_api_base": twilio.url,
-        "public_url": PUBLIC_URL,
-        "mongodb_database": f"{settings.mongodb_database}_whatsapp",
-        "sweep_seconds": 60.0,  # the tests sweep the outbox themselves
-    })
-    app = create_app(configured)
-    async with app.test_app():
+    async with app_of_its_own(
+        settings, "whatsapp", twilio_api_base=twilio.url, public_url=PUBLIC_URL,
+        sweep_seconds=60.0,  # the tests sweep the outbox themselves
+    ) as app:
         yield app
-        built: Services = app.extensions["services"]
-        await built.store.client.drop_database(configured.mongodb_database)
 
 
 @dataclass

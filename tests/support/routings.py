@@ -44,3 +44,15 @@ async def webchat_entry_point(
          "start_routing": start_routing, **extra},
         {},
     )
+
+
+# A choice with a reply per branch, as the channel tests send it.
+DRINKS = tree(
+    action("ask", "message_choice", {
+        "text": "Tea or coffee?",
+        "choices": [{"label": "Tea", "value": "tea", "branch": "tea"},
+                    {"label": "Coffee", "value": "coffee", "branch": "coffee"}],
+    }, tea="tea", coffee="coffee"),
+    action("tea", "message", {"text": "Tea it is."}),
+    action("coffee", "message", {"text": "Coffee it is."}),
+)
