@@ -20,6 +20,7 @@ from routing_core.errors import NotFound
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__)
+_provider_calls: set[asyncio.Task[None]] = set()
 
 
 def connectors() -> dict[str, Connector]:
@@ -73,6 +74,8 @@ async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any
         log.exception("%s webhook %s: storage unavailable", channel, entry_point_id)
         return {"error": {"code": "unavailable",
                           "message": "storage unavailable; deliver again later"}}, 503
-    for call in result.after_persist:
-        asyncio.get_running_loop().create_task(call())
+    for call in result.after_persist:  # kept referenced: a bare task may be collected
+        task = asyncio.get_running_loop().create_task(call())
+        _provider_calls.add(task)
+        task.add_done_callback(_provider_calls.discard)
     return _text(200, result.body, result.content_type)

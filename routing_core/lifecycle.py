@@ -130,7 +130,6 @@ class Lifecycle:
         self, actor: Actor, routing_id: str, changes: dict[str, Any]
     ) -> SmartRouting:
         require_new_routing_type(changes)
-        await self.store.routings.get(routing_id)
         try:
             document = await self.store.routings.collection.find_one_and_update(
                 {"_id": routing_id},

@@ -119,9 +119,10 @@ async def executions(version_id: str, query_args: PageQuery) -> ExecutionList:
         {"version_id": version_id, "test": True},
         cursor=query_args.cursor, limit=min(query_args.limit, 50), newest_first=True,
     )
-    result = []
-    for item in items:
-        events = await store.events.of_interaction(item.id)
-        result.append(ExecutionOut(**InteractionOut.of(item).model_dump(),
-                                   events=[EventOut.of(event) for event in events]))
+    events = await store.events.of_interactions([item.id for item in items])
+    result = [
+        ExecutionOut(**InteractionOut.of(item).model_dump(),
+                     events=[EventOut.of(event) for event in events.get(item.id, [])])
+        for item in items
+    ]
     return ExecutionList(items=result, next=cursor)

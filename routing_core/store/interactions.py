@@ -227,6 +227,16 @@ class EventRepository(Repository[Event]):
         found = self.collection.find({"interaction_id": interaction_id}).sort("_id", 1)
         return [Event.from_document(document) async for document in found.limit(limit)]
 
+    async def of_interactions(self, interaction_ids: list[str]) -> dict[str, list[Event]]:
+        """The events lists of several interactions in one read (a page of executions)."""
+        grouped: dict[str, list[Event]] = {interaction_id: [] for interaction_id in interaction_ids}
+        found = self.collection.find({"interaction_id": {"$in": interaction_ids}}).sort(
+            [("interaction_id", 1), ("_id", 1)]
+        )
+        async for document in found:
+            grouped[document["interaction_id"]].append(Event.from_document(document))
+        return grouped
+
     async def outbound_after(
         self, entry_point_id: str, contact: str, after: str | None, limit: int = 200
     ) -> list[Event]:

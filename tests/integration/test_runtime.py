@@ -80,7 +80,7 @@ async def test_a_conversation_keeps_its_version_when_another_goes_to_production(
     assert (await sent_texts(services))[2:] == ["Your name?", "Thanks (v2)"]
 
 
-async def test_a_test_entry_point_runs_the_version_in_test(services, clock):
+async def test_a_test_entry_point_runs_the_version_in_test(services, clock, api):
     runtime = make_runtime(services, clock)
     routing_id = await production_routing(services, "tested", tree(
         action("hello", "message", {"text": "production"})))
@@ -99,6 +99,10 @@ async def test_a_test_entry_point_runs_the_version_in_test(services, clock):
     assert await sent_texts(services, "customer") == ["production"]
     tested = await services.store.interactions.find_one({"contact": "tester"})
     assert tested.test and tested.version_id == candidate.id
+    executions = (await api.get(f"/api/versions/{candidate.id}/executions")).json_body
+    assert [item["id"] for item in executions["items"]] == [tested.id]
+    assert [event["type"] for event in executions["items"][0]["events"]] == [
+        "inbound", "outbound", "end"]
 
 
 async def test_a_redelivered_message_is_processed_once(services, clock):
