@@ -18,11 +18,11 @@ import asyncio
 import json
 import time
 import uuid
-from typing import Any
 
 import aiohttp
 
-from bench.service import ADMIN, running_service
+from bench.measure import HEADER, Figure, admin_headers, api, ceilings, percentile
+from bench.service import Service, running_service
 
 TREE = {
     "start": "start",
@@ -48,56 +48,20 @@ SCRIPT = ["hello", "price", "A100"]  # three messages, three replies per convers
 CONVERSATION_TURNS: dict[int, list[float]] = {}  # latencies by message of the conversation
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-async def setup(session: aiohttp.ClientSession, base: str) -> None:
-    login = await session.post(f"{base}/api/auth/login",
-                               json={"email": ADMIN[0], "password": ADMIN[1]})
-    token = (await login.json())["token"]
-    headers = {"Authorization": f"Bearer {token}"}
+async def setup(session: aiohttp.ClientSession, base: str) -> str:
+    """The prices table, the bench routing in production and a web chat entry point;
+    returns the routing's id (other benchmarks add their entry points to it)."""
+    headers = await admin_headers(session, base)
     rows = [{"code": f"A{n:03d}", "price": str(n)} for n in range(100, 200)]
-    for path, body in (
-        ("/api/value-tables", {"name": "prices", "columns": ["code", "price"], "rows": rows}),
-        ("/api/smart-routings/import", {"routing": {"name": "bench", "reference": "bench",
-                                                    "type": "start"},
-                                        "versions": [{"name": "v1", "status": "production",
-                                                      "tree": TREE}]}),
-    ):
-        response = await session.post(base + path, json=body, headers=headers)
-        assert response.status < 300, await response.text()
-    routing = (await (await session.get(f"{base}/api/smart-routings",
-                                        headers=headers)).json())["items"][0]
-    response = await session.post(f"{base}/api/entry-points", headers=headers, json={
+    await api(session, base, headers, "POST", "/api/value-tables",
+              {"name": "prices", "columns": ["code", "price"], "rows": rows})
+    routing = await api(session, base, headers, "POST", "/api/smart-routings/import", {
+        "routing": {"name": "bench", "reference": "bench", "type": "start"},
+        "versions": [{"name": "v1", "status": "production", "tree": TREE}]})
+    await api(session, base, headers, "POST", "/api/entry-points", {
         "channel": "webchat", "name": "bench", "address": "bench",
         "start_routing": routing["id"]})
-    assert response.status == 201, await response.text()
-
-
-async def hammer(session: aiohttp.ClientSession, method: str, url: str, seconds: float,
-                 in_flight: int, body: Any = None) -> tuple[float, list[float]]:
-    """Requests per second and latencies of ``in_flight`` loops for ``seconds``."""
-    latencies: list[float] = []
-    stop = time.perf_counter() + seconds
-
-    async def loop(worker: int) -> None:
-        count = 0
-        while time.perf_counter() < stop:
-            started = time.perf_counter()
-            payload = {"contact": f"c{worker}-{count % 50}", "text": "hi"} if body else None
-            async with session.request(method, url, json=payload) as response:
-                await response.read()
-                assert response.status == 200, response.status
-            latencies.append(time.perf_counter() - started)
-            count += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(loop(worker) for worker in range(in_flight)))
-    return len(latencies) / (time.perf_counter() - started), latencies
+    return str(routing["id"])
 
 
 async def conversations(session: aiohttp.ClientSession, base: str, seconds: float,
@@ -126,33 +90,25 @@ async def conversations(session: aiohttp.ClientSession, base: str, seconds: floa
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
-def row(name: str, rate: float, latencies: list[float], ceiling: float | None) -> str:
-    ratio = f"{rate / ceiling:6.0%}" if ceiling else "     -"
-    return (f"| {name:<34} | {rate:8.0f} /s | {percentile(latencies, .5) * 1000:7.1f} ms "
-            f"| {percentile(latencies, .99) * 1000:7.1f} ms | {ratio} |")
-
-
-async def measure(base: str, seconds: float, in_flight: int, real_only: bool) -> list[str]:
+async def measure(service: Service, seconds: float, in_flight: int,
+                  real_only: bool) -> list[str]:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await setup(session, base)
+        await setup(session, service.url)
         if real_only:  # for profiling the real path alone
-            rate, latencies = await conversations(session, base, seconds, in_flight)
-            return [row("web chat message → reply", rate, latencies, None)]
-        await hammer(session, "GET", f"{base}/healthz", 1, in_flight)  # warm-up
-        health_rate, health_lat = await hammer(session, "GET", f"{base}/healthz", seconds,
-                                               in_flight)
-        await hammer(session, "POST", f"{base}/bench/minimal", 1, in_flight, body=True)
-        minimal_rate, minimal_lat = await hammer(session, "POST", f"{base}/bench/minimal",
-                                                 seconds, in_flight, body=True)
-        await conversations(session, base, 1, in_flight)  # warm-up
-        real_rate, real_lat = await conversations(session, base, seconds, in_flight)
+            real = Figure("web chat message → reply",
+                          *await conversations(session, service.url, seconds, in_flight))
+            return [real.row()]
+        health, writes, storage = await ceilings(session, service.url, service.mongodb_uri,
+                                                 seconds, in_flight)
+        await conversations(session, service.url, 1, in_flight)  # warm-up
+        real = Figure("web chat message → reply",
+                      *await conversations(session, service.url, seconds, in_flight),
+                      ceiling=storage.rate)
     return [
-        row("GET /healthz (HTTP ceiling)", health_rate, health_lat, None),
-        row("minimal storage of 1 message", minimal_rate, minimal_lat, None),
-        row("web chat message → reply", real_rate, real_lat, minimal_rate),
-        f"real path / storage ceiling: {real_rate / minimal_rate:.0%}; "
-        f"/ HTTP ceiling: {real_rate / health_rate:.0%}",
+        *HEADER, health.row(), writes.row(), storage.row(), real.row(),
+        f"real path / HTTP ceiling: {real.rate / health.rate:.0%}; "
+        f"/ raw MongoDB writes: {real.rate / writes.rate:.0%}",
         *(f"message {turn + 1} of a conversation ({SCRIPT[turn]!r}): "
           f"p50 {percentile(samples, .5) * 1000:.1f} ms, "
           f"p99 {percentile(samples, .99) * 1000:.1f} ms"
@@ -169,12 +125,10 @@ def main() -> None:
     parser.add_argument("--real-only", action="store_true", help="skip the ceilings")
     parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     args = parser.parse_args()
-    with running_service(args.server, SR_WORKERS=str(args.workers)) as base:
-        lines = asyncio.run(measure(base, args.seconds, args.in_flight, args.real_only))
+    with running_service(args.server, SR_WORKERS=str(args.workers)) as service:
+        lines = asyncio.run(measure(service, args.seconds, args.in_flight, args.real_only))
     print(f"server={args.server} workers={args.workers} in-flight={args.in_flight} "
           f"seconds={args.seconds}")
-    print("| what | rate | p50 | p99 | vs storage ceiling |")
-    print("|---|---|---|---|---|")
     print("\n".join(lines))
 
 

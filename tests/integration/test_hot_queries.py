@@ -3,30 +3,12 @@ collection scan, so latency stays flat however much history is stored."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import pytest
 
 from routing_core.model.interaction import Channel, Inbound
 from routing_core.services import Services
+from routing_core.store.hot_queries import HOT_QUERIES, explain, plan_stages
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
-
-NOW = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def plan_stages(plan: Any) -> set[str]:
-    """Every stage name in a winning plan, however nested."""
-    stages: set[str] = set()
-    if isinstance(plan, dict):
-        if "stage" in plan:
-            stages.add(plan["stage"])
-        for value in plan.values():
-            stages |= plan_stages(value)
-    elif isinstance(plan, list):
-        for item in plan:
-            stages |= plan_stages(item)
-    return stages
 
 
 @pytest.fixture
@@ -42,38 +24,9 @@ async def busy(services: Services) -> Services:
     return services
 
 
-QUERIES = {
-    "ingest: the contact's active interaction": ("interactions", "findAndModify", {
-        "query": {"entry_point_id": "e", "contact": "c", "active": True,
-                  "seen": {"$ne": "p"}}, "update": {"$set": {"x": 1}}}),
-    "the contact's latest interaction": ("interactions", "find", {
-        "filter": {"entry_point_id": "e", "contact": "c"}, "sort": {"_id": -1}, "limit": 1}),
-    "due wake-ups": ("interactions", "find", {
-        "filter": {"active": True, "wake_at": {"$lte": NOW}}, "sort": {"wake_at": 1}}),
-    "an interaction's events": ("events", "find", {
-        "filter": {"interaction_id": "i"}, "sort": {"_id": 1}}),
-    "a visitor's missed messages": ("events", "find", {
-        "filter": {"entry_point_id": "e", "contact": "c", "type": "outbound",
-                   "_id": {"$gt": "x"}}, "sort": {"_id": 1}}),
-    "the outbox sweep": ("events", "find", {
-        "filter": {"status": "pending", "next_attempt_at": {"$lte": NOW}}}),
-    "dead letters": ("events", "find", {
-        "filter": {"type": "outbound", "status": "failed"}, "sort": {"_id": -1}}),
-    "a delivery report": ("events", "find", {
-        "filter": {"provider_id": "SM1", "type": "outbound"}}),
-    "a contact": ("contacts", "find", {
-        "filter": {"entry_point_id": "e", "external_id": "c"}}),
-    "test executions of a version": ("interactions", "find", {
-        "filter": {"version_id": "v", "test": True}, "sort": {"_id": -1}}),
-}
-
-
-@pytest.mark.parametrize("name", QUERIES)
+@pytest.mark.parametrize("name", HOT_QUERIES)
 async def test_a_hot_query_uses_an_index(busy: Services, name: str) -> None:
-    collection_name, verb, body = QUERIES[name]
-    database = busy.store.database
-    result = await database.command(
-        {"explain": {verb: collection_name, **body}, "verbosity": "queryPlanner"})
+    result = await explain(busy.store.database, name)
     stages = plan_stages(result["queryPlanner"]["winningPlan"])
     assert "COLLSCAN" not in stages, (name, stages)
     assert "IXSCAN" in stages or "IDHACK" in stages or "EXPRESS_IXSCAN" in stages, stages
