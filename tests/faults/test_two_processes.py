@@ -1,16 +1,24 @@
 """Two service processes on one database: no message processed twice, timers fired once,
-a scheduled production done once."""
+a scheduled production done once, no conversation assigned twice."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import random
+import time
+from collections import Counter
+from typing import Any
 
+import aiohttp
 import pytest
+from pymongo import AsyncMongoClient
 
+from tests.conftest import ADMIN_PASSWORD
 from tests.faults.test_kill_service import install, settled
 from tests.faults.traffic import Visitor, talk
+from tests.support.routings import action, tree
 from tests.support.service import ServiceProcess
 
 pytestmark = pytest.mark.slow
@@ -57,5 +65,105 @@ async def test_two_processes_share_the_work_without_doing_it_twice(mongodb_uri, 
         assert first.api("GET", f"/api/versions/{candidate['id']}")["status"] == "production"
     finally:
         stop.set()
+        first.stop()
+        second.stop()
+
+
+AGENT_CAPACITIES = (1, 2, 3, 1, 2)
+QUEUED = 30
+QUEUE_TREE = tree(action("queue", "to_queue", {"queue": "race", "max_wait_seconds": 3600},
+                         answered=None, no_agent=None))
+
+
+async def start_conversation(url: str, visitor: str) -> None:
+    """One web chat message whose ack came back: the conversation is queued."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+            f"{url.replace('http', 'ws', 1)}/chat/race/ws?visitor={visitor}") as socket:
+        await socket.receive_json(timeout=10)  # the history frame
+        await socket.send_str(json.dumps({"type": "message", "text": "hi", "id": "1"}))
+        while (await socket.receive_json(timeout=10)).get("type") != "ack":
+            pass
+
+
+async def holdings(mongodb_uri: str, database: str) -> tuple[Counter[str], Counter[str]]:
+    """Active conversations per agent, and ``assigned`` events per conversation."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri)
+    try:
+        held = Counter([document["agent_id"] async for document in
+                        client[database]["interactions"].find(
+                            {"active": True, "agent_id": {"$ne": None}}, {"agent_id": 1})])
+        given = Counter([event["interaction_id"] async for event in
+                         client[database]["events"].find({"type": "assigned"})])
+        return held, given
+    finally:
+        await client.close()
+
+
+async def held_when_settled(mongodb_uri: str, database: str, expected: int,
+                            timeout: float = 30) -> tuple[Counter[str], Counter[str]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        held, given = await holdings(mongodb_uri, database)
+        if sum(held.values()) >= expected or time.monotonic() > deadline:
+            return held, given
+        await asyncio.sleep(0.3)
+
+
+async def test_two_processes_never_give_a_conversation_twice(mongodb_uri, tmp_path):
+    """Agents log in to either process; conversations queue through both; ends from both
+    free capacity that both race to fill. No agent exceeds its capacity and no conversation
+    is assigned twice."""
+    first = ServiceProcess(mongodb_uri, tmp_path / "a").start()
+    second = ServiceProcess(mongodb_uri, tmp_path / "b",
+                            SR_MONGODB_DATABASE=first.environment["SR_MONGODB_DATABASE"])
+    second.start()
+    processes = (first, second)
+    database = first.environment["SR_MONGODB_DATABASE"]
+    try:
+        routing = first.api("POST", "/api/smart-routings/import", {
+            "routing": {"name": "race", "reference": "race", "type": "start"},
+            "versions": [{"name": "v1", "status": "production", "tree": QUEUE_TREE}]})
+        first.api("POST", "/api/entry-points", {
+            "channel": "webchat", "name": "race", "address": "race",
+            "start_routing": routing["id"]})
+        agents = []
+        for number, capacity in enumerate(AGENT_CAPACITIES):
+            email = f"racer{number}@example.com"
+            user = first.api("POST", "/api/users", {
+                "email": email, "password": ADMIN_PASSWORD, "roles": ["agent"],
+                "agent": {"queues": [], "capacity": capacity}})
+            agents.append((processes[number % 2], user["id"], capacity, email))
+        first.api("POST", "/api/queues", {
+            "name": "race", "members": [user_id for _, user_id, _, _ in agents],
+            "max_wait_seconds": 3600})
+        tokens = {}
+        for process, user_id, _, email in agents:
+            tokens[user_id] = process._call("POST", "/api/auth/login", {
+                "email": email, "password": ADMIN_PASSWORD}, None)["token"]
+            process._call("POST", "/api/agent/status", {"status": "available"},
+                          tokens[user_id])
+
+        await asyncio.gather(*(start_conversation(processes[n % 2].url, f"visitor-{n:03d}")
+                               for n in range(QUEUED)))
+        capacity = sum(AGENT_CAPACITIES)
+        held, given = await held_when_settled(mongodb_uri, database, capacity)
+        assert [held[user_id] for _, user_id, _, _ in agents] == list(AGENT_CAPACITIES)
+        assert max(given.values()) == 1
+
+        # every agent ends what it holds through the other process, all at once
+        def end_all(process: ServiceProcess, user_id: str) -> None:
+            token = tokens[user_id]
+            for item in process._call("GET", "/api/agent/interactions", None, token)["items"]:
+                process._call("POST", f"/api/agent/interactions/{item['id']}/end", None,
+                              token)
+
+        await asyncio.gather(*(
+            asyncio.to_thread(end_all, processes[(number + 1) % 2], user_id)
+            for number, (_, user_id, _, _) in enumerate(agents)))
+        held, given = await held_when_settled(mongodb_uri, database, capacity)
+        assert [held[user_id] for _, user_id, _, _ in agents] == list(AGENT_CAPACITIES)
+        assert sum(given.values()) == 2 * capacity
+        assert max(given.values()) == 1, "a conversation was assigned twice"
+    finally:
         first.stop()
         second.stop()
