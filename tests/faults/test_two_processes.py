@@ -167,3 +167,43 @@ async def test_two_processes_never_give_a_conversation_twice(mongodb_uri, tmp_pa
     finally:
         first.stop()
         second.stop()
+
+
+async def test_a_rolling_upgrade_under_traffic_loses_nothing(mongodb_uri, tmp_path):
+    """The upgrade of docs/deploy.md: a new process starts beside the old ones, an old one
+    is stopped with SIGTERM mid-traffic and its visitors reconnect elsewhere; every
+    accepted message still gets exactly one echo and every timer fires once."""
+    old = [ServiceProcess(mongodb_uri, tmp_path / "old-a", SR_LEASE_SECONDS="2").start()]
+    database = old[0].environment["SR_MONGODB_DATABASE"]
+    old.append(ServiceProcess(mongodb_uri, tmp_path / "old-b", SR_LEASE_SECONDS="2",
+                              SR_MONGODB_DATABASE=database).start())
+    new = None
+    stop = asyncio.Event()
+    try:
+        install(old[0])
+        visitors = [Visitor(f"visitor-roll-{n:02d}") for n in range(10)]
+        homes = {visitor.name: old[n % 2] for n, visitor in enumerate(visitors)}
+        traffic = {visitor.name: asyncio.create_task(talk(visitor, homes[visitor.name].url,
+                                                          stop)) for visitor in visitors}
+        await asyncio.sleep(3)
+        new = ServiceProcess(mongodb_uri, tmp_path / "new", SR_LEASE_SECONDS="2",
+                             SR_MONGODB_DATABASE=database).start()
+        await asyncio.to_thread(old[0].stop)  # SIGTERM while its visitors are talking
+        for visitor in visitors:  # the load balancer sends them to the running processes
+            if homes[visitor.name] is old[0]:
+                traffic[visitor.name].cancel()
+                traffic[visitor.name] = asyncio.create_task(talk(visitor, new.url, stop))
+        await asyncio.sleep(3)
+        stop.set()
+        await asyncio.gather(*traffic.values(), return_exceptions=True)
+        accepted = [text for visitor in visitors for text in visitor.accepted]
+        assert len(accepted) > 20
+        started = sum(visitor.started for visitor in visitors)
+        texts = await settled(mongodb_uri, database, accepted, started)
+        assert [text for text in accepted if texts[f"echo {text}"] != 1] == []
+        assert texts["woke"] == started
+    finally:
+        stop.set()
+        for process in [*old, new]:
+            if process is not None:
+                process.stop()
