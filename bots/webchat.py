@@ -149,13 +149,14 @@ async def _catch_up(entry_point_id: str, visitor: str, after: str | None) -> Non
     if latest is None:
         await websocket.send_json({"type": "history", "messages": []})
         return
-    events = await store.events.of_interaction(latest["_id"], limit=HISTORY_LIMIT * 4)
+    events = await store.events.latest_of_interaction(latest["_id"], HISTORY_LIMIT,
+                                                      types=("inbound", "outbound"))
     messages = [
         {"from": "visitor", "text": event.data.get("text", "")} if event.type == "inbound"
         else {"from": "bot", **message_frame(event)}
-        for event in events if event.type in ("inbound", "outbound")
+        for event in events
     ]
-    await websocket.send_json({"type": "history", "messages": messages[-HISTORY_LIMIT:]})
+    await websocket.send_json({"type": "history", "messages": messages})
 
 
 async def _forward(queue: asyncio.Queue[Event]) -> None:

@@ -71,7 +71,7 @@ TO_USER_WAIT_SECONDS = 120  # to_user: an available agent at full capacity, this
 RECONCILE_EVERY_SECONDS = 15.0
 HELD_GRACE_SECONDS = 30.0  # a reservation younger than this is never reconciled away
 MAX_PER_PASS = 200
-HISTORY_LIMIT = 500
+HISTORY_LIMIT = 500  # the latest events an agent sees of a conversation
 
 def in_mongo_precision(moment: datetime) -> datetime:
     """MongoDB keeps milliseconds: a time compared after a round trip must be cut alike."""
@@ -451,9 +451,9 @@ class Distribution:
         interactions = await self.store.interactions.all(
             {"_id": {"$in": ids}, "agent_id": agent_id, "active": True}
         )
-        return [(interaction, await self.store.events.of_interaction(interaction.id,
-                                                                     HISTORY_LIMIT))
-                for interaction in interactions]
+        events = await self.store.events.latest_of_interactions(
+            [interaction.id for interaction in interactions], HISTORY_LIMIT)
+        return [(interaction, events[interaction.id]) for interaction in interactions]
 
     async def _as_agent(
         self, agent: User, interaction_id: str, change: Operation, refusal: str

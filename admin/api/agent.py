@@ -23,6 +23,7 @@ from admin.schemas.queues import (
     TransferIn,
 )
 from routing_core.clock import utcnow
+from routing_core.distribution import HISTORY_LIMIT
 from routing_core.errors import Conflict, NotFound
 from routing_core.model.tasks import Task, TaskStatus
 from routing_core.model.users import AGENT_CONSOLE, AgentProfile, User
@@ -78,7 +79,7 @@ async def my_interactions() -> AgentInteractionList:
 @validate_response(AgentInteractionOut)
 async def my_interaction(interaction_id: str) -> AgentInteractionOut:
     interaction = await distribution().held((await me()).id, interaction_id)
-    events = await services().store.events.of_interaction(interaction_id)
+    events = await services().store.events.latest_of_interaction(interaction_id, HISTORY_LIMIT)
     return AgentInteractionOut.of(interaction, events)
 
 

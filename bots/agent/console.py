@@ -23,13 +23,13 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from admin.schemas.queues import AgentInteractionOut
+from routing_core.distribution import HISTORY_LIMIT
 from routing_core.model.interaction import Event, Interaction
 from routing_core.store import Store
 
 log = logging.getLogger(__name__)
 Frame = dict[str, Any]
 MAX_QUEUED_FRAMES = 1000
-HISTORY_LIMIT = 500
 
 
 def summary(interaction: Interaction) -> Frame:
@@ -103,7 +103,7 @@ class AgentHub:
                 })
 
     async def _assigned(self, agent_id: str, interaction: Interaction) -> None:
-        events = await self.store.events.of_interaction(interaction.id, HISTORY_LIMIT)
+        events = await self.store.events.latest_of_interaction(interaction.id, HISTORY_LIMIT)
         view = AgentInteractionOut.of(interaction, events).model_dump(mode="json")
         self.publish(agent_id, {"type": "assigned", "interaction": view,
                                 "interaction_id": interaction.id})

@@ -227,6 +227,33 @@ class EventRepository(Repository[Event]):
         found = self.collection.find({"interaction_id": interaction_id}).sort("_id", 1)
         return [Event.from_document(document) async for document in found.limit(limit)]
 
+    async def latest_of_interaction(self, interaction_id: str, limit: int,
+                                    types: tuple[str, ...] = ()) -> list[Event]:
+        """The last ``limit`` events (of ``types``, when given), oldest first: what a
+        conversation's viewer shows, however long the conversation has run."""
+        query: dict[str, Any] = {"interaction_id": interaction_id}
+        if types:
+            query["type"] = {"$in": list(types)}
+        found = self.collection.find(query).sort("_id", -1).limit(limit)
+        newest_first = [Event.from_document(document) async for document in found]
+        return newest_first[::-1]
+
+    async def latest_of_interactions(
+        self, interaction_ids: list[str], limit: int
+    ) -> dict[str, list[Event]]:
+        """``latest_of_interaction`` for several interactions in one round trip."""
+        grouped: dict[str, list[Event]] = {interaction_id: [] for interaction_id in interaction_ids}
+        found = await self.collection.aggregate([
+            {"$match": {"interaction_id": {"$in": interaction_ids}}},
+            {"$sort": {"interaction_id": -1, "_id": -1}},
+            {"$group": {"_id": "$interaction_id",
+                        "events": {"$firstN": {"n": limit, "input": "$$ROOT"}}}},
+        ])
+        async for group in found:
+            grouped[group["_id"]] = [Event.from_document(document)
+                                     for document in reversed(group["events"])]
+        return grouped
+
     async def of_interactions(self, interaction_ids: list[str]) -> dict[str, list[Event]]:
         """The events lists of several interactions in one read (a page of executions)."""
         grouped: dict[str, list[Event]] = {interaction_id: [] for interaction_id in interaction_ids}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from routing_core.model.interaction import Channel, Inbound
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
 FAVOURITE = tree(
@@ -89,3 +90,28 @@ async def test_a_message_committed_by_another_process_reaches_the_open_socket(ap
         assert await other_process.wake_due() == 1
         await other_process.idle()
         assert (await receive(socket))["text"] == "Here I am."
+
+
+ECHO = tree(
+    action("ask", "message_wait", {"text": "Say?", "into": "said"}, answered="echo"),
+    action("echo", "message", {"text": "echo {{ vars.said }}"}, next="ask"),
+)
+
+
+async def test_a_long_conversation_s_history_is_its_latest_messages(app, services):
+    """Past the history's limit, a reconnecting visitor sees the end of the conversation,
+    not its beginning; an agent's view of it is its latest events too."""
+    routing_id = await production_routing(services, "echo", ECHO)
+    entry_point = await webchat_entry_point(services, routing_id)
+    for number in range(140):  # 140 inbound + 281 outbound: past what was read before
+        await services.runtime.receive(Inbound(
+            channel=Channel.webchat, entry_point_id=entry_point.id, contact="visitor-talker",
+            provider_id=f"m{number}", text=f"line {number}"), wait=True)
+    async with app.test_client().websocket("/chat/web/ws?visitor=visitor-talker") as socket:
+        history = (await receive(socket, "history"))["messages"]
+    assert len(history) == 100
+    assert [m["text"] for m in history[-3:]] == ["line 139", "echo line 139", "Say?"]
+    interaction = (await services.store.interactions.all({"contact": "visitor-talker"}))[0]
+    everything = await services.store.events.of_interaction(interaction.id)
+    latest = await services.store.events.latest_of_interactions([interaction.id, "none"], 7)
+    assert latest == {interaction.id: everything[-7:], "none": []}
