@@ -71,7 +71,11 @@ TO_USER_WAIT_SECONDS = 120  # to_user: an available agent at full capacity, this
 RECONCILE_EVERY_SECONDS = 15.0
 HELD_GRACE_SECONDS = 30.0  # a reservation younger than this is never reconciled away
 MAX_PER_PASS = 200
-HISTORY_LIMIT = 500  # the latest events an agent sees of a conversation
+HISTORY_LIMIT = 500
+# An open console beats this often; silent for PRESENCE_GRACE (the browser was closed, the
+# machine slept), an available agent is set away so nothing more is given to them.
+PRESENCE_BEAT_SECONDS = 20.0
+PRESENCE_GRACE_SECONDS = 60.0  # the latest events an agent sees of a conversation
 
 def in_mongo_precision(moment: datetime) -> datetime:
     """MongoDB keeps milliseconds: a time compared after a round trip must be cut alike."""
@@ -436,6 +440,22 @@ class Distribution:
             self._spawn(self.assign_for_agent(user.id))
         return state
 
+    async def seen(self, agent_id: str) -> None:
+        """A console of the agent is open (called on opening and every beat)."""
+        await self.agents.seen(agent_id, in_mongo_precision(self.clock()))
+
+    async def away_when_absent(self, now: datetime) -> list[str]:
+        """Available agents whose consoles all went silent are set away; their ids."""
+        before = now - timedelta(seconds=PRESENCE_GRACE_SECONDS)
+        gone = []
+        for agent_id in await self.agents.absent(before):
+            if await self.agents.step_away(agent_id, before, in_mongo_precision(now)):
+                await self.store.users.collection.update_one(
+                    {"_id": agent_id, "agent": {"$type": "object"}},
+                    {"$set": {"agent.status": AgentStatus.away.value}})
+                gone.append(agent_id)
+        return gone
+
     async def held(self, agent_id: str, interaction_id: str) -> Interaction:
         """The agent's conversation; NotFound when it is not theirs, Conflict once ended."""
         interaction = await self.store.interactions.find(interaction_id)
@@ -633,6 +653,7 @@ class Distribution:
         if now >= self._next_reconcile:
             self._next_reconcile = now + timedelta(seconds=RECONCILE_EVERY_SECONDS)
             await self.reconcile(now)
+            await self.away_when_absent(now)
         return given
 
     async def _expire_transfer(self, entry: QueueEntry) -> None:

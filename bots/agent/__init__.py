@@ -6,7 +6,8 @@ The page is static HTML with its own script and style: it logs the agent in thro
 ``?token=`` or the session cookie and needs the ``agent:console`` permission; the server
 sends ``{type: "assigned" | "message" | "sent" | "transferred" | "ended", interaction,
 interaction_id, ...}`` (see ``console.AgentHub``) and answers ``{type: "ping"}`` with
-``{type: "pong"}``.
+``{type: "pong"}``. An open socket is the agent's presence: when every console of an
+available agent has been closed for a minute, distribution sets them away.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import contextlib
 import json
 from typing import Any, cast
 
+from pymongo.errors import PyMongoError
 from quart import Blueprint, Quart, current_app, render_template, session, websocket
 
 from admin.context import services
 from bots.agent.console import AgentHub
-from routing_core.distribution import Distribution
+from routing_core.distribution import PRESENCE_BEAT_SECONDS, Distribution
 from routing_core.errors import Unauthenticated
 from routing_core.model.users import AGENT_CONSOLE, User
 from routing_core.services import Services
@@ -71,7 +73,7 @@ async def console_socket() -> None:
     await websocket.accept()
     hub = cast(AgentHub, current_app.extensions["agent_hub"])
     frames = hub.subscribe(user.id)
-    forward = asyncio.create_task(_forward(frames))
+    helpers = [asyncio.create_task(_forward(frames)), asyncio.create_task(_beat(user.id))]
     try:
         while True:
             raw = await websocket.receive()
@@ -79,10 +81,20 @@ async def console_socket() -> None:
                 if json.loads(raw).get("type") == "ping":
                     await websocket.send_json({"type": "pong"})
     finally:
-        forward.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await forward
+        for helper in helpers:
+            helper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await helper
         hub.unsubscribe(user.id, frames)
+
+
+async def _beat(agent_id: str) -> None:
+    """The agent is present while a console socket is open (in any process)."""
+    distribution = cast(Distribution, current_app.extensions["distribution"])
+    while True:
+        with contextlib.suppress(PyMongoError):  # an outage: the next beat tries again
+            await distribution.seen(agent_id)
+        await asyncio.sleep(PRESENCE_BEAT_SECONDS)
 
 
 async def _forward(frames: asyncio.Queue[dict[str, Any]]) -> None:

@@ -127,6 +127,8 @@ class AgentState(Record):
     held: list[HeldConversation] = Field(default_factory=list)
     idle_since: datetime | None = None  # became available, or last given a conversation
     status_at: datetime | None = None
+    # last sign of life of an open console (None: the agent works through the API alone)
+    console_seen_at: datetime | None = None
 
     @property
     def load(self) -> int:

@@ -204,6 +204,27 @@ class AgentStateRepository(Repository[AgentState]):
         assert document is not None  # an upsert returning the document after always finds it
         return AgentState.from_document(document)
 
+    async def seen(self, agent_id: str, now: datetime) -> None:
+        """An open console of the agent is alive."""
+        await self.collection.update_one(
+            {"_id": agent_id}, {"$set": {"console_seen_at": now},
+                                "$setOnInsert": {"status": AgentStatus.offline.value,
+                                                 "held": []}}, upsert=True)
+
+    async def absent(self, before: datetime) -> list[str]:
+        """Available agents whose every console went silent before ``before``."""
+        found = self.collection.find({"status": AgentStatus.available.value,
+                                      "console_seen_at": {"$lt": before}}, {"_id": 1})
+        return [document["_id"] async for document in found]
+
+    async def step_away(self, agent_id: str, before: datetime, now: datetime) -> bool:
+        """``away``, unless a console came back meanwhile or the agent changed status."""
+        result = await self.collection.update_one(
+            {"_id": agent_id, "status": AgentStatus.available.value,
+             "console_seen_at": {"$lt": before}},
+            {"$set": {"status": AgentStatus.away.value, "status_at": now}})
+        return result.modified_count == 1
+
     async def available(self, agent_ids: list[str]) -> list[AgentState]:
         """Available agents among ``agent_ids``, longest idle first."""
         found = self.collection.find(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from routing_core.clock import utcnow
-from routing_core.distribution import Distribution
+from routing_core.distribution import PRESENCE_GRACE_SECONDS, Distribution
 from routing_core.model.interaction import Channel, Inbound
 from tests.conftest import Api, login
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
@@ -478,3 +478,42 @@ async def test_a_claim_lost_with_its_process_is_delivered_and_stale_capacity_ret
     state = await distribution.agents.state_of(ned_id)
     assert [item.interaction for item in state.held] == [interaction_id]
     assert (await event_types(services, interaction_id)).count("assigned") == 1
+
+
+async def test_an_agent_whose_console_went_silent_is_set_away(app, services, api,
+                                                              distribution):
+    """Presence: an agent who closed the console stops receiving conversations after the
+    grace; one whose console is open stays available, and so does an agent who works
+    through the API alone."""
+    entry_point = await support_line(services)
+    gone = await agent(app, api, "gone@example.com", queues=["support"])
+    here = await agent(app, api, "here@example.com", queues=["support"])
+    bare = await agent(app, api, "bare@example.com", queues=["support"])
+    await queue(api, "support", [gone, here, bare])
+    for client in (gone, here, bare):
+        await available(client)
+    client = app.test_client()
+    async with client.websocket(f"/agent/ws?token={gone.token}") as console:
+        await console.send_json({"type": "ping"})
+        assert (await asyncio.wait_for(console.receive_json(), 5))["type"] == "pong"
+    later = utcnow() + timedelta(seconds=PRESENCE_GRACE_SECONDS + 1)
+    async with client.websocket(f"/agent/ws?token={here.token}") as console:
+        await console.send_json({"type": "ping"})
+        await asyncio.wait_for(console.receive_json(), 5)
+        await distribution.seen(here.user_id)  # what its beat does meanwhile
+        await services.store.database["agent_states"].update_one(
+            {"_id": here.user_id}, {"$set": {"console_seen_at": later}})
+        assert await distribution.away_when_absent(later) == [gone.user_id]
+        assert await distribution.away_when_absent(later) == []  # once
+    statuses = {client.user_id: (await client.get("/api/agent/status")).json_body["status"]
+                for client in (gone, here, bare)}
+    assert statuses == {gone.user_id: "away", here.user_id: "available",
+                        bare.user_id: "available"}
+    user = (await api.get(f"/api/users/{gone.user_id}")).json_body
+    assert user["agent"]["status"] == "away"
+    await services.runtime.receive(Inbound(
+        channel=Channel.webchat, entry_point_id=entry_point.id, contact="visitor-0009",
+        provider_id="p1", text="hi"), wait=True)
+    await settle(services, distribution)
+    held = await services.store.interactions.all({"contact": "visitor-0009"})
+    assert held[0].agent_id in (here.user_id, bare.user_id)
