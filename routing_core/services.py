@@ -17,7 +17,7 @@ from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.ports import HttpPort, MailPort, Ports, SmsPort
 from routing_core.engine.reference_port import StoreReference
-from routing_core.engine.relay import WebchatRelay
+from routing_core.engine.relay import EventRelay, webchat_relay
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.entry_points import EntryPoints
 from routing_core.lifecycle import Lifecycle
@@ -53,7 +53,8 @@ class Services:
     campaigns: Campaigns
     campaign_runner: CampaignRunner
     surveys: Surveys
-    _relay: asyncio.Task[None] = field(init=False, repr=False)
+    relays: list[EventRelay] = field(default_factory=list)  # more may be added before start
+    _relay_tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     @classmethod
     def build(
@@ -137,12 +138,13 @@ class Services:
         for channel in self.outbox.channels():
             self.delivery.register(channel, self.outbox)
         self.runtime.start()
-        relay = WebchatRelay(self.store, self.hub, self.runtime.owner)
-        self._relay = asyncio.create_task(relay.run())
+        self.relays.append(webchat_relay(self.store, self.hub, self.runtime.owner))
+        self._relay_tasks = [asyncio.create_task(relay.run()) for relay in self.relays]
 
     async def stop(self) -> None:
-        self._relay.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._relay
+        for task in self._relay_tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.runtime.stop()
         await self.scheduler.stop()

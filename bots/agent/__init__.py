@@ -23,6 +23,7 @@ from quart import Blueprint, Quart, current_app, render_template, session, webso
 from admin.context import services
 from bots.agent.console import AgentHub
 from routing_core.distribution import PRESENCE_BEAT_SECONDS, Distribution
+from routing_core.engine.relay import EventRelay
 from routing_core.errors import Unauthenticated
 from routing_core.model.users import AGENT_CONSOLE, User
 from routing_core.services import Services
@@ -40,6 +41,8 @@ async def install(app: Quart, built: Services) -> Distribution:
     await distribution.ensure_indexes()
     hub = AgentHub(built.store)
     built.runtime.on_committed(hub.on_committed)
+    built.relays.append(EventRelay("agent console frames", built.store, built.runtime.owner,
+                                   AgentHub.RELAYED, hub.relayed))
     app.extensions["agent_hub"] = hub
     return distribution
 

@@ -70,10 +70,22 @@ class AgentHub:
                 log.warning("agent %s: a console socket is not reading; frame dropped",
                             agent_id)
 
+    # what another process's commit must carry to concern an agent (see ``relayed``)
+    RELAYED = {"$or": [{"agent_id": {"$ne": None}},
+                       {"type": {"$in": ["assigned", "transferred"]}}]}
+
+    async def relayed(self, event: Event) -> None:
+        """An event committed by another process: frames for the agents watching here."""
+        concerned = (event.agent_id, event.data.get("agent"), event.data.get("from_agent"))
+        if any(self.watching(agent_id) for agent_id in concerned):
+            interaction = await self.store.interactions.find(event.interaction_id)
+            if interaction is not None:
+                await self.on_committed(interaction, [event])
+
     async def on_committed(self, interaction: Interaction, events: list[Event]) -> None:
         """Turn a commit's events into frames for the agents watching (cheap otherwise)."""
-        holder = interaction.agent_id
         for event in events:
+            holder = event.agent_id or interaction.agent_id
             if event.type == "assigned" and self.watching(event.data.get("agent")):
                 await self._assigned(event.data["agent"], interaction)
             elif event.type == "transferred" and self.watching(event.data.get("from_agent")):

@@ -1,16 +1,18 @@
-"""Web chat messages committed by another process reach the sockets open in this one.
+"""Events committed by another process reach what is open in this one.
 
-With several service processes, a visitor's socket lives in one of them while a timer
-or an agent's reply may be processed in another. Each process watches the events
-collection (a MongoDB change stream, filtered on the server to other processes' web chat
-messages) and publishes what it sees to its local hub. A socket that was closed
-meanwhile catches up on reconnection anyway.
+With several service processes, a visitor's web chat socket or an agent's console lives
+in one of them while a timer, a customer's message or an agent's reply may be processed
+in another. Each process watches the events collection (a MongoDB change stream,
+filtered on the server to other processes' events of interest) and hands what it sees
+to a local handler. A socket that was closed meanwhile catches up on reconnection anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pymongo.errors import OperationFailure, PyMongoError
 
@@ -20,32 +22,58 @@ from routing_core.store import Store
 
 log = logging.getLogger(__name__)
 NOT_A_REPLICA_SET = 40573  # change streams need a replica set
+Handler = Callable[[Event], Awaitable[None]]
 
 
-class WebchatRelay:
-    def __init__(self, store: Store, hub: LocalHub, origin: str):
+class EventRelay:
+    """Inserted events matching ``match`` (on the event document), written by another
+    process than ``origin``, go to ``handler``."""
+
+    def __init__(self, name: str, store: Store, origin: str, match: dict[str, Any],
+                 handler: Handler):
+        self.name = name
         self.store = store
-        self.hub = hub
         self.origin = origin
+        self.match = match
+        self.handler = handler
 
     async def run(self) -> None:
         pipeline = [{"$match": {
             "operationType": "insert",
-            "fullDocument.type": "outbound",
-            "fullDocument.channel": Channel.webchat.value,
             "fullDocument.origin": {"$ne": self.origin},
+            **{f"fullDocument.{key}": value for key, value in self.match.items()
+               if not key.startswith("$")},
+            **{key: [{f"fullDocument.{field}": value for field, value in clause.items()}
+                     for clause in clauses]
+               for key, clauses in self.match.items() if key.startswith("$")},
         }}]
         while True:
             try:
                 async with await self.store.events.collection.watch(pipeline) as stream:
                     async for change in stream:
-                        self.hub.publish(Event.from_document(change["fullDocument"]))
+                        await self._hand_over(Event.from_document(change["fullDocument"]))
             except OperationFailure as error:
                 if error.code == NOT_A_REPLICA_SET:
-                    log.warning("MongoDB is not a replica set: web chat messages of other "
-                                "processes reach sockets only when they reconnect")
+                    log.warning("MongoDB is not a replica set: %s of other processes reach "
+                                "sockets only when they reconnect", self.name)
                     return
-                log.exception("web chat relay: change stream failed; retrying")
+                log.exception("%s relay: change stream failed; retrying", self.name)
             except PyMongoError:
-                log.exception("web chat relay: change stream failed; retrying")
+                log.exception("%s relay: change stream failed; retrying", self.name)
             await asyncio.sleep(1)
+
+    async def _hand_over(self, event: Event) -> None:
+        try:
+            await self.handler(event)
+        except PyMongoError:  # the handler's own read failed: that socket polls anyway
+            log.exception("%s relay: could not hand over event %s", self.name, event.id)
+
+
+def webchat_relay(store: Store, hub: LocalHub, origin: str) -> EventRelay:
+    """Web chat messages written elsewhere (a timer, an agent) to this process's sockets."""
+
+    async def publish(event: Event) -> None:
+        hub.publish(event)
+
+    return EventRelay("web chat messages", store, origin,
+                      {"type": "outbound", "channel": Channel.webchat.value}, publish)

@@ -351,6 +351,21 @@ class Runtime:
         """``listener(interaction, events)`` after every commit (e.g. the agent console)."""
         self._listeners.append(listener)
 
+    def _stamp(self, interaction: Interaction, journal: Journal, now: datetime) -> list[Event]:
+        """Mark the step's events before they are written: their origin and agent (what
+        other processes' relays filter on) and, for outbound messages, who sends them.
+        Returns the outbound messages."""
+        for event in journal.events:
+            event.origin = self.owner
+            event.agent_id = interaction.agent_id
+        outbound = journal.outbound_messages()
+        for event in outbound:
+            if self.delivery.stored_as_sent(event.channel):  # type: ignore[arg-type]
+                event.status = DeliveryStatus.sent
+            else:  # ours to send right after the commit; the sweeper's once the lease ends
+                event.lease_until = self._lease_until(now)
+        return outbound
+
     async def _step(
         self, document: dict[str, Any], operation: Operation | None = None
     ) -> dict[str, Any] | None:
@@ -389,13 +404,7 @@ class Runtime:
                 ) if moment is not None
             )
         interaction.updated_at = now
-        outbound = journal.outbound_messages()
-        for event in outbound:
-            event.origin = self.owner
-            if self.delivery.stored_as_sent(event.channel):  # type: ignore[arg-type]
-                event.status = DeliveryStatus.sent
-            else:  # ours to send right after the commit; the sweeper's once the lease ends
-                event.lease_until = self._lease_until(now)
+        outbound = self._stamp(interaction, journal, now)
         await self.store.events.append(journal.events)
         later = self.clock()
         committed = await self.store.interactions.commit(

@@ -119,6 +119,8 @@ class Event(Record):
     type: str  # inbound, outbound, passage, checkpoint, variables, error, end, ...
     action: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+    origin: str | None = None  # the process that wrote it (for other processes' relays)
+    agent_id: str | None = None  # the agent holding the conversation when it was written
     # outbound messages only
     channel: Channel | None = None
     entry_point_id: str | None = None
@@ -130,7 +132,6 @@ class Event(Record):
     provider_id: str | None = None
     error: str | None = None
     sent_at: datetime | None = None
-    origin: str | None = None  # the process that wrote it (web chat relay)
     possible_duplicate: bool = False  # re-sent after its sender died mid-send
     reports: dict[str, datetime] = Field(default_factory=dict)  # provider status → when
 

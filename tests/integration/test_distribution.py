@@ -12,6 +12,9 @@ import pytest
 
 from routing_core.clock import utcnow
 from routing_core.distribution import PRESENCE_GRACE_SECONDS, Distribution
+from routing_core.engine.delivery import Delivery, LocalHub
+from routing_core.engine.ports import Ports
+from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.model.interaction import Channel, Inbound
 from tests.conftest import Api, login
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
@@ -517,3 +520,29 @@ async def test_an_agent_whose_console_went_silent_is_set_away(app, services, api
     await settle(services, distribution)
     held = await services.store.interactions.all({"contact": "visitor-0009"})
     assert held[0].agent_id in (here.user_id, bare.user_id)
+
+
+async def test_a_customer_message_processed_by_another_process_reaches_the_console(
+    app, services, api, distribution
+):
+    """The customer's next message lands on another process (its own runtime): the agent's
+    console, open on this one, gets it live through the change stream relay."""
+    entry_point = await support_line(services)
+    ada = await agent(app, api, "ada@example.com")
+    await queue(api, "support", [ada])
+    await available(ada)
+    other_process = Runtime(services.store, Ports(), Delivery(LocalHub()),
+                            RuntimeSettings(sweep_seconds=3600))
+    client = app.test_client()
+    async with client.websocket(f"/agent/ws?token={ada.token}") as console, \
+            client.websocket(f"/chat/{entry_point.address}/ws?visitor=visitor-0005") as chat:
+        await frame(chat, "history")
+        await chat.send_json({"type": "message", "text": "Hello", "id": "m1"})
+        interaction_id = (await frame(console, "assigned"))["interaction_id"]
+        await settle(services, distribution)
+        await other_process.receive(Inbound(
+            channel=Channel.webchat, entry_point_id=entry_point.id, contact="visitor-0005",
+            provider_id="elsewhere-1", text="Sent through the other process"), wait=True)
+        message = await frame(console, "message")
+        assert (message["interaction_id"], message["text"]) == (
+            interaction_id, "Sent through the other process")

@@ -2,10 +2,10 @@
  *
  * Logs in through the JSON API (the token stays in sessionStorage; an admin session
  * cookie works too), then keeps the list of the agent's conversations from two sources:
- * the WebSocket /agent/ws (instant, when the conversation's commits happen in the process
- * serving this socket) and a poll of GET /api/agent/interactions every few seconds (the
- * fallback when several service processes share the work). Events are merged by id, so
- * whichever arrives first wins and nothing shows twice.
+ * the WebSocket /agent/ws (instant, whichever service process committed the change: other
+ * processes' commits come through a change stream) and a poll of GET /api/agent/interactions
+ * every few seconds (what a socket missed while it was reconnecting, and the status).
+ * Events are merged by id, so whichever arrives first wins and nothing shows twice.
  */
 (function () {
   "use strict";
