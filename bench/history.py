@@ -27,7 +27,6 @@ query's plan is a collection scan.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
@@ -42,7 +41,7 @@ import aiohttp
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bench.measure import HEADER, Figure, admin_headers, api, ceilings, percentile
+from bench.measure import HEADER, Figure, admin_headers, api, arguments, ceilings, percentile
 from bench.service import Service, running_service
 from bench.webchat import conversations, setup
 from routing_core.clock import utcnow
@@ -374,17 +373,14 @@ async def run(service: Service, sizes: list[int], seconds: float,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--sizes", default="10000,100000,1000000",
                         help="stored events at each step, comma-separated")
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--in-flight", type=int, default=16)
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     print(f"sizes={sizes} in-flight={args.in_flight} seconds={args.seconds}", flush=True)
     started = time.perf_counter()
-    with running_service() as service:
+    with running_service(args.server) as service:
         results = asyncio.run(run(service, sizes, args.seconds, args.in_flight))
     print("\n".join(summary(results)))
     print(f"\ntotal {time.perf_counter() - started:.0f} s")

@@ -4,7 +4,9 @@ MongoDB write rate), measured in the same run."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import resource
 import time
 import uuid
 from dataclasses import dataclass
@@ -59,15 +61,16 @@ async def api(session: aiohttp.ClientSession, base: str, headers: dict[str, str]
         return await reply.json() if reply.content_length != 0 else None
 
 
-async def hammer(session: aiohttp.ClientSession, method: str, url: str, seconds: float,
-                 in_flight: int, body: bool = False) -> tuple[float, list[float]]:
-    """Requests per second and latencies of ``in_flight`` loops for ``seconds``; with
-    ``body``, each request carries a message of one of 50 contacts per loop."""
+async def hammer(session: aiohttp.ClientSession, method: str, path: str, bases: list[str],
+                 seconds: float, in_flight: int, body: bool = False) -> tuple[float, list[float]]:
+    """Requests per second and latencies of ``in_flight`` loops for ``seconds``; loop i
+    calls ``bases[i % len(bases)] + path``. With ``body``, each request carries a message
+    of one of 50 contacts of the loop's own, so loops never race for one document."""
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
 
     async def loop(worker: int) -> None:
-        count = 0
+        url, count = bases[worker % len(bases)] + path, 0
         while time.perf_counter() < stop:
             started = time.perf_counter()
             payload = {"contact": f"c{worker}-{count % 50}", "text": "hi"} if body else None
@@ -111,12 +114,32 @@ async def ceilings(session: aiohttp.ClientSession, base: str, mongodb_uri: str,
                    seconds: float, in_flight: int) -> tuple[Figure, Figure, Figure]:
     """The HTTP ceiling, the raw MongoDB write rate, and the storage ceiling of a message
     (``POST /bench/minimal``: inbox insert, one find_one_and_update, one outbox insert)."""
-    await hammer(session, "GET", f"{base}/healthz", 1, in_flight)  # warm-up
-    health = await hammer(session, "GET", f"{base}/healthz", seconds, in_flight)
+    await hammer(session, "GET", "/healthz", [base], 1, in_flight)  # warm-up
+    health = await hammer(session, "GET", "/healthz", [base], seconds, in_flight)
     writes = await raw_mongodb_writes(mongodb_uri, seconds, in_flight)
-    await hammer(session, "POST", f"{base}/bench/minimal", 1, in_flight, body=True)
-    storage = await hammer(session, "POST", f"{base}/bench/minimal", seconds, in_flight,
+    await hammer(session, "POST", "/bench/minimal", [base], 1, in_flight, body=True)
+    storage = await hammer(session, "POST", "/bench/minimal", [base], seconds, in_flight,
                            body=True)
     return (Figure("`GET /healthz` (HTTP ceiling)", *health),
             Figure("raw MongoDB insert (write ceiling)", *writes),
             Figure("storage of one message (storage ceiling)", *storage))
+
+
+def arguments(description: str | None, **defaults: Any) -> argparse.ArgumentParser:
+    """The options every benchmark takes (``--server``, ``--seconds``, ``--in-flight``);
+    ``defaults`` overrides theirs. Each benchmark adds its own."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", choices=["hypercorn", "uvicorn"], default="hypercorn")
+    parser.add_argument("--seconds", type=float, default=10, help="per measured figure")
+    parser.add_argument("--in-flight", type=int, default=16, help="concurrent clients")
+    parser.set_defaults(**defaults)
+    return parser
+
+
+def raise_file_limit() -> int:
+    """Open files up to the hard limit: a socket per visitor here, as many in the service
+    (which inherits the limit)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -96,3 +97,5 @@ def running_service(server: str = "hypercorn", mongodb_uri: str | None = None,
         except subprocess.TimeoutExpired:
             process.kill()
         reader.join(timeout=5)
+        if not mongodb_uri:  # its own database: a million events is gigabytes of disk
+            shutil.rmtree(data_dir, ignore_errors=True)

@@ -13,15 +13,15 @@ Starts a fresh service with its embedded MongoDB, then measures in the same run:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import time
 import uuid
+from typing import Any
 
 import aiohttp
 
-from bench.measure import HEADER, Figure, admin_headers, api, ceilings, percentile
+from bench.measure import HEADER, Figure, admin_headers, api, arguments, ceilings, percentile
 from bench.service import Service, running_service
 
 TREE = {
@@ -48,16 +48,21 @@ SCRIPT = ["hello", "price", "A100"]  # three messages, three replies per convers
 CONVERSATION_TURNS: dict[int, list[float]] = {}  # latencies by message of the conversation
 
 
-async def setup(session: aiohttp.ClientSession, base: str) -> str:
-    """The prices table, the bench routing in production and a web chat entry point;
-    returns the routing's id (other benchmarks add their entry points to it)."""
+def chat_url(base: str, visitor: str) -> str:
+    """The web chat WebSocket of the bench entry point, for one visitor."""
+    return f"{base.replace('http', 'ws', 1)}/chat/bench/ws?visitor={visitor}"
+
+
+async def setup(session: aiohttp.ClientSession, base: str, tree: dict[str, Any] = TREE) -> str:
+    """The prices table, the bench routing (``tree``) in production and a web chat entry
+    point; returns the routing's id (other benchmarks add their entry points to it)."""
     headers = await admin_headers(session, base)
     rows = [{"code": f"A{n:03d}", "price": str(n)} for n in range(100, 200)]
     await api(session, base, headers, "POST", "/api/value-tables",
               {"name": "prices", "columns": ["code", "price"], "rows": rows})
     routing = await api(session, base, headers, "POST", "/api/smart-routings/import", {
         "routing": {"name": "bench", "reference": "bench", "type": "start"},
-        "versions": [{"name": "v1", "status": "production", "tree": TREE}]})
+        "versions": [{"name": "v1", "status": "production", "tree": tree}]})
     await api(session, base, headers, "POST", "/api/entry-points", {
         "channel": "webchat", "name": "bench", "address": "bench",
         "start_routing": routing["id"]})
@@ -65,16 +70,20 @@ async def setup(session: aiohttp.ClientSession, base: str) -> str:
 
 
 async def conversations(session: aiohttp.ClientSession, base: str, seconds: float,
-                        in_flight: int) -> tuple[float, list[float]]:
+                        in_flight: int, bases: list[str] | None = None,
+                        ) -> tuple[float, list[float]]:
+    """Messages per second and their latencies; with ``bases``, the ``in_flight`` loops
+    are dealt over those services in turn instead of all going to ``base``."""
     latencies: list[float] = []
     by_turn: dict[int, list[float]] = {turn: [] for turn in range(len(SCRIPT))}
     stop = time.perf_counter() + seconds
-    ws_base = base.replace("http", "ws", 1)
+    targets = bases or [base]
 
-    async def converse() -> None:
+    async def converse(loop: int) -> None:
+        service = targets[loop % len(targets)]
         while time.perf_counter() < stop:
             visitor = "b" + uuid.uuid4().hex[:16]
-            async with session.ws_connect(f"{ws_base}/chat/bench/ws?visitor={visitor}") as ws:
+            async with session.ws_connect(chat_url(service, visitor)) as ws:
                 await ws.receive_json()  # the history frame
                 for turn, text in enumerate(SCRIPT):
                     started = time.perf_counter()
@@ -85,7 +94,7 @@ async def conversations(session: aiohttp.ClientSession, base: str, seconds: floa
                     by_turn[turn].append(latencies[-1])
 
     started = time.perf_counter()
-    await asyncio.gather(*(converse() for _ in range(in_flight)))
+    await asyncio.gather(*(converse(loop) for loop in range(in_flight)))
     CONVERSATION_TURNS.update(by_turn)
     return len(latencies) / (time.perf_counter() - started), latencies
 
@@ -117,11 +126,7 @@ async def measure(service: Service, seconds: float, in_flight: int,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", choices=["hypercorn", "uvicorn"], default="hypercorn")
-    parser.add_argument("--in-flight", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser = arguments(__doc__)
     parser.add_argument("--real-only", action="store_true", help="skip the ceilings")
     parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     args = parser.parse_args()

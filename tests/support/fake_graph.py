@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,7 @@ class FakeGraph:
     def __init__(self, tokens: set[str] | None = None):
         self.tokens = tokens  # None: any non-empty token is a page's
         self.sends: list[Send] = []  # every request, accepted or not
+        self.listeners: list[Callable[[Send], None]] = []  # told of each send as it arrives
         self.failures: deque[Failure] = deque()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -86,8 +88,10 @@ class FakeGraph:
             body = await request.json()
         except ValueError:
             body = None
-        self.sends.append(Send(request.match_info["version"], token,
-                               body if isinstance(body, dict) else {}))
+        send = Send(request.match_info["version"], token, body if isinstance(body, dict) else {})
+        self.sends.append(send)
+        for listener in self.listeners:
+            listener(send)
         if not token or (self.tokens is not None and token not in self.tokens):
             return self._error(400, 190, "Invalid OAuth access token - Cannot parse access "
                                          "token", "OAuthException")

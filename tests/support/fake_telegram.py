@@ -15,6 +15,7 @@ import itertools
 import json
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,7 @@ class FakeTelegram:
     def __init__(self, tokens: set[str] | None = None):
         self.tokens = tokens  # None: every well-formed token is a bot
         self.calls: list[Call] = []
+        self.listeners: list[Callable[[Call], None]] = []  # told of each call as it arrives
         self.webhooks: dict[str, Webhook] = {}
         self.failures: dict[str, deque[Failure]] = defaultdict(deque)
         self.unknown_chats: set[str] = set()
@@ -121,7 +123,10 @@ class FakeTelegram:
     async def _handle(self, request: web.Request) -> web.Response:
         token, method = request.match_info["token"], request.match_info["method"]
         params = await self._params(request)
-        self.calls.append(Call(method, token, params))
+        call = Call(method, token, params)
+        self.calls.append(call)
+        for listener in self.listeners:
+            listener(call)
         if self.tokens is not None and token not in self.tokens:
             return self._error(401, "Unauthorized")
         queued = self.failures.get(method)

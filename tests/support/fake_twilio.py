@@ -14,7 +14,7 @@ import binascii
 import secrets
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any
@@ -65,6 +65,7 @@ class FakeTwilio:
     def __init__(self, accounts: Mapping[str, str] | None = None):
         self.accounts = dict(accounts or {ACCOUNT_SID: AUTH_TOKEN})
         self.received: list[Received] = []
+        self.listeners: list[Callable[[Received], None]] = []  # told of each request answered
         self.failures: list[Failure] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -109,7 +110,10 @@ class FakeTwilio:
         for name, value in (await request.post()).items():
             form.setdefault(name, []).append(str(value))
         answer = self._answer(request, sid, form)
-        self.received.append(Received(sid, form, answer.status))
+        received = Received(sid, form, answer.status)
+        self.received.append(received)
+        for listener in self.listeners:
+            listener(received)
         return answer
 
     def _answer(self, request: web.Request, sid: str, form: dict[str, list[str]]) -> web.Response:
