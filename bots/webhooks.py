@@ -50,7 +50,10 @@ def _text(status: int, body: str, content_type: str = "text/plain") -> Any:
 async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any:
     connector = connectors().get(channel)
     built = services()
-    entry_point = await built.store.entry_points.find(entry_point_id)
+    try:
+        entry_point = await built.store.entry_points.current(entry_point_id)
+    except NotFound:
+        entry_point = None
     if connector is None or entry_point is None or entry_point.channel.value != channel:
         raise NotFound(f"no {channel} entry point {entry_point_id!r}")
     credentials = built.entry_points.credentials(entry_point)

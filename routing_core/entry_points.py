@@ -149,6 +149,7 @@ class EntryPoints:
             raise Conflict("another entry point has that address", field="address") from None
         if document is None:
             raise NotFound(f"no entry point with id {entry_point_id!r}")
+        self.store.entry_points.forget(entry_point_id)
         await self.store.audit.record_change(
             actor, "entry_point.update", "entry_point", entry_point_id,
             fields=sorted(changes) + (["credentials"] if credentials else []),
@@ -158,6 +159,7 @@ class EntryPoints:
     async def delete(self, actor: Actor, entry_point_id: str) -> None:
         if not await self.store.entry_points.delete(entry_point_id):
             raise NotFound(f"no entry point with id {entry_point_id!r}")
+        self.store.entry_points.forget(entry_point_id)
         await self.store.audit.record_change(actor, "entry_point.delete", "entry_point",
                                              entry_point_id)
 

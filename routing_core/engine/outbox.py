@@ -137,7 +137,7 @@ class OutboxSender:
         return None
 
     async def _context(self, event: Event) -> SendContext:
-        entry_point = await self.store.entry_points.get(event.entry_point_id or "")
+        entry_point = await self.store.entry_points.current(event.entry_point_id or "")
         interaction = await self.store.interactions.collection.find_one(
             {"_id": event.interaction_id}, projection={"last_inbound_at": 1}
         )

@@ -136,7 +136,6 @@ class Runtime:
         self._sweeper: asyncio.Task[None] | None = None
         self._sweeps: list[Callable[[], Awaitable[int]]] = [self.wake_due]
         self._listeners: list[Listener] = []
-        self._entry_points: dict[str, tuple[float, EntryPoint]] = {}
         self._versions: dict[tuple[str, bool, str | None], tuple[float, Version | None]] = {}
 
     # -- lifecycle of the runtime ----------------------------------------------------------
@@ -169,16 +168,6 @@ class Runtime:
 
     def _expiry(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.settings.inactivity_seconds)
-
-    async def entry_point(self, entry_point_id: str) -> EntryPoint:
-        """Entry points change rarely: cached for a second to spare a read per message."""
-        now = asyncio.get_running_loop().time()
-        cached = self._entry_points.get(entry_point_id)
-        if cached and now - cached[0] < 1.0:
-            return cached[1]
-        entry_point = await self.store.entry_points.get(entry_point_id)
-        self._entry_points[entry_point_id] = (now, entry_point)
-        return entry_point
 
     async def receive(self, inbound: Inbound, wait: bool = False) -> Receipt:
         """Persist the message (nothing accepted is lost), then process it in a task.
@@ -256,7 +245,7 @@ class Runtime:
     ) -> dict[str, Any]:
         """A new interaction holding the message, leased to us; DuplicateKeyError if one
         became active meanwhile."""
-        entry_point = await self.entry_point(inbound.entry_point_id)
+        entry_point = await self.store.entry_points.current(inbound.entry_point_id)
         routing_id = entry_point.start_routing if kind == "start" else entry_point.end_routing
         version = await self._start_version(entry_point, routing_id or "")
         contact = await self.store.contacts.upsert(inbound, now)
@@ -380,7 +369,7 @@ class Runtime:
         if operation is not None:
             outcome = await operation(interaction, journal, now)
         elif not interaction.version_id:
-            entry_point = await self.entry_point(interaction.entry_point_id)
+            entry_point = await self.store.entry_points.current(interaction.entry_point_id)
             outcome = self._no_version(entry_point, journal)
             processed = [message.provider_id for message in arrived]
         for message in arrived if not outcome.ended else []:
@@ -503,7 +492,7 @@ class Runtime:
         self, interaction: Interaction, committed: dict[str, Any], now: datetime
     ) -> None:
         """Run the entry point's end routing; re-ingest messages that came after the end."""
-        entry_point = await self.entry_point(interaction.entry_point_id)
+        entry_point = await self.store.entry_points.current(interaction.entry_point_id)
         if interaction.kind == "start" and entry_point.end_routing:
             trigger = Inbound(
                 channel=interaction.channel, entry_point_id=interaction.entry_point_id,

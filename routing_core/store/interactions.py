@@ -13,6 +13,7 @@ released: one conditional update).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -322,6 +323,26 @@ class EntryPointRepository(Repository[EntryPoint]):
         IndexModel([("start_routing", ASCENDING)], name="by_start_routing"),
         IndexModel([("end_routing", ASCENDING)], name="by_end_routing"),
     ]
+    CACHE_SECONDS = 1.0
+
+    def __init__(self, database: Any):
+        super().__init__(database)
+        self._recent: dict[str, tuple[float, EntryPoint]] = {}
+
+    async def current(self, entry_point_id: str) -> EntryPoint:
+        """Entry points change rarely and every message needs its own: cached for a second
+        (NotFound when there is none). A change made here is seen at once (``forget``),
+        one made by another process within the second."""
+        now = time.monotonic()
+        cached = self._recent.get(entry_point_id)
+        if cached and now - cached[0] < self.CACHE_SECONDS:
+            return cached[1]
+        entry_point = await self.get(entry_point_id)
+        self._recent[entry_point_id] = (now, entry_point)
+        return entry_point
+
+    def forget(self, entry_point_id: str) -> None:
+        self._recent.pop(entry_point_id, None)
 
 
 class SnapshotRepository:
