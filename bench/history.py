@@ -318,6 +318,9 @@ async def measure_size(session: aiohttp.ClientSession, service: Service,
     events = await database["events"].estimated_document_count()
     print(f"{events:,} events stored: grown by {grown_by:,} in {growth_seconds:.1f} s "
           f"({grown_by / max(growth_seconds, 1e-9):,.0f} events/s)", flush=True)
+    # a checkpoint now: the figures then measure a history of this size, not mongod still
+    # writing the growth out behind them
+    await database.client.admin.command("fsync")
     health, writes, storage = await ceilings(session, service.url, service.mongodb_uri,
                                              seconds, in_flight)
     await conversations(session, service.url, 1, in_flight)  # warm-up
@@ -376,11 +379,15 @@ def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--sizes", default="10000,100000,1000000",
                         help="stored events at each step, comma-separated")
+    parser.add_argument("--mongodb-cache-gb", default="0.5",
+                        help="the embedded mongod's WiredTiger cache (the default's 0.5)")
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
-    print(f"sizes={sizes} in-flight={args.in_flight} seconds={args.seconds}", flush=True)
+    print(f"sizes={sizes} in-flight={args.in_flight} seconds={args.seconds} "
+          f"mongod cache={args.mongodb_cache_gb} GB", flush=True)
     started = time.perf_counter()
-    with running_service(args.server) as service:
+    with running_service(args.server,
+                         SR_EMBEDDED_MONGODB_CACHE_GB=args.mongodb_cache_gb) as service:
         results = asyncio.run(run(service, sizes, args.seconds, args.in_flight))
     print("\n".join(summary(results)))
     print(f"\ntotal {time.perf_counter() - started:.0f} s")

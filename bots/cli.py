@@ -57,7 +57,8 @@ def database(settings: Settings, *, owner: bool) -> Iterator[Settings]:
     if settings.mongodb_uri:
         yield settings
         return
-    mongo = EmbeddedMongo(settings.data_dir, settings.embedded_mongodb_port)
+    mongo = EmbeddedMongo(settings.data_dir, settings.embedded_mongodb_port,
+                          settings.embedded_mongodb_cache_gb)
     try:
         uri = mongo.start()
     except EmbeddedMongoError as error:

@@ -36,6 +36,9 @@ class Settings(BaseModel):
     mongodb_uri: str | None = None
     mongodb_database: str = "smart_routing"
     embedded_mongodb_port: int = Field(27117, ge=1, le=65535)
+    # WiredTiger's cache of the embedded mongod: latency stays flat while the hot indexes
+    # and recent documents fit in it (see the history benchmark)
+    embedded_mongodb_cache_gb: float = Field(0.5, ge=0.25, le=1024)
     secret_key: str | None = Field(
         None, description="Signs sessions and encrypts credentials; generated in data_dir if unset."
     )

@@ -90,10 +90,11 @@ def _terminate(pid: int, timeout: float = 20.0) -> None:
 class EmbeddedMongo:
     """Owns one mongod process and its data directory."""
 
-    def __init__(self, data_dir: Path, port: int | None = None):
+    def __init__(self, data_dir: Path, port: int | None = None, cache_gb: float = 0.5):
         self.data_dir = Path(data_dir).resolve()
         self.dbpath = self.data_dir / "mongodb"
         self.port = port or free_port()
+        self.cache_gb = cache_gb
         self._process: subprocess.Popen[bytes] | None = None
         self._lock_handle: int | None = None
 
@@ -159,7 +160,7 @@ class EmbeddedMongo:
             "--setParameter",
             "diagnosticDataCollectionEnabled=false",
             "--wiredTigerCacheSizeGB",
-            "0.5",
+            str(self.cache_gb),
         ]
         self._process = subprocess.Popen(  # noqa: S603 (fixed binary, our own arguments)
             command,
