@@ -28,6 +28,8 @@ from admin.pages import (
     campaigns,
     cases,
     crm,
+    crm_objects,
+    crm_types,
     database_rows,
     databases,
     editor,
@@ -67,7 +69,7 @@ blueprint = Blueprint(
 )
 for area in (auth, routings, versions, editor, interactions, entry_points, value_tables,
              variables, databases, database_rows, schedules, queues, users, roles,
-             cases, crm, tasks, campaigns, surveys):
+             cases, crm, crm_types, crm_objects, tasks, campaigns, surveys):
     blueprint.register_blueprint(area.blueprint)
 
 
