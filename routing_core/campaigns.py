@@ -323,8 +323,17 @@ class Campaigns(Kept[Campaign]):
         return CampaignTarget.from_document(found)
 
     async def delete_target(self, actor: Actor, campaign_id: str, target_id: str) -> None:
+        """Only a pending target no runner or dialer holds: the others are the campaign's
+        record of who was contacted (and one being sent cannot be taken back)."""
         await self.get_target(campaign_id, target_id)
-        await self.targets.delete(target_id)
+        deleted = await self.targets.collection.delete_one({
+            "_id": target_id, "status": TargetStatus.pending.value,
+            "lease_until": {"$not": {"$gt": self.clock()}}})
+        if deleted.deleted_count == 0:
+            status = (await self.get_target(campaign_id, target_id)).status
+            held = status in (TargetStatus.pending, TargetStatus.sending)
+            raise Conflict("only a pending target can be deleted; this one is "
+                           + ("being sent" if held else status.value), code="target_not_pending")
         await self._audit(actor, "target.delete", campaign_id, target=target_id)
 
     # -- claiming (the runner and the dialers) ---------------------------------------------

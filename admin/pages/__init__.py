@@ -25,6 +25,7 @@ from quart.blueprints import BlueprintSetupState
 from admin.context import authenticated_user, services
 from admin.pages import (
     auth,
+    campaign_targets,
     campaigns,
     cases,
     crm,
@@ -69,7 +70,7 @@ blueprint = Blueprint(
 )
 for area in (auth, routings, versions, editor, interactions, entry_points, value_tables,
              variables, databases, database_rows, schedules, queues, users, roles,
-             cases, crm, crm_types, crm_objects, tasks, campaigns, surveys):
+             cases, crm, crm_types, crm_objects, tasks, campaigns, campaign_targets, surveys):
     blueprint.register_blueprint(area.blueprint)
 
 

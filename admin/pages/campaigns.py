@@ -1,19 +1,18 @@
 """Campaigns & surveys > Campaigns: WhatsApp, voice and SMS campaigns (their message,
 window and rate), their status (draft → running ⇄ paused → closed, as ``Campaigns``
-allows), and each campaign's targets with a count per status."""
+allows); each campaign's targets are on their own page (``campaign_targets``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from quart import request, url_for
+from quart import url_for
 
-from admin.context import require, services
+from admin.context import services
 from admin.pages.cases import filters
 from admin.pages.resources import Column, Field, Resource
-from admin.pages.views import page
 from routing_core.errors import Invalid
-from routing_core.model.campaigns import Campaign, CampaignKind, CampaignStatus, TargetStatus
+from routing_core.model.campaigns import Campaign, CampaignKind, CampaignStatus
 from routing_core.model.reference import WEEKDAYS
 
 SECTION = "Campaigns & surveys"
@@ -111,7 +110,8 @@ resource = Resource(
     ],
     read_form=_read,
     describe="A campaign contacts a list of targets by WhatsApp, SMS or a dialer's calls.",
-    extra_links=lambda item: [("Targets", url_for("pages.campaigns.targets", item_id=item.id))],
+    extra_links=lambda item: [
+        ("Targets", url_for("pages.campaign_targets.index", item_id=item.id))],
     list_template="customers/list.html",
 )
 blueprint = resource.blueprint
@@ -122,20 +122,3 @@ async def _list_filters() -> dict[str, Any]:
     return {"list_filters": [("status", "Status", [s.value for s in CampaignStatus]),
                              ("kind", "Kind", [k.value for k in CampaignKind])]}
 
-
-@blueprint.get("/<item_id>/targets")
-@require("campaigns:read")
-async def targets(item_id: str) -> Any:
-    campaign = await services().campaigns.get(item_id)
-    status = request.args.get("status", "").strip() or None
-    items, _ = await services().campaigns.list_targets(
-        item_id, {"status": status}, limit=LIST_LIMIT)
-    grouped = await (await services().store.campaign_targets.collection.aggregate([
-        {"$match": {"campaign_id": item_id}},
-        {"$group": {"_id": "$status", "n": {"$sum": 1}}},
-    ])).to_list()
-    found = {row["_id"]: row["n"] for row in grouped}
-    counts = {s.value: found.get(s.value, 0) for s in TargetStatus}
-    return await page("campaigns/targets.html", active_nav="campaigns", campaign=campaign,
-                      targets=items, counts=counts, total=sum(counts.values()),
-                      chosen=status)

@@ -112,6 +112,9 @@ async def test_a_dialer_claims_voice_targets_and_reports_results(api: Api, servi
     assert limited["target"] is None and "rate" in limited["reason"]  # 2 a minute
     called = ok(await api.post(f"{path}/{first['id']}/result", json={
         "result": "called", "note": "interested"}))
+    # what was called is the campaign's record; what a dialer holds cannot be taken back
+    refused(await api.delete(f"{path}/{first['id']}"), 409, "target_not_pending")
+    refused(await api.delete(f"{path}/{second['id']}"), 409, "target_not_pending")
     assert (called["status"], called["note"]) == ("called", "interested")
     refused(await api.post(f"{path}/{first['id']}/result", json={"result": "called"}), 409,
             "not_claimed")
