@@ -192,7 +192,8 @@ class OutboxSender:
 
     async def record_status(self, provider_id: str, status: str, error: str | None) -> bool:
         """A provider's delivery report; statuses only move forward (reports come unordered)."""
-        event = await self.store.events.find_one({"provider_id": provider_id,
+        event = await self.store.events.find_one({"provider_id": {"$type": "string",
+                                                                  "$eq": provider_id},
                                                   "type": "outbound"})
         if event is None:
             return False

@@ -67,7 +67,8 @@ def hot_queries(sample: Sample) -> dict[str, HotQuery]:
             "filter": {"type": "outbound", "status": "failed"}, "sort": {"_id": -1},
             "limit": page}),
         "a delivery report": ("events", "find", {
-            "filter": {"provider_id": sample.provider_id, "type": "outbound"}, "limit": 1}),
+            "filter": {"provider_id": {"$type": "string", "$eq": sample.provider_id},
+                       "type": "outbound"}, "limit": 1}),
         "a contact": ("contacts", "find", {
             "filter": {"entry_point_id": sample.entry_point_id,
                        "external_id": sample.contact}, "limit": 1}),

@@ -207,9 +207,12 @@ class EventRepository(Repository[Event]):
             partialFilterExpression={"type": "outbound"},
             name="outbound_by_contact",
         ),
+        # delivery reports find their message; web chat messages have no provider id and
+        # stay out of it (a query must say ``$type: "string"`` for the planner to use it)
         IndexModel([("provider_id", ASCENDING)],
-                   partialFilterExpression={"type": "outbound"},
-                   name="outbound_by_provider_id"),  # delivery reports find their message
+                   partialFilterExpression={"type": "outbound",
+                                            "provider_id": {"$type": "string"}},
+                   name="outbound_by_provider_id"),
     ]
 
     async def append(self, events: list[Event]) -> None:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from routing_core.errors import NotFound
 from routing_core.model.base import Record
@@ -15,6 +16,7 @@ from routing_core.model.base import Record
 RecordT = TypeVar("RecordT", bound=Record)
 
 DEFAULT_PAGE = 50
+INDEX_CHANGED = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
 MAX_PAGE = 500
 
 
@@ -30,8 +32,16 @@ class Repository(Generic[RecordT]):
         self.collection: AsyncCollection = database[self.collection_name]
 
     async def ensure_indexes(self) -> None:
-        if self.INDEXES:
-            await self.collection.create_indexes(self.INDEXES)
+        """Create the declared indexes; one whose declaration changed under the same name
+        (an upgrade) is dropped and built again as declared."""
+        for index in self.INDEXES:
+            try:
+                await self.collection.create_indexes([index])
+            except OperationFailure as error:
+                if error.code not in INDEX_CHANGED:
+                    raise
+                await self.collection.drop_index(index.document["name"])
+                await self.collection.create_indexes([index])
 
     async def insert(self, item: RecordT, session: Any = None) -> RecordT:
         await self.collection.insert_one(item.to_document(), session=session)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from routing_core.clock import utcnow
-from routing_core.model.interaction import Channel, Inbound
+from routing_core.model.interaction import Channel, DeliveryStatus, Event, Inbound
 from routing_core.services import Services
 from routing_core.store.hot_queries import (
     HOT_QUERY_NAMES,
@@ -52,3 +52,30 @@ async def test_the_sample_is_a_stored_conversation(busy: Services) -> None:
                              "a contact")}
     assert returned == {"the contact's latest interaction": 1, "an interaction's events": 2,
                         "a contact": 1}
+
+
+async def test_an_index_declared_differently_is_rebuilt_and_delivery_reports_use_it(
+    services: Services,
+) -> None:
+    """An upgrade whose index changed under the same name rebuilds it at start-up; web chat
+    messages (no provider id) stay out of the delivery reports' index, and the query
+    still uses it."""
+    events = services.store.events.collection
+    await events.drop_index("outbound_by_provider_id")
+    await events.create_index([("provider_id", 1)], name="outbound_by_provider_id",
+                              partialFilterExpression={"type": "outbound"})  # as before
+    await services.store.ensure_indexes()
+    index = (await events.index_information())["outbound_by_provider_id"]
+    assert index["partialFilterExpression"] == {"type": "outbound",
+                                                "provider_id": {"$type": "string"}}
+    await services.store.events.append(
+        [Event(id=f"w{n}", interaction_id="i", type="outbound") for n in range(50)]
+        + [Event(id="s1", interaction_id="i", type="outbound", provider_id="SM1",
+                 status=DeliveryStatus.sent)])
+    assert await services.outbox.record_status("SM1", "delivered", None)
+    assert (await events.find_one({"_id": "s1"}))["status"] == "delivered"
+    plan = (await services.store.database.command({"explain": {"find": "events", "filter": {
+        "provider_id": {"$type": "string", "$eq": "SM1"}, "type": "outbound"}}}))
+    assert "IXSCAN" in plan_stages(plan["queryPlanner"]["winningPlan"])
+    validated = await services.store.database.command({"validate": "events"})
+    assert validated["keysPerIndex"]["outbound_by_provider_id"] == 1  # no null keys
