@@ -95,14 +95,7 @@ async def new(type_id: str) -> Any:
 @blueprint.post("/new")
 @require("crm:create")
 async def create(type_id: str) -> Any:
-    crm_type = await services().crm.types.get(type_id)
-    values = read_values(crm_type, await request.form)
-    try:
-        await services().crm.objects.create(actor(), crm_type.id, values)
-    except (Invalid, Conflict) as error:
-        return await _form_page(crm_type, None, values, errors_of(error, crm_type), 422)
-    await flash(f"Object added to {crm_type.name}.", "success")
-    return redirect(url_for("pages.crm_objects.index", type_id=type_id))
+    return await _save(await services().crm.types.get(type_id), None)
 
 
 @blueprint.get("/<object_id>")
@@ -118,14 +111,22 @@ async def edit(type_id: str, object_id: str) -> Any:
 @require("crm:edit")
 async def update(type_id: str, object_id: str) -> Any:
     crm_type = await services().crm.types.get(type_id)
-    found = await _object(crm_type, object_id)
+    return await _save(crm_type, await _object(crm_type, object_id))
+
+
+async def _save(crm_type: CrmType, found: CrmObject | None) -> Any:
+    """Create (``found`` None) or update from the posted form; the form again on refusal."""
     values = read_values(crm_type, await request.form)
     try:
-        await services().crm.objects.update(actor(), found.id, values)
+        if found is None:
+            await services().crm.objects.create(actor(), crm_type.id, values)
+        else:
+            await services().crm.objects.update(actor(), found.id, values)
     except (Invalid, Conflict) as error:
         return await _form_page(crm_type, found, values, errors_of(error, crm_type), 422)
-    await flash(f"Object saved in {crm_type.name}.", "success")
-    return redirect(url_for("pages.crm_objects.index", type_id=type_id))
+    done = "added to" if found is None else "saved in"
+    await flash(f"Object {done} {crm_type.name}.", "success")
+    return redirect(url_for("pages.crm_objects.index", type_id=crm_type.id))
 
 
 @blueprint.post("/<object_id>/delete")
