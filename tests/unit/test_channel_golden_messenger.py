@@ -9,7 +9,6 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,21 +19,19 @@ from connectors.messenger import MessengerConnector, signature
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound
 from routing_core.sending import NetworkFailure, SendContext, SendError
+from tests.support import channel_golden
 from tests.support.fake_graph import FakeGraph
 
-GOLDEN = Path(__file__).parents[1] / "golden" / "channels" / "messenger"
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 VERSION = "v21.0"
 
 
 def golden(name: str) -> dict[str, Any]:
-    return json.loads((GOLDEN / f"{name}.json").read_text())
+    return channel_golden.golden("messenger", name)
 
 
 def cases(name: str) -> list[Any]:
-    document = golden(name)
-    return [pytest.param(document["credentials"], case, id=case["name"])
-            for case in document["cases"]]
+    return channel_golden.cases("messenger", name)
 
 
 ENTRY_POINT = EntryPoint(id="ep-messenger", channel=Channel.messenger, name="Shop page",
@@ -148,9 +145,9 @@ async def test_errors(connector, fake, credentials, case):
 
 
 def test_every_golden_file_has_cases():
-    assert sorted(path.stem for path in GOLDEN.glob("*.json")) == [
+    assert channel_golden.names("messenger") == [
         "challenge", "errors", "inbound", "outbound"]
-    assert all(golden(path.stem)["cases"] for path in GOLDEN.glob("*.json"))
+    assert all(golden(name)["cases"] for name in channel_golden.names("messenger"))
 
 
 # -- beyond the golden files -------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,20 +17,18 @@ from routing_core.errors import Invalid
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound, OutboundChoice
 from routing_core.sending import NetworkFailure, SendContext, SendError
+from tests.support import channel_golden
 from tests.support.fake_telegram import FakeTelegram
 
-GOLDEN = Path(__file__).parents[1] / "golden" / "channels" / "telegram"
 PUBLIC_URL = "https://bots.example.com"
 
 
 def golden(name: str) -> dict[str, Any]:
-    return json.loads((GOLDEN / f"{name}.json").read_text())
+    return channel_golden.golden("telegram", name)
 
 
 def cases(name: str) -> list[Any]:
-    document = golden(name)
-    return [pytest.param(document["credentials"], case, id=case["name"])
-            for case in document["cases"]]
+    return channel_golden.cases("telegram", name)
 
 
 ENTRY_POINT = EntryPoint(id="ep-telegram", channel=Channel.telegram, name="Shop bot",
@@ -132,9 +129,9 @@ async def test_errors(connector, fake, credentials, case):
 
 
 def test_every_golden_file_has_cases():
-    assert sorted(path.stem for path in GOLDEN.glob("*.json")) == ["errors", "inbound",
+    assert channel_golden.names("telegram") == ["errors", "inbound",
                                                                   "outbound"]
-    assert all(golden(path.stem)["cases"] for path in GOLDEN.glob("*.json"))
+    assert all(golden(name)["cases"] for name in channel_golden.names("telegram"))
 
 
 # -- beyond the golden files -------------------------------------------------------------
