@@ -106,20 +106,7 @@ class Resource:
         @bp.post("/new")
         @require(self.permission("create"))
         async def create() -> Any:
-            form = await request.form
-            files = await request.files
-            values: dict[str, Any] = {}
-            try:
-                values = resource.read_form(_Form(form, files), None)
-                item = await resource.create(actor(), values)
-            except DomainError as error:
-                shown = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k)
-                         for k in form}
-                errors = resource.errors_of(error, await resource.fields(None))
-                return await resource.form_page(None, shown, errors, 422)
-            await flash(f"{resource.singular.capitalize()} {resource.name_of(item)} created.",
-                        "success")
-            return redirect(url_for(f"pages.{resource.key}.index"))
+            return await save(None)
 
         @bp.get("/<item_id>")
         @require(self.permission("edit"))
@@ -130,18 +117,26 @@ class Resource:
         @bp.post("/<item_id>")
         @require(self.permission("edit"))
         async def update(item_id: str) -> Any:
-            item = await resource.load(item_id)
+            return await save(await resource.load(item_id))
+
+        async def save(item: Any | None) -> Any:
+            """Create (``item`` None) or update from the posted form; the form again, as
+            typed, with the refusal next to its field."""
             form = await request.form
             files = await request.files
             try:
                 values = resource.read_form(_Form(form, files), item)
-                saved = await resource.update(actor(), item_id, values)
+                if item is None:
+                    saved = await resource.create(actor(), values)
+                else:
+                    saved = await resource.update(actor(), item.id, values)
             except DomainError as error:
                 shown = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k)
                          for k in form}
                 errors = resource.errors_of(error, await resource.fields(item))
                 return await resource.form_page(item, shown, errors, 422)
-            await flash(f"{resource.singular.capitalize()} {resource.name_of(saved)} saved.",
+            done = "created" if item is None else "saved"
+            await flash(f"{resource.singular.capitalize()} {resource.name_of(saved)} {done}.",
                         "success")
             return redirect(url_for(f"pages.{resource.key}.index"))
 
