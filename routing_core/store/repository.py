@@ -32,9 +32,18 @@ class Repository(Generic[RecordT]):
         self.collection: AsyncCollection = database[self.collection_name]
 
     async def ensure_indexes(self) -> None:
-        """Create the declared indexes; one whose declaration changed under the same name
-        (an upgrade) is dropped and built again as declared."""
-        for index in self.INDEXES:
+        """Create the declared indexes (one round trip when they exist as declared); one
+        whose declaration changed under the same name (an upgrade) is dropped and built
+        again as declared."""
+        if not self.INDEXES:
+            return
+        try:
+            await self.collection.create_indexes(self.INDEXES)
+            return
+        except OperationFailure as error:
+            if error.code not in INDEX_CHANGED:
+                raise
+        for index in self.INDEXES:  # find the changed ones
             try:
                 await self.collection.create_indexes([index])
             except OperationFailure as error:
