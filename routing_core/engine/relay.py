@@ -23,6 +23,19 @@ from routing_core.store import Store
 log = logging.getLogger(__name__)
 NOT_A_REPLICA_SET = 40573  # change streams need a replica set
 Handler = Callable[[Event], Awaitable[None]]
+LOGICAL = frozenset({"$or", "$and", "$nor"})
+
+
+def in_change(match: dict[str, Any]) -> dict[str, Any]:
+    """Conditions on an event document, as a change stream sees them (under
+    ``fullDocument``), through ``$or`` / ``$and`` / ``$nor`` at any depth."""
+    translated: dict[str, Any] = {}
+    for key, value in match.items():
+        if key in LOGICAL:
+            translated[key] = [in_change(clause) for clause in value]
+        else:
+            translated[f"fullDocument.{key}"] = value
+    return translated
 
 
 class EventRelay:
@@ -41,11 +54,7 @@ class EventRelay:
         pipeline = [{"$match": {
             "operationType": "insert",
             "fullDocument.origin": {"$ne": self.origin},
-            **{f"fullDocument.{key}": value for key, value in self.match.items()
-               if not key.startswith("$")},
-            **{key: [{f"fullDocument.{field}": value for field, value in clause.items()}
-                     for clause in clauses]
-               for key, clauses in self.match.items() if key.startswith("$")},
+            **in_change(self.match),
         }}]
         while True:
             try:
