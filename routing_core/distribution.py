@@ -433,9 +433,7 @@ class Distribution:
 
     async def set_status(self, user: User, status: AgentStatus) -> AgentState:
         state = await self.agents.set_status(user.id, status, in_mongo_precision(self.clock()))
-        await self.store.users.collection.update_one(
-            {"_id": user.id, "agent": {"$type": "object"}}, {"$set": {"agent.status": status.value}}
-        )
+        await self._show_status(user.id, status)
         if status is AgentStatus.available:
             self._spawn(self.assign_for_agent(user.id))
         return state
@@ -450,11 +448,16 @@ class Distribution:
         gone = []
         for agent_id in await self.agents.absent(before):
             if await self.agents.step_away(agent_id, before, in_mongo_precision(now)):
-                await self.store.users.collection.update_one(
-                    {"_id": agent_id, "agent": {"$type": "object"}},
-                    {"$set": {"agent.status": AgentStatus.away.value}})
+                await self._show_status(agent_id, AgentStatus.away)
                 gone.append(agent_id)
         return gone
+
+    async def _show_status(self, agent_id: str, status: AgentStatus) -> None:
+        """The user's profile shows the status the agent state holds."""
+        await self.store.users.collection.update_one(
+            {"_id": agent_id, "agent": {"$type": "object"}},
+            {"$set": {"agent.status": status.value}},
+        )
 
     async def held(self, agent_id: str, interaction_id: str) -> Interaction:
         """The agent's conversation; NotFound when it is not theirs, Conflict once ended."""
