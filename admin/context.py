@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 
 from quart import current_app, g, request, session
 
-from routing_core.errors import Forbidden, Unauthenticated
+from routing_core.infra.errors import Forbidden, Unauthenticated
 from routing_core.model.audit import Actor
 from routing_core.model.users import User
 from routing_core.services import Services

@@ -11,7 +11,7 @@ from quart import Quart, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
-from routing_core.errors import DomainError
+from routing_core.infra.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -44,8 +44,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bench.measure import HEADER, Figure, admin_headers, api, arguments, ceilings, percentile
 from bench.service import Service, running_service
 from bench.webchat import conversations, setup
-from routing_core.clock import utcnow
-from routing_core.ids import new_id
+from routing_core.infra.clock import utcnow
+from routing_core.infra.ids import new_id
 from routing_core.store.hot_queries import explain, hot_queries, plan_stages, stored_sample
 
 Document = dict[str, Any]

@@ -33,9 +33,9 @@ from connectors.email import SmtpMail
 from connectors.http import GuardedHttpPort
 from connectors.registry import build_connectors
 from connectors.sms import TwilioSms
+from routing_core.infra.throttle import LoginThrottle
 from routing_core.services import Services
 from routing_core.store import Store
-from routing_core.throttle import LoginThrottle
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

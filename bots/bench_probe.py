@@ -10,8 +10,8 @@ from pymongo import ReturnDocument
 from quart import Blueprint, request
 
 from admin.context import services
-from routing_core.clock import utcnow
-from routing_core.ids import new_id
+from routing_core.infra.clock import utcnow
+from routing_core.infra.ids import new_id
 
 blueprint = Blueprint("bench_probe", __name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from bots.logging_setup import configure_logging
 from config import Settings, SettingsError, load_settings
-from routing_core.errors import DomainError
+from routing_core.infra.errors import DomainError
 from routing_core.model.audit import Actor
 from routing_core.model.users import AgentProfile
 from routing_core.services import Services
@@ -188,7 +188,7 @@ def command_user_add(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def command_export(settings: Settings, args: argparse.Namespace) -> None:
-    from routing_core.portability import export_routing
+    from routing_core.routing.portability import export_routing
 
     async def work(built: Services) -> None:
         routing = await built.store.routings.find_one({"reference": args.reference})
@@ -206,7 +206,7 @@ def command_export(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def command_import(settings: Settings, args: argparse.Namespace) -> None:
-    from routing_core.portability import import_routing
+    from routing_core.routing.portability import import_routing
 
     try:
         data = json.loads(Path(args.file).read_text())

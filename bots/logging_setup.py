@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config import Settings
-from routing_core.logctx import InteractionFilter
+from routing_core.infra.logctx import InteractionFilter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 CONTEXT_FIELDS = ("interaction_id", "entry_point_id")

@@ -27,7 +27,7 @@ WAIT_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
 class PrometheusMetrics:
-    """The ``routing_core.metrics.Metrics`` port over prometheus-client."""
+    """The ``routing_core.infra.metrics.Metrics`` port over prometheus-client."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()

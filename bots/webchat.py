@@ -21,7 +21,7 @@ from typing import Any
 from quart import Blueprint, render_template, websocket
 
 from admin.context import services
-from routing_core.errors import DomainError
+from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Channel, Event, Inbound
 
 blueprint = Blueprint(

@@ -16,7 +16,7 @@ from quart import Blueprint, current_app, request
 
 from admin.context import services
 from connectors.base import Connector, MalformedPayload, WebhookRefused, WebhookRequest
-from routing_core.errors import NotFound
+from routing_core.infra.errors import NotFound
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__)

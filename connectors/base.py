@@ -2,7 +2,7 @@
 
 A connector verifies and parses the provider's webhooks into ``Inbound`` records, renders
 and sends outbound events through the provider API (raising the typed errors of
-``routing_core.sending``), and may act when an entry point of its channel is saved
+``routing_core.ports.channels``), and may act when an entry point of its channel is saved
 (Telegram's ``setWebhook``). ``bots/webhooks.py`` mounts them all on one blueprint.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound
-from routing_core.sending import SendContext
+from routing_core.ports.channels import SendContext
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

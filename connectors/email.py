@@ -2,7 +2,7 @@
 
 One connection per message: ``email_send`` is occasional, and a fresh connection never
 finds a session the server closed meanwhile. Failures are raised as the closed set of
-``routing_core.sending`` errors, with the server's answer in the message, so the action's
+``routing_core.ports.channels`` errors, with the server's answer in the message, so the action's
 error event tells an operator what to fix (login, recipient, TLS, reachability).
 """
 
@@ -17,8 +17,8 @@ import aiosmtplib
 from aiosmtplib import SMTPException
 
 from config import Settings
-from routing_core.clock import utcnow
-from routing_core.sending import (
+from routing_core.infra.clock import utcnow
+from routing_core.ports.channels import (
     BadCredentials,
     NetworkFailure,
     ProviderUnavailable,

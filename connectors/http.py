@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from routing_core.engine.ports import HttpFailure, HttpRefused, HttpResponse
+from routing_core.ports.world import HttpFailure, HttpRefused, HttpResponse
 
 MAX_BODY_BYTES = 1_048_576
 MAX_REDIRECTS = 5

@@ -30,10 +30,10 @@ from connectors.base import (
     header,
     text_chunks,
 )
-from routing_core.clock import as_utc, utcnow
+from routing_core.infra.clock import as_utc, utcnow
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound, OutboundChoice
-from routing_core.sending import (
+from routing_core.ports.channels import (
     BadCredentials,
     NetworkFailure,
     ProviderUnavailable,
@@ -116,7 +116,7 @@ def messages(event: Event) -> list[dict[str, Any]]:
 
 
 def graph_error(status: int, body: Any, retry_after: str | None) -> SendError:
-    """A Graph API error answer mapped onto the closed set of ``routing_core.sending``."""
+    """A Graph API error answer mapped onto the closed set of ``routing_core.ports.channels``."""
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
     code, subcode = error.get("code"), error.get("error_subcode")

@@ -2,7 +2,7 @@
 
 ``TwilioMessages`` owns one ``AsyncTwilioHttpClient`` (an aiohttp session: it is made on
 first use, inside the running loop, and closed with the service) and turns every failure
-of a create call into the closed set of ``routing_core.sending`` errors. The HTTP client's
+of a create call into the closed set of ``routing_core.ports.channels`` errors. The HTTP client's
 own retries stay off: it would retry POSTs, and a POST retried blindly can send twice;
 the outbox retries instead, knowing when a duplicate is possible.
 """
@@ -21,7 +21,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from config import Settings
-from routing_core.sending import (
+from routing_core.ports.channels import (
     BadCredentials,
     NetworkFailure,
     ProviderUnavailable,

@@ -56,10 +56,10 @@ from connectors.base import (
     header,
     text_chunks,
 )
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound, OutboundChoice
-from routing_core.sending import (
+from routing_core.ports.channels import (
     BadCredentials,
     NetworkFailure,
     ProviderUnavailable,
@@ -113,7 +113,7 @@ def keyboard(choices: list[OutboundChoice]) -> InlineKeyboardMarkup:
 
 
 def send_error(error: AiogramError, token: str) -> SendError:
-    """aiogram's error classes mapped onto the closed set of ``routing_core.sending``
+    """aiogram's error classes mapped onto the closed set of ``routing_core.ports.channels``
     (the message without aiogram's documentation links, and never with the token)."""
     detail = getattr(error, "message", None) or str(error)
     message = f"{type(error).__name__}: {detail}".replace(token, "<token>")

@@ -32,11 +32,11 @@ from connectors.base import (
     WebhookResult,
 )
 from connectors.sms import TwilioMessages
-from routing_core.clock import utcnow
-from routing_core.engine.values import normalise_phone
+from routing_core.expressions.values import normalise_phone
+from routing_core.infra.clock import utcnow
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound
-from routing_core.sending import Rejected, SendContext, WindowClosed
+from routing_core.ports.channels import Rejected, SendContext, WindowClosed
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'

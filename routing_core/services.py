@@ -9,25 +9,28 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 
 from config import Settings
-from routing_core.accounts import Accounts
-from routing_core.campaigns import CampaignRunner, Campaigns
-from routing_core.cases import Cases
-from routing_core.crm import Crm
+from routing_core.accounts.service import Accounts
+from routing_core.business.campaigns import CampaignRunner, Campaigns
+from routing_core.business.cases import Cases
+from routing_core.business.crm import Crm
+from routing_core.business.surveys import Surveys
+from routing_core.business.tasks import Tasks
 from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.outbox import OutboxSender
-from routing_core.engine.ports import HttpPort, MailPort, Ports, SmsPort
 from routing_core.engine.reference_port import StoreReference
 from routing_core.engine.relay import EventRelay, webchat_relay
 from routing_core.engine.runtime import Runtime, RuntimeSettings
-from routing_core.entry_points import EntryPoints
-from routing_core.lifecycle import Lifecycle
-from routing_core.reference import Databases, Schedules, ValueTables, Variables
-from routing_core.scheduling import ProductionScheduler
-from routing_core.secrets_box import SecretsBox
+from routing_core.infra.secrets_box import SecretsBox
+from routing_core.ports.world import HttpPort, MailPort, Ports, SmsPort
+from routing_core.reference.databases import Databases
+from routing_core.reference.schedules import Schedules
+from routing_core.reference.value_tables import ValueTables
+from routing_core.reference.variables import Variables
+from routing_core.routing.entry_points import EntryPoints
+from routing_core.routing.lifecycle import Lifecycle
+from routing_core.routing.scheduling import ProductionScheduler
+from routing_core.routing.tree_editor import TreeEditor
 from routing_core.store import Store
-from routing_core.surveys import Surveys
-from routing_core.tasks import Tasks
-from routing_core.tree import TreeEditor
 
 
 @dataclass
@@ -96,7 +99,7 @@ class Services:
         campaign_runner = CampaignRunner(campaigns, outbox, entry_points, sms)
         runtime.add_sweep(campaign_runner.sweep)
         runtime.on_committed(campaign_runner.on_committed)
-        lifecycle.change_listeners.append(runtime.forget_versions)
+        lifecycle.change_listeners.append(runtime.start_versions.forget)
         scheduler = ProductionScheduler(lifecycle, settings.schedule_poll_seconds)
         lifecycle.change_listeners.append(scheduler.version_changed)
         return cls(

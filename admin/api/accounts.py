@@ -24,8 +24,8 @@ from admin.schemas.accounts import (
     UserPatch,
 )
 from admin.schemas.common import PageQuery
+from routing_core.infra.throttle import LoginThrottle
 from routing_core.model.users import ALL_PERMISSIONS
-from routing_core.throttle import LoginThrottle
 
 blueprint = Blueprint("api_accounts", __name__, url_prefix="/api")
 

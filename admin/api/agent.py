@@ -9,7 +9,7 @@ from __future__ import annotations
 from quart import Blueprint
 from quart_schema import validate_request, validate_response
 
-from admin.api.queues import distribution
+from admin.api.queues import agent_desk, distribution
 from admin.context import actor, authenticated_user, require, services
 from admin.schemas.agent_tasks import AgentTaskList, AgentTaskOut
 from admin.schemas.queues import (
@@ -22,9 +22,9 @@ from admin.schemas.queues import (
     StatusOut,
     TransferIn,
 )
-from routing_core.clock import utcnow
-from routing_core.distribution import HISTORY_LIMIT
-from routing_core.errors import Conflict, NotFound
+from routing_core.contact_centre.agent_desk import HISTORY_LIMIT
+from routing_core.infra.clock import utcnow
+from routing_core.infra.errors import Conflict, NotFound
 from routing_core.model.tasks import Task, TaskStatus
 from routing_core.model.users import AGENT_CONSOLE, AgentProfile, User
 
@@ -68,7 +68,7 @@ async def set_status(data: StatusIn) -> StatusOut:
 @require(AGENT_CONSOLE)
 @validate_response(AgentInteractionList)
 async def my_interactions() -> AgentInteractionList:
-    held = await distribution().conversations_of((await me()).id)
+    held = await agent_desk().conversations_of((await me()).id)
     return AgentInteractionList(
         items=[AgentInteractionOut.of(interaction, events) for interaction, events in held]
     )
@@ -78,7 +78,7 @@ async def my_interactions() -> AgentInteractionList:
 @require(AGENT_CONSOLE)
 @validate_response(AgentInteractionOut)
 async def my_interaction(interaction_id: str) -> AgentInteractionOut:
-    interaction = await distribution().held((await me()).id, interaction_id)
+    interaction = await agent_desk().held((await me()).id, interaction_id)
     events = await services().store.events.latest_of_interaction(interaction_id, HISTORY_LIMIT)
     return AgentInteractionOut.of(interaction, events)
 
@@ -88,7 +88,7 @@ async def my_interaction(interaction_id: str) -> AgentInteractionOut:
 @validate_request(AgentMessageIn)
 @validate_response(AgentMessageOut, 201)
 async def send_message(interaction_id: str, data: AgentMessageIn) -> tuple[AgentMessageOut, int]:
-    event = await distribution().send_message(await me(), interaction_id, data.text)
+    event = await agent_desk().send_message(await me(), interaction_id, data.text)
     return AgentMessageOut.of(event), 201
 
 
@@ -96,7 +96,7 @@ async def send_message(interaction_id: str, data: AgentMessageIn) -> tuple[Agent
 @require(AGENT_CONSOLE)
 @validate_request(TransferIn)
 async def transfer(interaction_id: str, data: TransferIn) -> dict[str, str | None]:
-    await distribution().transfer(await me(), interaction_id, queue=data.queue, user=data.user)
+    await agent_desk().transfer(await me(), interaction_id, queue=data.queue, user=data.user)
     return {"id": interaction_id, "queue": data.queue, "user": data.user}
 
 
@@ -105,7 +105,7 @@ async def transfer(interaction_id: str, data: TransferIn) -> dict[str, str | Non
 @validate_response(EndOut)
 async def end(interaction_id: str) -> EndOut:
     """Ends the conversation; the entry point's interaction end routing runs next."""
-    await distribution().end(await me(), interaction_id)
+    await agent_desk().end(await me(), interaction_id)
     ended = await services().store.interactions.get(interaction_id)
     return EndOut(id=ended.id, status=ended.status.value, end_reason=ended.end_reason)
 

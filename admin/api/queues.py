@@ -10,7 +10,8 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 from admin.context import actor, require
 from admin.schemas.common import PageQuery
 from admin.schemas.queues import QueueIn, QueueList, QueueOut, QueuePatch
-from routing_core.distribution import Distribution
+from routing_core.contact_centre.agent_desk import AgentDesk
+from routing_core.contact_centre.distribution import Distribution
 from routing_core.model.queues import Queue
 from routing_core.model.users import permission
 
@@ -19,6 +20,10 @@ blueprint = Blueprint("api_queues", __name__, url_prefix="/api")
 
 def distribution() -> Distribution:
     return cast(Distribution, current_app.extensions["distribution"])
+
+
+def agent_desk() -> AgentDesk:
+    return cast(AgentDesk, current_app.extensions["agent_desk"])
 
 
 async def _out(queue: Queue) -> QueueOut:

@@ -41,9 +41,9 @@ from admin.schemas.reference import (
     VariableOut,
     VariablePatch,
 )
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.users import permission
-from routing_core.reference import schedule_state
+from routing_core.reference.schedules import schedule_state
 
 blueprint = Blueprint("api_reference", __name__, url_prefix="/api")
 

@@ -22,7 +22,7 @@ from admin.schemas.routings import (
     VersionSummary,
 )
 from routing_core.model.routing import VersionStatus
-from routing_core.portability import export_routing, import_routing
+from routing_core.routing.portability import export_routing, import_routing
 
 blueprint = Blueprint("api_routings", __name__, url_prefix="/api/smart-routings")
 

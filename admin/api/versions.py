@@ -22,8 +22,8 @@ from admin.schemas.routings import (
     VersionPatch,
     VersionSummary,
 )
-from routing_core import tree as trees
-from routing_core.errors import NotFound
+from routing_core.infra.errors import NotFound
+from routing_core.routing import validation as tree_validation
 
 blueprint = Blueprint("api_versions", __name__, url_prefix="/api")
 
@@ -131,7 +131,7 @@ async def duplicate(version_id: str, data: DuplicateIn) -> tuple[VersionOut, int
 @validate_response(ValidationOut)
 async def validation(version_id: str) -> ValidationOut:
     version = await services().store.versions.get(version_id)
-    return ValidationOut.model_validate(trees.validate(version.tree).model_dump())
+    return ValidationOut.model_validate(tree_validation.validate(version.tree).model_dump())
 
 
 @blueprint.post("/versions/<version_id>/actions")

@@ -58,7 +58,7 @@ from admin.pages.security import (
     safe_next,
 )
 from admin.pages.views import time_of, when
-from routing_core.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from routing_core.infra.errors import DomainError, Forbidden, NotFound, Unauthenticated
 
 blueprint = Blueprint(
     "pages",

@@ -9,9 +9,9 @@ from quart import Blueprint, current_app, flash, redirect, request, session, url
 from admin.context import services
 from admin.pages.security import TOKEN_SESSION_KEY, safe_next, start_session
 from admin.pages.views import page
-from routing_core.errors import Unauthenticated
+from routing_core.infra.errors import Unauthenticated
+from routing_core.infra.throttle import LoginThrottle, TooManyAttempts
 from routing_core.model.users import User
-from routing_core.throttle import LoginThrottle, TooManyAttempts
 
 blueprint = Blueprint("auth", __name__)
 

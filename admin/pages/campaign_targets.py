@@ -27,7 +27,7 @@ from admin.pages.target_csv import (
 )
 from admin.pages.views import page, validated
 from admin.schemas.campaigns import TargetIn
-from routing_core.errors import Conflict, DomainError, Invalid
+from routing_core.infra.errors import Conflict, DomainError, Invalid
 from routing_core.model.campaigns import Campaign, CampaignStatus, TargetStatus
 from routing_core.model.users import permission
 

@@ -11,7 +11,7 @@ from quart import url_for
 from admin.context import services
 from admin.pages.cases import filters
 from admin.pages.resources import Column, Field, Resource
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.campaigns import Campaign, CampaignKind, CampaignStatus
 from routing_core.model.reference import WEEKDAYS
 

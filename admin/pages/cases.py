@@ -12,7 +12,7 @@ from quart import flash, redirect, request, url_for
 from admin.context import actor, require, services
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.cases import Case, CasePriority, CaseStatus
 
 SECTION = "Cases & CRM"

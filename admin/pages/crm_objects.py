@@ -15,7 +15,7 @@ from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
 from admin.pages.views import page
-from routing_core.errors import Conflict, DomainError, Invalid, NotFound
+from routing_core.infra.errors import Conflict, DomainError, Invalid, NotFound
 from routing_core.model.crm import CrmField, CrmFieldType, CrmObject, CrmType
 
 blueprint = Blueprint("crm_objects", __name__, url_prefix="/crm2/types/<type_id>/objects")

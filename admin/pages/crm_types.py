@@ -18,7 +18,7 @@ from admin.context import actor, require, services
 from admin.pages.cases import SECTION
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
-from routing_core.errors import Conflict, DomainError, Invalid
+from routing_core.infra.errors import Conflict, DomainError, Invalid
 from routing_core.model.crm import CrmFieldType, CrmType
 
 blueprint = Blueprint("crm_types", __name__, url_prefix="/crm2/types")

@@ -15,7 +15,7 @@ from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
 from admin.pages.views import page
-from routing_core.errors import Conflict, DomainError, Invalid
+from routing_core.infra.errors import Conflict, DomainError, Invalid
 from routing_core.model.reference import CustomDatabase, DatabaseField, DatabaseRow, FieldType
 
 blueprint = Blueprint("database_rows", __name__, url_prefix="/databases/<database_id>/rows")

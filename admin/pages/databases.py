@@ -11,7 +11,7 @@ from quart import url_for
 
 from admin.context import services
 from admin.pages.resources import Column, Field, Resource
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.reference import CustomDatabase, FieldType
 
 FLAGS = ("required", "unique")

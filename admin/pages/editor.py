@@ -12,7 +12,7 @@ from admin.context import actor, require, services
 from admin.pages.forms import read_params
 from admin.pages.versions import Panel, render_version
 from routing_core.actions import action_type
-from routing_core.errors import DomainError, Invalid
+from routing_core.infra.errors import DomainError, Invalid
 
 blueprint = Blueprint("editor", __name__, url_prefix="/versions")
 EDIT = "smart_routings:edit"

@@ -15,11 +15,11 @@ from admin.context import actor, require, services
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page, validated
 from admin.schemas.interactions import EntryPointIn, EntryPointOut, EntryPointPatch
-from routing_core.entry_points import REQUIRED_CREDENTIALS
-from routing_core.errors import DomainError
+from routing_core.infra.errors import DomainError
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel
 from routing_core.model.routing import RoutingType
+from routing_core.routing.entry_points import REQUIRED_CREDENTIALS
 
 blueprint = Blueprint("entry_points", __name__, url_prefix="/entry-points")
 READ, CREATE, EDIT, DELETE = (f"entry_points:{op}" for op in ("read", "create", "edit", "delete"))

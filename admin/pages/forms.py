@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 
 PREFIX = "p"
 NEW_ROW = "__new__"

@@ -17,7 +17,7 @@ from quart import Blueprint, flash, redirect, request, url_for
 from admin.context import actor, require
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
-from routing_core.errors import DomainError
+from routing_core.infra.errors import DomainError
 
 
 @dataclass

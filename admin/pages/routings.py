@@ -11,10 +11,10 @@ from admin.context import actor, require, services
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import form_text, page, validated, when
 from admin.schemas.routings import RoutingCopyIn, RoutingIn, RoutingPatch, VersionIn
-from routing_core import tree as trees
-from routing_core.errors import DomainError
+from routing_core.infra.errors import DomainError
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.routing import SmartRouting, Version, VersionStatus
+from routing_core.routing import validation
 
 blueprint = Blueprint("routings", __name__, url_prefix="/smart-routings")
 READ, CREATE, EDIT, DELETE = (f"smart_routings:{op}" for op in ("read", "create", "edit", "delete"))
@@ -186,7 +186,7 @@ async def render_detail(
         backups=[v for v in newest_first if v.status is VersionStatus.backup],
         scheduled=sorted((v for v in versions if v.scheduled_at),
                          key=lambda v: v.scheduled_at or v.created_at),
-        reports={v.id: trees.validate(v.tree) for v in versions},
+        reports={v.id: validation.validate(v.tree) for v in versions},
         test_entry_points=await test_entry_points(routing_id) if in_test else [],
         values=values or {"mode": "zero"},
         errors=errors or {},

@@ -11,7 +11,7 @@ from typing import Any
 
 from admin.context import services
 from admin.pages.resources import Column, Field, Resource
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.reference import WEEKDAYS, Schedule
 
 RANGE = re.compile(r"^\s*(\S+)\s*-\s*(\S+)\s*$")

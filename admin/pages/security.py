@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from quart import g, request, session
 
-from routing_core.errors import DomainError
+from routing_core.infra.errors import DomainError
 
 CSRF_FIELD = "csrf_token"
 CSRF_SESSION_KEY = "csrf"

@@ -14,7 +14,7 @@ from quart import url_for
 from admin.context import require, services
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.surveys import QuestionKind, Survey
 
 SECTION = "Campaigns & surveys"

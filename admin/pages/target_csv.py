@@ -19,8 +19,8 @@ from typing import Any
 
 from admin.pages.views import validated
 from admin.schemas.campaigns import TargetIn
-from routing_core.campaigns import MAX_BULK, phone_number
-from routing_core.errors import Invalid
+from routing_core.business.campaigns import MAX_BULK, phone_number
+from routing_core.infra.errors import Invalid
 
 MAX_BYTES = 512 * 1024
 MAX_ROWS = MAX_BULK  # what one call of ``Campaigns.add_many`` takes

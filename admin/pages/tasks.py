@@ -12,7 +12,7 @@ from quart import flash, redirect, url_for
 from admin.context import actor, require, services
 from admin.pages.cases import SECTION, filters
 from admin.pages.resources import Column, Field, Resource
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.tasks import Task, TaskStatus
 
 LIST_LIMIT = 200

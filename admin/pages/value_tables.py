@@ -18,7 +18,7 @@ from quart import flash, redirect, request, url_for
 from admin.context import actor, require, services
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
-from routing_core.errors import Conflict, Invalid
+from routing_core.infra.errors import Conflict, Invalid
 from routing_core.model.reference import ValueTable
 
 GRID_ORIGIN = "grid-origin"  # the stored row a grid row came from ("" for a new one)

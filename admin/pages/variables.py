@@ -7,7 +7,7 @@ from typing import Any
 
 from admin.context import services
 from admin.pages.resources import Column, Field, Resource
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.reference import GlobalVariable, VariableType
 
 

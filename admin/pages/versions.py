@@ -18,13 +18,13 @@ from admin.pages.routings import test_entry_points, versions_without_trees
 from admin.pages.security import can
 from admin.pages.views import back_to, form_text, page, validated, when
 from admin.schemas.routings import VersionPatch
-from routing_core import tree as trees
 from routing_core.actions import action_type
-from routing_core.errors import DomainError, Invalid
+from routing_core.infra.errors import DomainError, Invalid
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel
 from routing_core.model.routing import Version, VersionStatus
 from routing_core.model.tree import Action
+from routing_core.routing import validation
 
 blueprint = Blueprint("versions", __name__, url_prefix="/versions")
 EXECUTIONS_SHOWN, EVENTS_SHOWN = 20, 300
@@ -97,7 +97,7 @@ async def render_version(version_id: str, panel: Panel, status: int = 200) -> An
         "version": version,
         "routing": routing,
         "production": production,
-        "report": trees.validate(version.tree),
+        "report": validation.validate(version.tree),
         "drawing": draw(version.tree),
         "editable": editable,
         "panel": panel,

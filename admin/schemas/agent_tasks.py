@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from routing_core.clock import as_utc
+from routing_core.infra.clock import as_utc
 from routing_core.model.tasks import Task, TaskAssignee, TaskStatus
 
 

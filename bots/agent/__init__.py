@@ -22,9 +22,11 @@ from quart import Blueprint, Quart, current_app, render_template, session, webso
 
 from admin.context import services
 from bots.agent.console import AgentHub
-from routing_core.distribution import PRESENCE_BEAT_SECONDS, Distribution
+from routing_core.contact_centre.agent_desk import AgentDesk
+from routing_core.contact_centre.distribution import Distribution
+from routing_core.contact_centre.presence import PRESENCE_BEAT_SECONDS
 from routing_core.engine.relay import EventRelay
-from routing_core.errors import Unauthenticated
+from routing_core.infra.errors import Unauthenticated
 from routing_core.model.users import AGENT_CONSOLE, User
 from routing_core.services import Services
 
@@ -44,6 +46,7 @@ async def install(app: Quart, built: Services) -> Distribution:
     built.relays.append(EventRelay("agent console frames", built.store, built.runtime.owner,
                                    AgentHub.RELAYED, hub.relayed))
     app.extensions["agent_hub"] = hub
+    app.extensions["agent_desk"] = AgentDesk(distribution)
     return distribution
 
 
@@ -96,7 +99,7 @@ async def _beat(agent_id: str) -> None:
     distribution = cast(Distribution, current_app.extensions["distribution"])
     while True:
         with contextlib.suppress(PyMongoError):  # an outage: the next beat tries again
-            await distribution.seen(agent_id)
+            await distribution.presence.seen(agent_id)
         await asyncio.sleep(PRESENCE_BEAT_SECONDS)
 
 

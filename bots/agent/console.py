@@ -23,7 +23,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from admin.schemas.queues import AgentInteractionOut
-from routing_core.distribution import HISTORY_LIMIT
+from routing_core.contact_centre.agent_desk import HISTORY_LIMIT
 from routing_core.model.interaction import Event, Interaction
 from routing_core.store import Store
 

@@ -7,9 +7,9 @@ import json
 import logging
 from pathlib import Path
 
-from routing_core.errors import Conflict
+from routing_core.infra.errors import Conflict
 from routing_core.model.audit import SYSTEM
-from routing_core.portability import import_routing
+from routing_core.routing.portability import import_routing
 from routing_core.services import Services
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 
 class NoParams(BaseModel):

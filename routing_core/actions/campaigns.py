@@ -18,12 +18,12 @@ from routing_core.actions.cases import port, step_key
 from routing_core.actions.params import Fields, Reference, Template
 from routing_core.actions.sending import failed
 from routing_core.actions.support import evaluated
-from routing_core.engine.values import normalise_phone
-from routing_core.errors import DomainError
+from routing_core.expressions.values import normalise_phone
+from routing_core.infra.errors import DomainError
 from routing_core.model.campaigns import CampaignsPort
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 
 class CampaignTargetParams(BaseModel):

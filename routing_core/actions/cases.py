@@ -27,13 +27,13 @@ from routing_core.actions.params import (
 )
 from routing_core.actions.sending import failed
 from routing_core.actions.support import evaluated, storable
-from routing_core.errors import Conflict, DomainError, Invalid, NotFound
+from routing_core.infra.errors import Conflict, DomainError, Invalid, NotFound
 from routing_core.model.cases import CasesPort
 from routing_core.model.crm import CrmPort
 from routing_core.model.tasks import TasksPort
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 CasePriority = Literal["low", "normal", "high", "urgent"]
 CaseStatus = Literal["open", "pending", "closed"]

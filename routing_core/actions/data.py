@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from routing_core.actions.base import ActionType, Outcome, register
+from routing_core.actions.context import get_path
 from routing_core.actions.params import (
     BranchName,
     Condition,
@@ -23,14 +24,13 @@ from routing_core.actions.params import (
     invalid,
 )
 from routing_core.actions.support import evaluated, reference_port, storable
-from routing_core.engine import moments
-from routing_core.engine.conditions import holds
-from routing_core.engine.context import get_path
-from routing_core.engine.values import RegexTimeout
-from routing_core.errors import Conflict, Invalid
+from routing_core.expressions import moments
+from routing_core.expressions.conditions import holds
+from routing_core.expressions.values import RegexTimeout
+from routing_core.infra.errors import Conflict, Invalid
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 # Columns of a looked-up row copied into variables: {column: variable}.
 Into = dict[FieldName, VariableName]

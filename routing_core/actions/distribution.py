@@ -17,12 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from routing_core.actions.base import ActionType, Outcome, Wait, register
 from routing_core.actions.params import Reference, RequiredTemplate, Template
-from routing_core.engine.templates import render
-from routing_core.errors import Invalid
+from routing_core.expressions.templates import render
+from routing_core.infra.errors import Invalid
 from routing_core.model.queues import DistributionPort, Placement, TicketRequest
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 # A wait that times out while an agent's claim is being delivered waits this much longer.
 CLAIM_GRACE_SECONDS = 30

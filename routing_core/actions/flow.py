@@ -11,7 +11,7 @@ from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.params import BranchName, Label, ensure_unique, invalid
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 
 @register

@@ -18,11 +18,11 @@ from routing_core.actions.params import (
     matching,
 )
 from routing_core.actions.support import http_port, storable
-from routing_core.engine import jsonpath
-from routing_core.engine.ports import HttpFailure, HttpPort, HttpRefused, HttpResponse
+from routing_core.expressions import jsonpath
+from routing_core.ports.world import HttpFailure, HttpPort, HttpRefused, HttpResponse
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 # Pause before retry k (k = 1, 2…): k times this; a failing API gets a moment to recover.
 RETRY_BACKOFF_SECONDS = 0.25

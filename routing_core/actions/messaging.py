@@ -20,7 +20,7 @@ from routing_core.actions.params import (
     folded,
     invalid,
 )
-from routing_core.engine.values import (
+from routing_core.expressions.values import (
     MAX_INPUT,
     bounded_match,
     is_email,
@@ -31,7 +31,7 @@ from routing_core.engine.values import (
 from routing_core.model.interaction import OutboundChoice
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 
 @register

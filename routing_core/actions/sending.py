@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict
 
 from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.params import RequiredTemplate, Template, Title
-from routing_core.engine.values import is_email, normalise_phone
-from routing_core.sending import SendError
+from routing_core.expressions.values import is_email, normalise_phone
+from routing_core.ports.channels import SendError
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 MAX_RECIPIENTS = 50
 _ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
-    from routing_core.engine.ports import HttpPort, ReferencePort
+    from routing_core.actions.context import RunContext
+    from routing_core.ports.world import HttpPort, ReferencePort
 
 MAX_DEPTH = 20
 

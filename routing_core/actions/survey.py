@@ -21,12 +21,12 @@ from pydantic import BaseModel, ConfigDict
 from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.cases import port, step_key
 from routing_core.actions.params import Reference, TimeoutSeconds, folded
-from routing_core.engine.values import MAX_INPUT, parse_number
+from routing_core.expressions.values import MAX_INPUT, parse_number
 from routing_core.model.interaction import OutboundChoice
 from routing_core.model.surveys import NPS_SCALE, RATING_SCALE, SurveysPort
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 YES = frozenset({"yes", "y", "oui", "si", "ja", "sim", "ok"})
 NO = frozenset({"no", "n", "non", "nein", "nao"})

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.params import Reference, Timezone
 from routing_core.actions.support import reference_port
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 
 if TYPE_CHECKING:
-    from routing_core.engine.context import RunContext
+    from routing_core.actions.context import RunContext
 
 SCHEDULE_STATES = frozenset({"open", "closed", "exception"})
 

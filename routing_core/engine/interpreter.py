@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from routing_core.actions.base import Outcome, action_type, parse_params
-from routing_core.engine.context import Journal, RunContext, Trigger
-from routing_core.engine.ports import Ports
-from routing_core.engine.templates import TemplateFailure
-from routing_core.errors import DomainError
+from routing_core.actions.context import Journal, RunContext, Trigger
+from routing_core.expressions.templates import TemplateFailure
+from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Inbound, Interaction, Waiting
 from routing_core.model.tree import Action, Tree
+from routing_core.ports.world import Ports
 
 log = logging.getLogger(__name__)
 PATH_KEPT = 1000

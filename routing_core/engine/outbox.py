@@ -18,13 +18,13 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from routing_core.clock import utcnow
-from routing_core.entry_points import EntryPoints
-from routing_core.errors import Conflict, NotFound
-from routing_core.ids import new_id
-from routing_core.metrics import Metrics, NoMetrics
+from routing_core.infra.clock import utcnow
+from routing_core.infra.errors import Conflict, NotFound
+from routing_core.infra.ids import new_id
+from routing_core.infra.metrics import Metrics, NoMetrics
 from routing_core.model.interaction import Channel, DeliveryStatus, Event
-from routing_core.sending import ChannelClient, ProviderUnavailable, SendContext, SendError
+from routing_core.ports.channels import ChannelClient, ProviderUnavailable, SendContext, SendError
+from routing_core.routing.entry_points import EntryPoints
 from routing_core.store import Store
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,10 @@ import time
 from datetime import datetime
 from typing import Any
 
-from routing_core.reference import Databases, Schedules, ValueTables, Variables
+from routing_core.reference.databases import Databases
+from routing_core.reference.schedules import Schedules
+from routing_core.reference.value_tables import ValueTables
+from routing_core.reference.variables import Variables
 from routing_core.store import Store
 
 GLOBALS_TTL_SECONDS = 1.0

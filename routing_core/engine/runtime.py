@@ -10,10 +10,8 @@ having deterministic ids, are not written twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,15 +19,16 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from routing_core import logctx
-from routing_core.clock import utcnow
-from routing_core.engine.context import Journal
+from routing_core.actions.context import Journal
 from routing_core.engine.delivery import Delivery
 from routing_core.engine.interpreter import Activation, Interpreter
-from routing_core.engine.ports import Ports
-from routing_core.errors import Conflict, NotFound
-from routing_core.ids import new_id
-from routing_core.metrics import NO_METRICS, Metrics, is_takeover
+from routing_core.engine.sweeper import Sweeper
+from routing_core.engine.versions import StartVersions, TreeCache
+from routing_core.infra import logctx
+from routing_core.infra.clock import utcnow
+from routing_core.infra.errors import Conflict, NotFound
+from routing_core.infra.ids import new_id
+from routing_core.infra.metrics import NO_METRICS, Metrics, is_takeover
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import (
     DeliveryStatus,
@@ -39,13 +38,10 @@ from routing_core.model.interaction import (
     InteractionStatus,
     Waiting,
 )
-from routing_core.model.routing import Version, VersionStatus
-from routing_core.model.tree import Tree
+from routing_core.ports.world import Ports
 from routing_core.store import Store
 
 log = logging.getLogger(__name__)
-TREE_CACHE_SIZE = 512
-VERSION_CACHE_SECONDS = 1.0
 
 Operation = Callable[[Interaction, Journal, datetime], Awaitable[Activation]]
 Listener = Callable[[Interaction, list[Event]], Awaitable[None]]
@@ -67,52 +63,6 @@ class Receipt:
     interaction_id: str | None
 
 
-class TreeCache:
-    """Trees by (version, revision): immutable once pinned, so cached without expiry."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self._trees: OrderedDict[tuple[str, int], Tree] = OrderedDict()
-
-    def _remember(self, key: tuple[str, int], tree: Tree) -> None:
-        self._trees[key] = tree
-        self._trees.move_to_end(key)
-        while len(self._trees) > TREE_CACHE_SIZE:
-            self._trees.popitem(last=False)
-
-    async def pin(self, version: Version) -> None:
-        """Keep the tree of this revision, so edits made later do not reach the interaction."""
-        key = (version.id, version.revision)
-        if key in self._trees:
-            return
-        if version.status is VersionStatus.development:
-            await self.store.snapshots.keep(version.id, version.revision, version.tree)
-        self._remember(key, version.tree)
-
-    async def pinned_tree(self, interaction: Interaction) -> Tree:
-        key = (interaction.version_id, interaction.revision)
-        if (tree := self._trees.get(key)) is not None:
-            return tree
-        tree = await self.store.snapshots.find(*key)
-        if tree is None:
-            version = await self.store.versions.get(interaction.version_id)
-            tree = version.tree  # production and backup trees never change
-        self._remember(key, tree)
-        return tree
-
-    async def production_of(self, reference: str) -> tuple[str, str, int, Tree] | None:
-        routing = await self.store.routings.find_one({"reference": reference})
-        if routing is None:
-            return None
-        version = await self.store.versions.find_one(
-            {"routing_id": routing.id, "status": VersionStatus.production.value}
-        )
-        if version is None:
-            return None
-        await self.pin(version)
-        return routing.id, version.id, version.revision, version.tree
-
-
 class Runtime:
     """One per process: receives, processes, wakes and hands messages to delivery."""
 
@@ -131,23 +81,19 @@ class Runtime:
         self.owner = new_id()
         self.metrics: Metrics = NO_METRICS
         self.trees = TreeCache(store)
+        self.start_versions = StartVersions(store)
+        self.sweeper = Sweeper(self.settings.sweep_seconds, [self.wake_due])
         self.interpreter = Interpreter(ports, self.trees, self.settings.step_budget)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._sweeper: asyncio.Task[None] | None = None
-        self._sweeps: list[Callable[[], Awaitable[int]]] = [self.wake_due]
         self._listeners: list[Listener] = []
-        self._versions: dict[tuple[str, bool, str | None], tuple[float, Version | None]] = {}
 
     # -- lifecycle of the runtime ----------------------------------------------------------
 
     def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever())
+        self.sweeper.start()
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await self.sweeper.stop()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
 
@@ -207,38 +153,6 @@ class Runtime:
                 self._spawn(work)
         return receipt
 
-    def forget_versions(self, *changed: object) -> None:
-        """A version changed in this process: the next interaction reads them afresh."""
-        self._versions.clear()
-
-    async def _start_version(self, entry_point: EntryPoint, routing_id: str) -> Version | None:
-        """Which version a new interaction runs; cached for a second (other processes'
-        changes are seen within that second, this process's at once)."""
-        key = (routing_id, entry_point.mode is EntryPointMode.test,
-               entry_point.simulated_version)
-        now = asyncio.get_running_loop().time()
-        cached = self._versions.get(key)
-        if cached is not None and now - cached[0] < VERSION_CACHE_SECONDS:
-            return cached[1]
-        version = await self._read_start_version(entry_point, routing_id)
-        self._versions[key] = (now, version)
-        return version
-
-    async def _read_start_version(
-        self, entry_point: EntryPoint, routing_id: str
-    ) -> Version | None:
-        if entry_point.simulated_version:  # the simulator runs the version being edited
-            return await self.store.versions.find(entry_point.simulated_version)
-        if entry_point.mode is EntryPointMode.test:
-            in_test = await self.store.versions.find_one(
-                {"routing_id": routing_id, "in_test": True}
-            )
-            if in_test is not None:
-                return in_test
-        return await self.store.versions.find_one(
-            {"routing_id": routing_id, "status": VersionStatus.production.value}
-        )
-
     async def _create(
         self, inbound: Inbound, now: datetime, *, seen: list[str], kind: str = "start",
         variables: dict[str, Any] | None = None, previous: str | None = None,
@@ -247,7 +161,7 @@ class Runtime:
         became active meanwhile."""
         entry_point = await self.store.entry_points.current(inbound.entry_point_id)
         routing_id = entry_point.start_routing if kind == "start" else entry_point.end_routing
-        version = await self._start_version(entry_point, routing_id or "")
+        version = await self.start_versions.of(entry_point, routing_id or "")
         contact = await self.store.contacts.upsert(inbound, now)
         interaction = Interaction(
             entry_point_id=entry_point.id,
@@ -529,16 +443,7 @@ class Runtime:
 
     def add_sweep(self, sweep: Callable[[], Awaitable[int]]) -> None:
         """Another periodic duty of the sweeper (e.g. the outbox's retries)."""
-        self._sweeps.append(sweep)
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            for sweep in self._sweeps:
-                try:
-                    await sweep()
-                except Exception:
-                    log.exception("sweeper: %s failed", getattr(sweep, "__qualname__", sweep))
-            await asyncio.sleep(self.settings.sweep_seconds)
+        self.sweeper.add(sweep)
 
     # -- reading ---------------------------------------------------------------------------
 

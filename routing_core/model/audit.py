@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from routing_core.model.base import Record
 
 

@@ -7,8 +7,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from routing_core.clock import as_utc, utcnow
-from routing_core.ids import new_id
+from routing_core.infra.clock import as_utc, utcnow
+from routing_core.infra.ids import new_id
 
 
 class Record(BaseModel):

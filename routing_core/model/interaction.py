@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from routing_core.model.base import Record, Timestamped
 
 SEEN_IDS_KEPT = 200

@@ -9,7 +9,7 @@ side of an agent (status, the conversations held, idle since when), kept apart f
 user's profile so that an admin editing the profile never resets what an agent holds.
 
 ``DistributionPort`` is what the ``to_queue`` and ``to_user`` actions call; the service in
-``routing_core.distribution`` implements it, tests fake it.
+``routing_core.contact_centre.distribution`` implements it, tests fake it.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from routing_core.model.base import Record, Timestamped
 from routing_core.model.reference import Description, Identifier, Name, invalid
 

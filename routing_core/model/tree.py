@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from routing_core.ids import new_action_id
+from routing_core.infra.ids import new_action_id
 
 
 class Action(BaseModel):

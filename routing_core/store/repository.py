@@ -10,7 +10,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from routing_core.errors import NotFound
+from routing_core.infra.errors import NotFound
 from routing_core.model.base import Record
 
 RecordT = TypeVar("RecordT", bound=Record)

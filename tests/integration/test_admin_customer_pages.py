@@ -7,7 +7,7 @@ import re
 
 from quart import Quart
 
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from routing_core.services import Services
 from tests.integration.test_admin_pages import ACTOR, Pages, admin
 from tests.integration.test_admin_reference_pages import post_multi

@@ -14,14 +14,14 @@ from werkzeug.datastructures import MultiDict
 
 from admin.pages.forms import form_fields, read_params
 from admin.pages.layout import BOX_WIDTH, GOTO_WIDTH, MARK_WIDTH, draw
-from routing_core import tree as trees
 from routing_core.actions import action_type, known_types
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from routing_core.model.audit import Actor
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import Channel, Event, Interaction
 from routing_core.model.routing import RoutingType, VersionStatus
 from routing_core.model.tree import Tree
+from routing_core.routing import tree_edits
 from routing_core.services import Services
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
@@ -483,13 +483,14 @@ def _random_tree(seed: int, size: int) -> Tree:
         if not parent.next:
             continue
         type_key, params = chance.choice(kinds)
-        action = trees.new_action(type_key, "", params, False)
-        tree = trees.insert_action(tree, action, parent.id, chance.choice(list(parent.next)), None)
+        action = tree_edits.new_action(type_key, "", params, False)
+        branch = chance.choice(list(parent.next))
+        tree = tree_edits.insert_action(tree, action, parent.id, branch, None)
     for _ in range(size // 10):  # some loops and junctions
         origin = chance.choice(tree.actions[1:])
         if origin.next:
             target = chance.choice(tree.actions[1:])
-            tree = trees.set_link(tree, origin.id, chance.choice(list(origin.next)), target.id)
+            tree = tree_edits.set_link(tree, origin.id, chance.choice(list(origin.next)), target.id)
     return tree
 
 
@@ -514,9 +515,9 @@ def test_drawn_items_never_overlap(seed: int) -> None:
 
 def test_unreachable_actions_are_drawn_apart() -> None:
     tree = Tree.blank()
-    first = trees.new_action("message", "Reached", {"text": "hi"}, False)
-    tree = trees.insert_action(tree, first, tree.start, None, None)
-    orphan = trees.new_action("message", "Orphan", {"text": "lost"}, False)
+    first = tree_edits.new_action("message", "Reached", {"text": "hi"}, False)
+    tree = tree_edits.insert_action(tree, first, tree.start, None, None)
+    orphan = tree_edits.new_action("message", "Orphan", {"text": "lost"}, False)
     tree.actions.append(orphan)
     drawing = draw(tree)
     detached = [box for box in drawing.boxes if box.detached]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from tests.conftest import Api, login
 from tests.integration.builders import ok, refused
 from tests.integration.test_distribution import PASSWORD, agent, queue

@@ -19,7 +19,7 @@ from quart import Quart
 
 from bots.app import create_app
 from config import Settings
-from routing_core.campaigns import CampaignRunner, Campaigns
+from routing_core.business.campaigns import CampaignRunner, Campaigns
 from routing_core.model.audit import SYSTEM
 from routing_core.model.campaigns import Campaign, CampaignTarget, TargetStatus
 from routing_core.model.interaction import Channel

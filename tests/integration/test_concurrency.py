@@ -7,7 +7,7 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from routing_core.errors import Conflict
+from routing_core.infra.errors import Conflict
 from routing_core.model.audit import SYSTEM
 from routing_core.services import Services
 from tests.conftest import Api

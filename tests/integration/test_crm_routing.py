@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from routing_core.model.audit import SYSTEM
-from routing_core.portability import import_routing
+from routing_core.routing.portability import import_routing
 from tests.conftest import Api
 from tests.integration.builders import ok
 from tests.integration.test_webchat import receive

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from routing_core.clock import utcnow
-from routing_core.distribution import PRESENCE_GRACE_SECONDS, Distribution
+from routing_core.contact_centre.distribution import Distribution
+from routing_core.contact_centre.presence import PRESENCE_GRACE_SECONDS
 from routing_core.engine.delivery import Delivery, LocalHub
-from routing_core.engine.ports import Ports
 from routing_core.engine.runtime import Runtime, RuntimeSettings
+from routing_core.infra.clock import utcnow
 from routing_core.model.interaction import Channel, Inbound
+from routing_core.ports.world import Ports
 from tests.conftest import Api, login
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
@@ -503,11 +504,11 @@ async def test_an_agent_whose_console_went_silent_is_set_away(app, services, api
     async with client.websocket(f"/agent/ws?token={here.token}") as console:
         await console.send_json({"type": "ping"})
         await asyncio.wait_for(console.receive_json(), 5)
-        await distribution.seen(here.user_id)  # what its beat does meanwhile
+        await distribution.presence.seen(here.user_id)  # what its beat does meanwhile
         await services.store.database["agent_states"].update_one(
             {"_id": here.user_id}, {"$set": {"console_seen_at": later}})
-        assert await distribution.away_when_absent(later) == [gone.user_id]
-        assert await distribution.away_when_absent(later) == []  # once
+        assert await distribution.presence.away_when_absent(later) == [gone.user_id]
+        assert await distribution.presence.away_when_absent(later) == []  # once
     statuses = {client.user_id: (await client.get("/api/agent/status")).json_body["status"]
                 for client in (gone, here, bare)}
     assert statuses == {gone.user_id: "away", here.user_id: "available",

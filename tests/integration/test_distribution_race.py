@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest_asyncio
 
-from routing_core.distribution import Distribution
+from routing_core.contact_centre.agent_desk import AgentDesk
+from routing_core.contact_centre.distribution import Distribution
 from routing_core.engine.delivery import Delivery, LocalHub
-from routing_core.engine.ports import Ports
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.model.interaction import Channel, Inbound
 from routing_core.model.users import AgentProfile, AgentStatus, User
+from routing_core.ports.world import Ports
 from routing_core.store import Store
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
@@ -148,7 +149,7 @@ async def test_racing_processes_never_exceed_capacity_nor_share_a_conversation(
         for interaction in await services.store.interactions.all(
                 {"agent_id": user.id, "active": True}):
             node = nodes[(number + len(ending)) % 2]
-            ending.append(node.distribution.end(user, interaction.id))
+            ending.append(AgentDesk(node.distribution).end(user, interaction.id))
     await asyncio.gather(*ending)
     await settled(services, sum(CAPACITIES))
     stop.set()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from routing_core.model.interaction import Channel, DeliveryStatus, Event, Inbound
 from routing_core.services import Services
 from routing_core.store.hot_queries import (

@@ -18,7 +18,7 @@ from quart import Quart
 
 from config import Settings
 from connectors.messenger import signature
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from routing_core.services import Services
 from tests.support.apps import app_of_its_own
 from tests.support.fake_graph import FakeGraph

@@ -19,13 +19,13 @@ from bots.metrics import PrometheusMetrics
 from config import SettingsError, load_settings
 from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.outbox import OutboxSender
-from routing_core.engine.ports import Ports
 from routing_core.engine.runtime import Runtime, RuntimeSettings
-from routing_core.metrics import NO_METRICS, is_takeover
+from routing_core.infra.metrics import NO_METRICS, is_takeover
 from routing_core.model.audit import SYSTEM
 from routing_core.model.interaction import Channel, DeliveryStatus, Event, Inbound, Interaction
 from routing_core.model.routing import RoutingType
-from routing_core.sending import RateLimited, Rejected
+from routing_core.ports.channels import RateLimited, Rejected
+from routing_core.ports.world import Ports
 from routing_core.services import Services
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from routing_core.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound
 from tests.conftest import login
 
 PHONEBOOK_FIELDS = [

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from routing_core.engine.delivery import Delivery, LocalHub
-from routing_core.engine.ports import Ports
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.model.audit import SYSTEM
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Inbound
+from routing_core.ports.world import Ports
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
 
@@ -39,7 +39,7 @@ def make_runtime(services: Any, clock: Clock, **settings: Any) -> Runtime:
         Delivery(LocalHub()), RuntimeSettings(**{"sweep_seconds": 3600, **settings}),
         clock=clock,
     )
-    services.lifecycle.change_listeners.append(runtime.forget_versions)
+    services.lifecycle.change_listeners.append(runtime.start_versions.forget)
     return runtime
 
 

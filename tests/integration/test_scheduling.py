@@ -9,12 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from config import Settings
-from routing_core.clock import utcnow
-from routing_core.errors import Conflict
-from routing_core.lifecycle import Lifecycle
+from routing_core.infra.clock import utcnow
+from routing_core.infra.errors import Conflict
 from routing_core.model.audit import SYSTEM
 from routing_core.model.routing import VersionStatus
-from routing_core.scheduling import ProductionScheduler
+from routing_core.routing.lifecycle import Lifecycle
+from routing_core.routing.scheduling import ProductionScheduler
 from routing_core.services import Services
 from routing_core.store import Store
 from tests.conftest import Api

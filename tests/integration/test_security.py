@@ -25,10 +25,10 @@ from quart.testing.connections import WebsocketDisconnectError
 from bots.app import create_app
 from config import load_settings
 from connectors.http import GuardedHttpPort
-from routing_core.engine.ports import HttpFailure, HttpRefused
+from routing_core.infra.throttle import LoginThrottle, ThrottleLimits, TooManyAttempts
 from routing_core.model.users import User
+from routing_core.ports.world import HttpFailure, HttpRefused
 from routing_core.services import Services
-from routing_core.throttle import LoginThrottle, ThrottleLimits, TooManyAttempts
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api
 from tests.integration.builders import ok
 from tests.support.routings import action, production_routing, tree, webchat_entry_point

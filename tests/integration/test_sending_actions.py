@@ -32,9 +32,9 @@ from quart import Quart
 from config import Settings
 from connectors.email import SmtpMail
 from connectors.sms import TwilioMessages, TwilioSms
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from routing_core.model.interaction import Channel, Event, Inbound
-from routing_core.sending import BadCredentials, NetworkFailure, Rejected
+from routing_core.ports.channels import BadCredentials, NetworkFailure, Rejected
 from routing_core.services import Services
 from tests.support.apps import app_of_its_own
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from tests.conftest import Api
 from tests.integration.builders import ok, refused
 

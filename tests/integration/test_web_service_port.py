@@ -22,11 +22,11 @@ from aiohttp import web
 from connectors.http import MAX_BODY_BYTES, GuardedHttpPort, is_public, parse_address
 from routing_core.actions import interconnection
 from routing_core.actions.base import Outcome, parse_params
+from routing_core.actions.context import Journal, RunContext
 from routing_core.actions.interconnection import WebService
-from routing_core.engine.context import Journal, RunContext
-from routing_core.engine.ports import HttpFailure, HttpRefused, Ports
 from routing_core.model.interaction import Channel, Interaction
 from routing_core.model.tree import Action
+from routing_core.ports.world import HttpFailure, HttpRefused, Ports
 
 NOW = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
 

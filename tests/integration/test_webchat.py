@@ -70,8 +70,8 @@ async def test_a_message_committed_by_another_process_reaches_the_open_socket(ap
     from datetime import UTC, datetime, timedelta
 
     from routing_core.engine.delivery import Delivery, LocalHub
-    from routing_core.engine.ports import Ports
     from routing_core.engine.runtime import Runtime, RuntimeSettings
+    from routing_core.ports.world import Ports
 
     routing_id = await production_routing(services, "later", tree(
         action("first", "message", {"text": "Back in a minute."}, next="nap"),

@@ -17,7 +17,7 @@ import pytest_asyncio
 from quart import Quart
 
 from config import Settings
-from routing_core.clock import utcnow
+from routing_core.infra.clock import utcnow
 from routing_core.model.audit import SYSTEM
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, DeliveryStatus, Event

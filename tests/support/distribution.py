@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from routing_core.errors import NotFound
+from routing_core.infra.errors import NotFound
 from routing_core.model.queues import ExpiryResult, Placement, TicketRequest
 
 TO_USER_WAIT_SECONDS = 120

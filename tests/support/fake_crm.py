@@ -22,8 +22,8 @@ from copy import deepcopy
 from datetime import datetime
 from typing import Any
 
-from routing_core.engine.values import is_email, parse_number
-from routing_core.errors import Conflict, Invalid, NotFound
+from routing_core.expressions.values import is_email, parse_number
+from routing_core.infra.errors import Conflict, Invalid, NotFound
 
 CREATED_AT = "2024-05-06T10:00:00+00:00"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing_core.sending import SEND_ERRORS, SendError
+from routing_core.ports.channels import SEND_ERRORS, SendError
 
 ERRORS_BY_CODE: dict[str, type[SendError]] = {error.code: error for error in SEND_ERRORS}
 

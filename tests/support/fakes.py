@@ -11,9 +11,9 @@ from copy import deepcopy
 from datetime import datetime
 from typing import Any
 
-from routing_core.engine.ports import HttpFailure, HttpRefused, HttpResponse
-from routing_core.engine.values import parse_number
-from routing_core.errors import Conflict, Invalid, NotFound
+from routing_core.expressions.values import parse_number
+from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.ports.world import HttpFailure, HttpRefused, HttpResponse
 
 
 class FakeDatabase:

@@ -7,7 +7,7 @@ from typing import Any
 from routing_core.model.audit import SYSTEM
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel
-from routing_core.portability import import_routing
+from routing_core.routing.portability import import_routing
 from routing_core.services import Services
 
 

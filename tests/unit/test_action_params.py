@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from routing_core.actions import known_types, validate_params
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 
 CONDITION = {"left": "{{ vars.age }}", "operator": "ge", "right": "18"}
 CHOICES = [

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routing_core.actions.base import validate_params
-from routing_core.engine.conditions import holds
-from routing_core.engine.values import MAX_INPUT, MAX_PATTERN, RegexTimeout, bounded_match
-from routing_core.errors import Invalid
+from routing_core.expressions.conditions import holds
+from routing_core.expressions.values import MAX_INPUT, MAX_PATTERN, RegexTimeout, bounded_match
+from routing_core.infra.errors import Invalid
 
 PATIENCE = 0.5  # seconds: the limit is 0.05 s of matching, plus compiling
 

@@ -18,7 +18,7 @@ from connectors.base import MalformedPayload, WebhookRefused, WebhookRequest
 from connectors.messenger import MessengerConnector, signature
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound
-from routing_core.sending import NetworkFailure, SendContext, SendError
+from routing_core.ports.channels import NetworkFailure, SendContext, SendError
 from tests.support import channel_golden
 from tests.support.fake_graph import FakeGraph
 

@@ -13,10 +13,10 @@ import pytest_asyncio
 
 from connectors.base import MalformedPayload, WebhookRefused, WebhookRequest, text_chunks
 from connectors.telegram import TelegramConnector, callback_data
-from routing_core.errors import Invalid
+from routing_core.infra.errors import Invalid
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound, OutboundChoice
-from routing_core.sending import NetworkFailure, SendContext, SendError
+from routing_core.ports.channels import NetworkFailure, SendContext, SendError
 from tests.support import channel_golden
 from tests.support.fake_telegram import FakeTelegram
 

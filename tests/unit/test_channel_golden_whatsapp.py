@@ -30,7 +30,7 @@ from connectors.sms import TwilioMessages
 from connectors.whatsapp import WhatsAppConnector
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event
-from routing_core.sending import SendContext, SendError
+from routing_core.ports.channels import SendContext, SendError
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, signature
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "channels" / "whatsapp"

@@ -1,4 +1,4 @@
-"""Random sequences of tree edits, through the pure functions of ``routing_core.tree``.
+"""Random sequences of tree edits, through the pure functions of ``routing.tree_edits``.
 
 Every edit either refuses with a domain error (the tree unchanged) or gives a tree the
 engine can run; and ``validate()`` agrees with an independent check of what the engine
@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from routing_core import tree as trees
 from routing_core.actions import known_types
 from routing_core.actions.base import branches_of, validate_params
-from routing_core.errors import DomainError
+from routing_core.infra.errors import DomainError
 from routing_core.model.tree import Action, Tree
+from routing_core.routing import tree_edits, validation
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "actions"
 TYPES = sorted(known_types())
@@ -60,7 +60,7 @@ def params_for(draw: st.DrawFn, type_key: str) -> dict[str, Any]:
 
 
 def runnable_problems(tree: Tree) -> list[str]:
-    """What would stop the engine, checked without ``routing_core.tree``."""
+    """What would stop the engine, checked without ``routing_core.routing.tree_edits``."""
     problems = []
     ids = [action.id for action in tree.actions]
     by_id = {action.id: action for action in tree.actions}
@@ -146,24 +146,24 @@ class TreeEditing(RuleBasedStateMachine):
     def insert(self, data: st.DataObject, type_key: str, record_passage: bool) -> None:
         params = data.draw(params_for(type_key), label="params")
         try:
-            action = trees.new_action(type_key, "fuzzed", params, record_passage)
+            action = tree_edits.new_action(type_key, "fuzzed", params, record_passage)
         except DomainError:
             return
         after = self.pick_id(data, "after")
         branch = self.pick_branch(data, after, "branch")
         before = data.draw(st.none() | st.just(self.pick_id(data, "before")), label="before?")
-        self.attempt(trees.insert_action, action, after, branch, before)
+        self.attempt(tree_edits.insert_action, action, after, branch, before)
 
     @rule(data=st.data(), type_key=st.sampled_from([t for t in TYPES if t != "start"]))
     def grow(self, data: st.DataObject, type_key: str) -> None:
         """A well-formed insertion, so that trees grow large enough to be interesting."""
         params = data.draw(st.sampled_from(VALID_PARAMS[type_key]), label="params")
-        action = trees.new_action(type_key, "grown", params, False)
+        action = tree_edits.new_action(type_key, "grown", params, False)
         parent = data.draw(st.sampled_from([a for a in self.tree.actions if a.next]
                                            or self.tree.actions), label="after")
         branch = data.draw(st.sampled_from(sorted(parent.next)) if parent.next else st.none(),
                            label="branch")
-        self.attempt(trees.insert_action, action, parent.id, branch, None)
+        self.attempt(tree_edits.insert_action, action, parent.id, branch, None)
 
     @rule(data=st.data())
     def copy(self, data: st.DataObject) -> None:
@@ -171,18 +171,19 @@ class TreeEditing(RuleBasedStateMachine):
         if source is None:
             return
         try:
-            action = trees.copied_action(source)
+            action = tree_edits.copied_action(source)
         except DomainError:
             return
         after = self.pick_id(data, "after")
-        self.attempt(trees.insert_action, action, after, self.pick_branch(data, after, "b"), None)
+        branch = self.pick_branch(data, after, "b")
+        self.attempt(tree_edits.insert_action, action, after, branch, None)
 
     @rule(data=st.data())
     def link(self, data: st.DataObject) -> None:
         origin = self.pick_id(data, "from")
         branch = self.pick_branch(data, origin, "branch") or "next"
         target = data.draw(st.none() | st.just(self.pick_id(data, "to")), label="to")
-        self.attempt(trees.set_link, origin, branch, target)
+        self.attempt(tree_edits.set_link, origin, branch, target)
 
     @rule(data=st.data())
     def update(self, data: st.DataObject) -> None:
@@ -196,11 +197,11 @@ class TreeEditing(RuleBasedStateMachine):
             changes["name"] = data.draw(st.text(max_size=10), label="name")
         if data.draw(st.booleans(), label="passages"):
             changes["record_passage"] = data.draw(st.booleans(), label="record")
-        self.attempt(trees.update_action, action_id, changes)
+        self.attempt(tree_edits.update_action, action_id, changes)
 
     @rule(data=st.data())
     def delete(self, data: st.DataObject) -> None:
-        self.attempt(trees.delete_action, self.pick_id(data, "action"))
+        self.attempt(tree_edits.delete_action, self.pick_id(data, "action"))
 
     def teardown(self) -> None:
         event(f"{min(len(self.tree.actions), 10)}{'+' * (len(self.tree.actions) >= 10)} actions")
@@ -208,7 +209,7 @@ class TreeEditing(RuleBasedStateMachine):
     @invariant()
     def edits_leave_a_runnable_tree(self) -> None:
         assert runnable_problems(self.tree) == []
-        assert trees.validate(self.tree).errors == []
+        assert validation.validate(self.tree).errors == []
 
     @precondition(lambda self: len(self.tree.actions) > 0)
     @rule(data=st.data())
@@ -216,7 +217,7 @@ class TreeEditing(RuleBasedStateMachine):
         broken = corruptions(self.tree, data.draw)
         problems = runnable_problems(broken)
         assert problems, "the corruption broke nothing"
-        assert trees.validate(broken).errors, problems
+        assert validation.validate(broken).errors, problems
 
 
 TreeEditing.TestCase.settings = settings(

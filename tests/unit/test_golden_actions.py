@@ -47,12 +47,12 @@ from pydantic_core import to_jsonable_python
 
 from routing_core.actions import interconnection, known_types
 from routing_core.actions.base import ActionType, Outcome, action_type, parse_params
-from routing_core.engine.context import Journal, RunContext
-from routing_core.engine.ports import Ports
-from routing_core.engine.templates import TemplateFailure
-from routing_core.errors import DomainError
+from routing_core.actions.context import Journal, RunContext
+from routing_core.expressions.templates import TemplateFailure
+from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Channel, Event, Inbound, Interaction
 from routing_core.model.tree import Action
+from routing_core.ports.world import Ports
 from tests.support.distribution import FakeDistribution
 from tests.support.fake_crm import record_ports
 from tests.support.fake_ports import FakeMail, FakeSms

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from routing_core.model.reference import WEEKDAYS, Schedule
-from routing_core.reference import schedule_state
+from routing_core.reference.schedules import schedule_state
 
 NINE_TO_FIVE = [{"start": "09:00", "end": "17:00"}]
 

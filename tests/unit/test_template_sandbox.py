@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from routing_core.engine.templates import (
+from routing_core.expressions.templates import (
     MAX_OUTPUT,
     MAX_RANGE,
     TemplateFailure,

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from routing_core import tree as trees
-from routing_core.errors import Invalid, NotFound
+from routing_core.infra.errors import Invalid, NotFound
 from routing_core.model.tree import Action, Tree
+from routing_core.routing import tree_edits, validation
 
 SAY = {"text": "Hello"}
 ASK = {"text": "Your name?", "into": "name"}
@@ -23,7 +23,7 @@ YES_NO = {
 
 def action(type_key: str, params: dict[str, Any] | None = None, **next_: str | None) -> Action:
     """A valid action with every declared branch unlinked, then ``next_`` links applied."""
-    built = trees.new_action(type_key, "", params or {}, False)
+    built = tree_edits.new_action(type_key, "", params or {}, False)
     built.next.update(next_)
     return built
 
@@ -58,7 +58,7 @@ def test_insert_after_a_branch_keeps_what_followed() -> None:
     tree = chain(choice, goodbye)
     inserted = action("checkpoint", {"label": "agreed"})
 
-    edited = trees.insert_action(tree, inserted, choice.id, "yes", None)
+    edited = tree_edits.insert_action(tree, inserted, choice.id, "yes", None)
 
     assert get(edited, choice.id).next == {
         "yes": inserted.id,
@@ -73,7 +73,7 @@ def test_insert_after_a_branch_keeps_what_followed() -> None:
 def test_insert_after_defaults_to_the_first_branch() -> None:
     tree = Tree.blank()
     hello = action("message", SAY)
-    edited = trees.insert_action(tree, hello, tree.start, None, None)
+    edited = tree_edits.insert_action(tree, hello, tree.start, None, None)
     assert start_of(edited).next == {"next": hello.id}
 
 
@@ -81,7 +81,7 @@ def test_insert_after_defaults_to_the_first_branch() -> None:
 def test_insert_after_a_branch_the_action_lacks_is_refused(branch: str) -> None:
     choice = action("message_choice", YES_NO)
     with pytest.raises(Invalid) as refused:
-        trees.insert_action(chain(choice), action("message", SAY), choice.id, branch, None)
+        tree_edits.insert_action(chain(choice), action("message", SAY), choice.id, branch, None)
     assert refused.value.field == "after.branch"
 
 
@@ -90,7 +90,7 @@ def test_insert_between_two_linked_actions() -> None:
     first.next["next"] = second.id
     tree = chain(first, second)
     middle = action("node")
-    edited = trees.insert_action(tree, middle, first.id, "next", second.id)
+    edited = tree_edits.insert_action(tree, middle, first.id, "next", second.id)
     assert get(edited, first.id).next["next"] == middle.id
     assert get(edited, middle.id).next["next"] == second.id
 
@@ -100,21 +100,21 @@ def test_insert_between_refuses_a_before_the_branch_does_not_lead_to() -> None:
     first.next["next"] = second.id
     tree = chain(first, second, third)
     with pytest.raises(Invalid) as refused:
-        trees.insert_action(tree, action("node"), first.id, "next", third.id)
+        tree_edits.insert_action(tree, action("node"), first.id, "next", third.id)
     assert refused.value.field == "before"
 
 
 def test_insert_after_an_unknown_action_is_not_found() -> None:
     with pytest.raises(NotFound):
-        trees.insert_action(Tree.blank(), action("node"), "nope", None, None)
+        tree_edits.insert_action(Tree.blank(), action("node"), "nope", None, None)
 
 
 def test_links_are_set_replaced_and_unset() -> None:
     hello, bye = action("message", SAY), action("message", SAY)
     tree = chain(hello, bye)
-    linked = trees.set_link(tree, hello.id, "next", bye.id)
+    linked = tree_edits.set_link(tree, hello.id, "next", bye.id)
     assert get(linked, hello.id).next["next"] == bye.id
-    unlinked = trees.set_link(linked, hello.id, "next", None)
+    unlinked = tree_edits.set_link(linked, hello.id, "next", None)
     assert get(unlinked, hello.id).next["next"] is None
 
 
@@ -132,7 +132,7 @@ def test_refused_links(origin: str, branch: str, target: str | None, error: type
     tree = chain(hello)
     ids = {"hello": hello.id, "start": tree.start, "ghost": "ghost", None: None}
     with pytest.raises(error) as refused:
-        trees.set_link(tree, ids[origin], branch, ids[target])
+        tree_edits.set_link(tree, ids[origin], branch, ids[target])
     assert refused.value.field == field
 
 
@@ -140,7 +140,7 @@ def test_delete_re_points_entering_links_to_the_single_successor() -> None:
     first, middle, last = action("message", SAY), action("node"), action("message", SAY)
     first.next["next"] = middle.id
     middle.next["next"] = last.id
-    edited = trees.delete_action(chain(first, middle, last), middle.id)
+    edited = tree_edits.delete_action(chain(first, middle, last), middle.id)
     assert edited.find(middle.id) is None
     assert get(edited, first.id).next["next"] == last.id
 
@@ -148,7 +148,7 @@ def test_delete_re_points_entering_links_to_the_single_successor() -> None:
 def test_delete_of_an_action_with_several_successors_ends_the_entering_links() -> None:
     choice, yes, no = action("message_choice", YES_NO), action("node"), action("node")
     choice.next.update(yes=yes.id, no=no.id)
-    edited = trees.delete_action(chain(choice, yes, no), choice.id)
+    edited = tree_edits.delete_action(chain(choice, yes, no), choice.id)
     assert start_of(edited).next["next"] is None
     assert {a.id for a in edited.actions} == {edited.start, yes.id, no.id}
 
@@ -156,24 +156,24 @@ def test_delete_of_an_action_with_several_successors_ends_the_entering_links() -
 def test_delete_of_a_self_loop_does_not_link_to_itself() -> None:
     loop = action("node")
     loop.next["next"] = loop.id
-    edited = trees.delete_action(chain(loop), loop.id)
+    edited = tree_edits.delete_action(chain(loop), loop.id)
     assert start_of(edited).next["next"] is None
 
 
 def test_start_can_be_neither_deleted_nor_copied_nor_added() -> None:
     tree = Tree.blank()
     with pytest.raises(Invalid, match="Start cannot be deleted"):
-        trees.delete_action(tree, tree.start)
+        tree_edits.delete_action(tree, tree.start)
     with pytest.raises(Invalid, match="Start cannot be copied"):
-        trees.copied_action(start_of(tree))
+        tree_edits.copied_action(start_of(tree))
     with pytest.raises(Invalid):
-        trees.new_action("start", "", {}, False)
+        tree_edits.new_action("start", "", {}, False)
 
 
 def test_a_copied_action_is_new_and_unlinked() -> None:
     original = action("message", SAY, next="somewhere")
     original.record_passage = True
-    copy = trees.copied_action(original)
+    copy = tree_edits.copied_action(original)
     assert copy.id != original.id
     assert (copy.type, copy.params, copy.record_passage) == ("message", original.params, True)
     assert copy.next == {"next": None}
@@ -181,9 +181,9 @@ def test_a_copied_action_is_new_and_unlinked() -> None:
 
 def test_new_action_validates_its_type_and_params() -> None:
     with pytest.raises(Invalid, match="unknown action type"):
-        trees.new_action("teleport", "", {}, False)
+        tree_edits.new_action("teleport", "", {}, False)
     with pytest.raises(Invalid) as refused:
-        trees.new_action("pause", "", {"seconds": 0}, False)
+        tree_edits.new_action("pause", "", {"seconds": 0}, False)
     assert refused.value.field == "params.seconds"
 
 
@@ -192,7 +192,7 @@ def test_changing_params_drops_the_links_of_vanished_branches() -> None:
     choice.next.update(yes=yes.id, no=no.id)
     tree = chain(choice, yes, no)
     only_yes = {**YES_NO, "choices": YES_NO["choices"][:1]}
-    edited = trees.update_action(tree, choice.id, {"params": only_yes, "name": "Ask"})
+    edited = tree_edits.update_action(tree, choice.id, {"params": only_yes, "name": "Ask"})
     changed = get(edited, choice.id)
     assert changed.next == {"yes": yes.id, "no_match": None, "timeout": None}
     assert changed.name == "Ask"
@@ -202,28 +202,28 @@ def test_update_refuses_bad_params_and_params_on_start() -> None:
     hello = action("message", SAY)
     tree = chain(hello)
     with pytest.raises(Invalid):
-        trees.update_action(tree, hello.id, {"params": {"text": ""}})
+        tree_edits.update_action(tree, hello.id, {"params": {"text": ""}})
     with pytest.raises(Invalid, match="Start has no parameters"):
-        trees.update_action(tree, tree.start, {"params": {"x": 1}})
+        tree_edits.update_action(tree, tree.start, {"params": {"x": 1}})
 
 
 def test_record_passage_toggles() -> None:
     hello = action("message", SAY)
-    edited = trees.update_action(chain(hello), hello.id, {"record_passage": True})
+    edited = tree_edits.update_action(chain(hello), hello.id, {"record_passage": True})
     assert get(edited, hello.id).record_passage is True
 
 
 # -- validate() --------------------------------------------------------------------------
 
 
-def codes(findings: list[trees.Finding]) -> list[str]:
+def codes(findings: list[validation.Finding]) -> list[str]:
     return [finding.code for finding in findings]
 
 
 def test_a_sound_tree_has_no_finding() -> None:
     ask, hello = action("message_wait", ASK), action("message", SAY)
     ask.next["answered"] = hello.id
-    report = trees.validate(chain(ask, hello))
+    report = validation.validate(chain(ask, hello))
     assert report.errors == [] and report.warnings == []
 
 
@@ -270,7 +270,7 @@ def broken_two_starts() -> Tree:
     ],
 )
 def test_one_error_per_rule(build: Any, code: str) -> None:
-    report = trees.validate(build())
+    report = validation.validate(build())
     assert code in codes(report.errors)
 
 
@@ -278,7 +278,7 @@ def test_an_unreachable_action_is_a_warning() -> None:
     lonely = action("message", SAY)
     tree = chain(action("message", SAY))
     tree.actions.append(lonely)
-    report = trees.validate(tree)
+    report = validation.validate(tree)
     assert report.errors == []
     assert [(f.code, f.action) for f in report.warnings] == [("unreachable", lonely.id)]
 
@@ -292,7 +292,7 @@ def loop_through(type_key: str, params: dict[str, Any], branch: str) -> Tree:
 
 
 def test_a_loop_without_wait_or_passages_check_is_warned() -> None:
-    report = trees.validate(loop_through("message", SAY, "next"))
+    report = validation.validate(loop_through("message", SAY, "next"))
     assert report.errors == []
     assert codes(report.warnings) == ["unguarded_loop"]
 
@@ -300,7 +300,7 @@ def test_a_loop_without_wait_or_passages_check_is_warned() -> None:
 def test_a_self_loop_is_warned() -> None:
     junction = action("node")
     junction.next["next"] = junction.id
-    assert codes(trees.validate(chain(junction)).warnings) == ["unguarded_loop"]
+    assert codes(validation.validate(chain(junction)).warnings) == ["unguarded_loop"]
 
 
 @pytest.mark.parametrize(
@@ -314,5 +314,5 @@ def test_a_self_loop_is_warned() -> None:
 def test_a_loop_through_a_wait_or_a_passages_check_is_not_warned(
     type_key: str, params: dict[str, Any], branch: str
 ) -> None:
-    report = trees.validate(loop_through(type_key, params, branch))
+    report = validation.validate(loop_through(type_key, params, branch))
     assert report.errors == [] and report.warnings == []

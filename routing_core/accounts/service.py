@@ -1,0 +1,244 @@
+"""Users, roles, passwords and API tokens: who may do what.
+
+Passwords are argon2 hashes; bearer tokens are random and only their SHA-256 is stored,
+so a database dump reveals neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from routing_core.infra.clock import utcnow
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Unauthenticated
+from routing_core.model.audit import Actor
+from routing_core.model.users import (
+    ALL_PERMISSIONS,
+    BUILTIN_ROLES,
+    AgentProfile,
+    ApiToken,
+    Role,
+    User,
+)
+from routing_core.store import Store
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(hasher: PasswordHasher, password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    return hasher.hash(password)
+
+
+def password_matches(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
+        raise Invalid(f"{email!r} is not an e-mail address", field="email")
+    return email
+
+
+def check_permissions(permissions: list[str]) -> list[str]:
+    unknown = sorted(set(permissions) - set(ALL_PERMISSIONS))
+    if unknown:
+        raise Invalid(f"unknown permission(s): {', '.join(unknown)}", field="permissions")
+    return sorted(set(permissions))
+
+
+class Accounts:
+    """Creates users and roles, checks passwords, issues and resolves tokens."""
+
+    def __init__(
+        self,
+        store: Store,
+        token_ttl_seconds: int,
+        clock: Callable[[], datetime] = utcnow,
+        hasher: PasswordHasher | None = None,
+    ):
+        self.store = store
+        self.token_ttl = timedelta(seconds=token_ttl_seconds)
+        self.clock = clock
+        self.hasher = hasher or PasswordHasher()  # argon2id with the library's defaults
+
+    async def ensure_builtin_roles(self) -> None:
+        """``admin`` (every permission) and ``agent`` exist and grant what this code knows."""
+        now = self.clock()
+        for name, permissions in BUILTIN_ROLES.items():
+            await self.store.roles.collection.update_one(
+                {"_id": f"role_{name}"},
+                {
+                    "$set": {"name": name, "permissions": permissions, "builtin": True},
+                    "$setOnInsert": {"created_at": now, "updated_at": now},
+                },
+                upsert=True,
+            )
+
+    async def ensure_first_admin(self, email: str | None, password: str | None) -> User | None:
+        """The first admin comes from the settings, only while no user exists."""
+        if not email or not password:
+            return None
+        if await self.store.users.collection.find_one({}, projection={"_id": 1}):
+            return None
+        try:
+            return await self.create_user(None, email=email, password=password, roles=["admin"])
+        except Conflict:  # another process created it meanwhile
+            return None
+
+    async def _check_roles(self, roles: list[str]) -> list[str]:
+        known = {role.name for role in await self.store.roles.all()}
+        unknown = sorted(set(roles) - known)
+        if unknown:
+            raise Invalid(f"unknown role(s): {', '.join(unknown)}", field="roles")
+        return roles
+
+    async def create_user(
+        self,
+        actor: Actor | None,
+        *,
+        email: str,
+        password: str,
+        roles: list[str],
+        agent: AgentProfile | None = None,
+    ) -> User:
+        user = User(
+            email=normalise_email(email),
+            password_hash=hash_password(self.hasher, password),
+            roles=await self._check_roles(roles),
+            agent=agent,
+        )
+        try:
+            await self.store.users.insert(user)
+        except DuplicateKeyError:
+            raise Conflict(f"a user with e-mail {user.email!r} exists", field="email") from None
+        if actor is not None:
+            await self.store.audit.record_change(actor, "user.create", "user", user.id)
+        return user
+
+    async def update_user(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> User:
+        updates: dict[str, Any] = {}
+        if "email" in changes:
+            updates["email"] = normalise_email(changes["email"])
+        if "password" in changes:
+            updates["password_hash"] = hash_password(self.hasher, changes["password"])
+        if "roles" in changes:
+            updates["roles"] = await self._check_roles(changes["roles"])
+        if "agent" in changes:
+            updates["agent"] = changes["agent"]
+        if "active" in changes:
+            updates["active"] = changes["active"]
+        updates["updated_at"] = self.clock()
+        try:
+            document = await self.store.users.collection.find_one_and_update(
+                {"_id": user_id}, {"$set": updates}, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            raise Conflict("another user has that e-mail", field="email") from None
+        if document is None:
+            raise NotFound(f"no user with id {user_id!r}")
+        if "password" in changes or changes.get("active") is False:
+            await self.store.tokens.collection.delete_many({"user_id": user_id})
+        await self.store.audit.record_change(
+            actor, "user.update", "user", user_id, fields=sorted(changes)
+        )
+        return User.from_document(document)
+
+    async def delete_user(self, actor: Actor, user_id: str) -> None:
+        if actor.id == user_id:
+            raise Conflict("you cannot delete your own account", code="self_delete")
+        if not await self.store.users.delete(user_id):
+            raise NotFound(f"no user with id {user_id!r}")
+        await self.store.tokens.collection.delete_many({"user_id": user_id})
+        await self.store.audit.record_change(actor, "user.delete", "user", user_id)
+
+    async def create_role(self, actor: Actor, name: str, permissions: list[str]) -> Role:
+        role = Role(name=name, permissions=check_permissions(permissions))
+        try:
+            await self.store.roles.insert(role)
+        except DuplicateKeyError:
+            raise Conflict(f"a role named {name!r} exists", field="name") from None
+        await self.store.audit.record_change(actor, "role.create", "role", role.id)
+        return role
+
+    async def update_role(self, actor: Actor, role_id: str, changes: dict[str, Any]) -> Role:
+        role = await self.store.roles.get(role_id)
+        if role.builtin:
+            raise Conflict(f"the built-in role {role.name!r} cannot be changed", code="builtin")
+        if "permissions" in changes:
+            changes["permissions"] = check_permissions(changes["permissions"])
+        if "name" in changes and changes["name"] != role.name:
+            await self.store.users.collection.update_many(
+                {"roles": role.name}, {"$set": {"roles.$": changes["name"]}}
+            )
+        try:
+            document = await self.store.roles.collection.find_one_and_update(
+                {"_id": role_id},
+                {"$set": {**changes, "updated_at": self.clock()}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            raise Conflict("another role has that name", field="name") from None
+        if document is None:
+            raise NotFound(f"no role with id {role_id!r}")
+        await self.store.audit.record_change(actor, "role.update", "role", role_id, changes=changes)
+        return Role.from_document(document)
+
+    async def delete_role(self, actor: Actor, role_id: str) -> None:
+        role = await self.store.roles.get(role_id)
+        if role.builtin:
+            raise Conflict(f"the built-in role {role.name!r} cannot be deleted", code="builtin")
+        if await self.store.users.find_one({"roles": role.name}):
+            raise Conflict(f"role {role.name!r} is still given to users", code="in_use")
+        await self.store.roles.delete(role_id)
+        await self.store.audit.record_change(actor, "role.delete", "role", role_id)
+
+    async def authenticate(self, email: str, password: str) -> User:
+        user = await self.store.users.find_one({"email": email.strip().lower()})
+        if user is None or not user.active or not password_matches(
+            self.hasher, user.password_hash, password
+        ):
+            raise Unauthenticated("wrong e-mail or password", code="bad_credentials")
+        return user
+
+    async def issue_token(self, user: User) -> str:
+        token = secrets.token_urlsafe(32)
+        await self.store.tokens.insert(
+            ApiToken(id=token_key(token), user_id=user.id, expires_at=self.clock() + self.token_ttl)
+        )
+        return token
+
+    async def revoke_token(self, token: str) -> None:
+        await self.store.tokens.delete(token_key(token))
+
+    async def user_for_token(self, token: str) -> User:
+        record = await self.store.tokens.find(token_key(token))
+        if record is None or record.expires_at <= self.clock():
+            raise Unauthenticated("the token is unknown or expired; log in again")
+        user = await self.store.users.find(record.user_id)
+        if user is None or not user.active:
+            raise Unauthenticated("the account is disabled")
+        return user
+
+    async def permissions_of(self, user: User) -> frozenset[str]:
+        roles = await self.store.roles.all({"name": {"$in": user.roles}})
+        return frozenset(permission for role in roles for permission in role.permissions)

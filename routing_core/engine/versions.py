@@ -1,0 +1,107 @@
+"""Which tree an interaction runs, read as seldom as possible.
+
+``TreeCache`` keeps trees by (version, revision): a pinned tree never changes, so it is kept
+without expiry. ``StartVersions`` says which version a new interaction of an entry point
+starts on (production, the version in test, or the simulator's), cached for a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+
+from routing_core.model.entry_point import EntryPoint, EntryPointMode
+from routing_core.model.interaction import Interaction
+from routing_core.model.routing import Version, VersionStatus
+from routing_core.model.tree import Tree
+from routing_core.store import Store
+
+TREE_CACHE_SIZE = 512
+VERSION_CACHE_SECONDS = 1.0
+
+
+class TreeCache:
+    """Trees by (version, revision): immutable once pinned, so cached without expiry."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._trees: OrderedDict[tuple[str, int], Tree] = OrderedDict()
+
+    def _remember(self, key: tuple[str, int], tree: Tree) -> None:
+        self._trees[key] = tree
+        self._trees.move_to_end(key)
+        while len(self._trees) > TREE_CACHE_SIZE:
+            self._trees.popitem(last=False)
+
+    async def pin(self, version: Version) -> None:
+        """Keep the tree of this revision, so edits made later do not reach the interaction."""
+        key = (version.id, version.revision)
+        if key in self._trees:
+            return
+        if version.status is VersionStatus.development:
+            await self.store.snapshots.keep(version.id, version.revision, version.tree)
+        self._remember(key, version.tree)
+
+    async def pinned_tree(self, interaction: Interaction) -> Tree:
+        key = (interaction.version_id, interaction.revision)
+        if (tree := self._trees.get(key)) is not None:
+            return tree
+        tree = await self.store.snapshots.find(*key)
+        if tree is None:
+            version = await self.store.versions.get(interaction.version_id)
+            tree = version.tree  # production and backup trees never change
+        self._remember(key, tree)
+        return tree
+
+    async def production_of(self, reference: str) -> tuple[str, str, int, Tree] | None:
+        routing = await self.store.routings.find_one({"reference": reference})
+        if routing is None:
+            return None
+        version = await self.store.versions.find_one(
+            {"routing_id": routing.id, "status": VersionStatus.production.value}
+        )
+        if version is None:
+            return None
+        await self.pin(version)
+        return routing.id, version.id, version.revision, version.tree
+
+
+class StartVersions:
+    """The version a new interaction starts on, per routing and entry point mode; other
+    processes' changes are seen within ``VERSION_CACHE_SECONDS``, this process's at once."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._versions: dict[tuple[str, bool, str | None], tuple[float, Version | None]] = {}
+
+    def forget(self, *changed: object) -> None:
+        """A version changed in this process: the next interaction reads them afresh."""
+        self._versions.clear()
+
+    async def of(self, entry_point: EntryPoint, routing_id: str) -> Version | None:
+        """Which version a new interaction runs; cached for a second (other processes'
+        changes are seen within that second, this process's at once)."""
+        key = (routing_id, entry_point.mode is EntryPointMode.test,
+               entry_point.simulated_version)
+        now = asyncio.get_running_loop().time()
+        cached = self._versions.get(key)
+        if cached is not None and now - cached[0] < VERSION_CACHE_SECONDS:
+            return cached[1]
+        version = await self._read(entry_point, routing_id)
+        self._versions[key] = (now, version)
+        return version
+
+    async def _read(
+        self, entry_point: EntryPoint, routing_id: str
+    ) -> Version | None:
+        if entry_point.simulated_version:  # the simulator runs the version being edited
+            return await self.store.versions.find(entry_point.simulated_version)
+        if entry_point.mode is EntryPointMode.test:
+            in_test = await self.store.versions.find_one(
+                {"routing_id": routing_id, "in_test": True}
+            )
+            if in_test is not None:
+                return in_test
+        return await self.store.versions.find_one(
+            {"routing_id": routing_id, "status": VersionStatus.production.value}
+        )

@@ -1,0 +1,191 @@
+"""Entry points: their rules, their sealed credentials, and what channels must know of them.
+
+Connectors register hooks (``on_saved``) to act when an entry point is created or changed,
+e.g. Telegram's ``setWebhook``; the domain stays free of provider libraries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from routing_core.infra.clock import utcnow
+from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.secrets_box import SecretsBox
+from routing_core.model.audit import Actor
+from routing_core.model.entry_point import EntryPoint, EntryPointMode
+from routing_core.model.interaction import Channel
+from routing_core.model.routing import RoutingType
+from routing_core.store import Store
+
+SavedHook = Callable[[EntryPoint, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+REQUIRED_CREDENTIALS = {
+    Channel.telegram: ("token",),
+    Channel.whatsapp: ("account_sid", "auth_token"),
+    Channel.messenger: ("page_access_token", "app_secret", "verify_token"),
+    Channel.webchat: (),
+}
+
+
+class EntryPoints:
+    def __init__(self, store: Store, box: SecretsBox):
+        self.store = store
+        self.box = box
+        self.hooks: dict[Channel, SavedHook] = {}
+
+    def on_saved(self, channel: Channel, hook: SavedHook) -> None:
+        """``hook(entry_point, credentials)`` may return credentials to add (e.g. a secret)."""
+        self.hooks[channel] = hook
+
+    def credentials(self, entry_point: EntryPoint) -> dict[str, Any]:
+        return self.box.open(entry_point.credentials_sealed)
+
+    async def resolve(self, key: str) -> EntryPoint:
+        """By id, or by the web chat module's key (its address): one read either way."""
+        entry_point = await self.store.entry_points.find_one(
+            {"$or": [{"_id": key}, {"channel": Channel.webchat.value, "address": key}]}
+        )
+        if entry_point is None:
+            raise NotFound(f"no entry point {key!r}")
+        return entry_point
+
+    async def _check(self, entry_point: EntryPoint, credentials: dict[str, Any]) -> None:
+        if entry_point.channel is Channel.sms or entry_point.channel is Channel.email:
+            raise Invalid("SMS and e-mail are outbound only: no entry point", field="channel")
+        if entry_point.mode is EntryPointMode.test and entry_point.channel is Channel.webchat:
+            raise Invalid("test mode is not available for web chat entry points", field="mode")
+        await self._check_routing(entry_point.start_routing, RoutingType.start, "start_routing")
+        if entry_point.end_routing:
+            await self._check_routing(entry_point.end_routing, RoutingType.end, "end_routing")
+        missing = [
+            name for name in REQUIRED_CREDENTIALS[entry_point.channel] if not credentials.get(name)
+        ]
+        if missing:
+            raise Invalid(
+                f"{entry_point.channel.value} needs credentials: {', '.join(missing)}",
+                field=f"credentials.{missing[0]}",
+            )
+
+    async def _check_routing(self, routing_id: str, expected: RoutingType, field: str) -> None:
+        routing = await self.store.routings.find(routing_id)
+        if routing is None:
+            routing = await self.store.routings.find_one({"reference": routing_id})
+        if routing is None:
+            raise Invalid(f"no smart routing {routing_id!r}", field=field)
+        if routing.type is not expected:
+            raise Invalid(
+                f"smart routing {routing.reference!r} is of type {routing.type.value}; "
+                f"{field} needs one of type {expected.value}",
+                field=field,
+            )
+
+    async def _routing_id(self, key: str | None) -> str | None:
+        if not key:
+            return None
+        routing = await self.store.routings.find(key) or await self.store.routings.find_one(
+            {"reference": key}
+        )
+        return routing.id if routing else key
+
+    async def create(
+        self, actor: Actor, values: dict[str, Any], credentials: dict[str, Any]
+    ) -> EntryPoint:
+        values = dict(values)
+        values["start_routing"] = await self._routing_id(values.get("start_routing"))
+        values["end_routing"] = await self._routing_id(values.get("end_routing"))
+        entry_point = EntryPoint(**values)
+        await self._check(entry_point, credentials)
+        if hook := self.hooks.get(entry_point.channel):
+            credentials = {**credentials, **(await hook(entry_point, credentials) or {})}
+        entry_point.credentials_sealed = self.box.seal(credentials) if credentials else None
+        try:
+            await self.store.entry_points.insert(entry_point)
+        except DuplicateKeyError:
+            raise Conflict(
+                f"a {entry_point.channel.value} entry point with address "
+                f"{entry_point.address!r} exists",
+                field="address",
+            ) from None
+        await self.store.audit.record_change(actor, "entry_point.create", "entry_point",
+                                             entry_point.id)
+        return entry_point
+
+    async def update(
+        self,
+        actor: Actor,
+        entry_point_id: str,
+        changes: dict[str, Any],
+        credentials: dict[str, Any] | None,
+    ) -> EntryPoint:
+        current = await self.store.entry_points.get(entry_point_id)
+        if "channel" in changes and changes["channel"] != current.channel:
+            raise Invalid("the channel of an entry point cannot be changed", field="channel")
+        for field in ("start_routing", "end_routing"):
+            if field in changes:
+                changes[field] = await self._routing_id(changes[field])
+        merged_credentials = {**self.credentials(current), **(credentials or {})}
+        try:  # validated as a whole: a change must leave a record every reader accepts
+            updated = EntryPoint.model_validate({**current.model_dump(), **changes})
+        except ValidationError as error:
+            problem = error.errors()[0]
+            field = ".".join(str(part) for part in problem["loc"])
+            raise Invalid(f"{field}: {problem['msg']}", field=field) from None
+        await self._check(updated, merged_credentials)
+        if hook := self.hooks.get(updated.channel):
+            merged_credentials.update(await hook(updated, merged_credentials) or {})
+        sealed = self.box.seal(merged_credentials) if merged_credentials else None
+        try:
+            document = await self.store.entry_points.collection.find_one_and_update(
+                {"_id": entry_point_id},
+                {"$set": {**changes, "credentials_sealed": sealed, "updated_at": utcnow()}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            raise Conflict("another entry point has that address", field="address") from None
+        if document is None:
+            raise NotFound(f"no entry point with id {entry_point_id!r}")
+        self.store.entry_points.forget(entry_point_id)
+        await self.store.audit.record_change(
+            actor, "entry_point.update", "entry_point", entry_point_id,
+            fields=sorted(changes) + (["credentials"] if credentials else []),
+        )
+        return EntryPoint.from_document(document)
+
+    async def delete(self, actor: Actor, entry_point_id: str) -> None:
+        if not await self.store.entry_points.delete(entry_point_id):
+            raise NotFound(f"no entry point with id {entry_point_id!r}")
+        self.store.entry_points.forget(entry_point_id)
+        await self.store.audit.record_change(actor, "entry_point.delete", "entry_point",
+                                             entry_point_id)
+
+    async def simulator_for(self, actor: Actor, version_id: str) -> EntryPoint:
+        """The hidden web chat entry point on which the admin's simulator talks with one
+        version, whatever its status (no entry point of the routing is involved)."""
+        version = await self.store.versions.get(version_id)
+        address = f"simulator-{version.id}"
+        existing = await self.store.entry_points.find_one(
+            {"channel": Channel.webchat.value, "address": address}
+        )
+        if existing is not None:
+            return existing
+        entry_point = EntryPoint(
+            channel=Channel.webchat, name=f"Simulator of {version.name}", address=address,
+            start_routing=version.routing_id, simulated_version=version.id,
+        )
+        try:
+            await self.store.entry_points.insert(entry_point)
+        except DuplicateKeyError:  # opened twice at once
+            return await self.resolve(address)
+        await self.store.audit.record_change(actor, "entry_point.simulator", "entry_point",
+                                             entry_point.id, version=version.id)
+        return entry_point
+
+    async def test_entry_points_of(self, routing_id: str) -> list[EntryPoint]:
+        return await self.store.entry_points.all(
+            {"start_routing": routing_id, "mode": EntryPointMode.test.value}
+        )

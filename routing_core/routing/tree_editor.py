@@ -1,0 +1,94 @@
+"""The tree editing service: loads a version, applies one pure edit from ``tree_edits``
+and saves the result through ``Lifecycle.save_tree``, which alone checks that the version
+is in development and that nobody saved it meanwhile (its revision)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routing_core.infra.errors import Invalid
+from routing_core.model.audit import Actor
+from routing_core.model.routing import Version
+from routing_core.model.tree import Action
+from routing_core.routing.lifecycle import Lifecycle, require_development
+from routing_core.routing.tree_edits import (
+    copied_action,
+    delete_action,
+    insert_action,
+    new_action,
+    set_link,
+    update_action,
+)
+from routing_core.store import Store
+
+
+class TreeEditor:
+    """Loads a version, applies one edit, saves it through the lifecycle (development only,
+    conditional on the revision that was read)."""
+
+    def __init__(self, store: Store, lifecycle: Lifecycle):
+        self.store = store
+        self.lifecycle = lifecycle
+
+    async def _editable(self, version_id: str) -> Version:
+        version = await self.store.versions.get(version_id)
+        require_development(version, "edit")
+        return version
+
+    async def add(
+        self,
+        actor: Actor,
+        version_id: str,
+        *,
+        after: str,
+        branch: str | None = None,
+        before: str | None = None,
+        type: str | None = None,
+        name: str = "",
+        params: dict[str, Any] | None = None,
+        record_passage: bool = False,
+        copy_version: str | None = None,
+        copy_action: str | None = None,
+    ) -> Action:
+        version = await self._editable(version_id)
+        if copy_action is not None:
+            source_version = (
+                version
+                if copy_version in (None, version_id)
+                else await self.store.versions.find(copy_version or "")
+            )
+            if source_version is None:
+                raise Invalid(f"no version {copy_version!r} to copy from", field="copy.version")
+            source = source_version.tree.find(copy_action)
+            if source is None:
+                raise Invalid(f"no action {copy_action!r} to copy", field="copy.action")
+            action = copied_action(source)
+        elif type is None:
+            raise Invalid("give the action's type, or an action to copy", field="type")
+        else:
+            action = new_action(type, name, params or {}, record_passage)
+        tree = insert_action(version.tree, action, after, branch, before)
+        await self.lifecycle.save_tree(actor, version, tree, "add")
+        return action
+
+    async def update(
+        self, actor: Actor, version_id: str, action_id: str, changes: dict[str, Any]
+    ) -> Action:
+        version = await self._editable(version_id)
+        tree = update_action(version.tree, action_id, changes)
+        await self.lifecycle.save_tree(actor, version, tree, "update")
+        updated = tree.find(action_id)
+        assert updated is not None
+        return updated
+
+    async def delete(self, actor: Actor, version_id: str, action_id: str) -> None:
+        version = await self._editable(version_id)
+        tree = delete_action(version.tree, action_id)
+        await self.lifecycle.save_tree(actor, version, tree, "delete")
+
+    async def link(
+        self, actor: Actor, version_id: str, origin: str, branch: str, target: str | None
+    ) -> Version:
+        version = await self._editable(version_id)
+        tree = set_link(version.tree, origin, branch, target)
+        return await self.lifecycle.save_tree(actor, version, tree, "link")

@@ -1,0 +1,187 @@
+"""Validation of a tree: what would block production (errors) and what a customer might
+suffer (warnings). Pure functions over a ``Tree``; the lifecycle calls them before any
+version goes to production, the editor shows them beside the tree."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from routing_core.actions.base import action_type, branches_of, validate_params
+from routing_core.infra.errors import DomainError
+from routing_core.model.tree import Action, Tree
+
+
+class Finding(BaseModel):
+    code: str
+    message: str
+    action: str | None = None
+    branch: str | None = None
+
+
+class ValidationReport(BaseModel):
+    errors: list[Finding] = []
+    warnings: list[Finding] = []
+
+
+def declared_branches(action: Action) -> list[str] | None:
+    """The action's branches, or None when its type or parameters are invalid."""
+    try:
+        return branches_of(action.type, action.params)
+    except DomainError:
+        return None
+
+
+def validate(tree: Tree) -> ValidationReport:
+    """Errors make a version unfit for production; warnings are worth a look."""
+    report = ValidationReport()
+    actions = tree.by_id()
+    starts = [action for action in tree.actions if action.type == "start"]
+    if len(starts) != 1 or tree.start not in actions or actions[tree.start].type != "start":
+        report.errors.append(Finding(code="start", message="the tree must have exactly one Start"))
+    if len(actions) != len(tree.actions):
+        report.errors.append(Finding(code="duplicate_id", message="two actions share an id"))
+    for action in tree.actions:
+        _check_action(action, actions, report)
+    graph = {
+        action.id: [to for to in action.next.values() if to in actions] for action in tree.actions
+    }
+    reachable = _reachable(graph, tree.start)
+    for action in tree.actions:
+        if action.id not in reachable:
+            report.warnings.append(
+                Finding(
+                    code="unreachable",
+                    message=f"action {label(action)} cannot be reached from Start",
+                    action=action.id,
+                )
+            )
+    for cycle in _cycles(graph):
+        if not any(_breaks_loops(actions[member]) for member in cycle):
+            names = ", ".join(label(actions[member]) for member in cycle)
+            report.warnings.append(
+                Finding(
+                    code="unguarded_loop",
+                    message=f"the loop through {names} has neither a wait nor a passages check",
+                    action=cycle[0],
+                )
+            )
+    return report
+
+
+def _check_action(action: Action, actions: dict[str, Action], report: ValidationReport) -> None:
+    try:
+        action_type(action.type)
+        validate_params(action.type, action.params)
+    except DomainError as error:
+        report.errors.append(
+            Finding(
+                code="bad_action",
+                message=f"action {label(action)}: {error.message}",
+                action=action.id,
+            )
+        )
+        return
+    branches = declared_branches(action) or []
+    for branch, target in action.next.items():
+        if branch not in branches:
+            report.errors.append(
+                Finding(
+                    code="unknown_branch",
+                    message=f"action {label(action)} has no branch {branch!r}",
+                    action=action.id,
+                    branch=branch,
+                )
+            )
+        if target is not None and target not in actions:
+            report.errors.append(
+                Finding(
+                    code="missing_target",
+                    message=f"branch {branch!r} of {label(action)} links to a missing "
+                    f"action {target!r}",
+                    action=action.id,
+                    branch=branch,
+                )
+            )
+        if target is not None and target in actions and actions[target].type == "start":
+            report.errors.append(
+                Finding(
+                    code="link_to_start",
+                    message=f"branch {branch!r} of {label(action)} links back to Start",
+                    action=action.id,
+                    branch=branch,
+                )
+            )
+
+
+def label(action: Action) -> str:
+    return (
+        f"{action.name!r} ({action.type}, {action.id})"
+        if action.name
+        else f"{action.type} {action.id}"
+    )
+
+
+def _breaks_loops(action: Action) -> bool:
+    try:
+        kind = action_type(action.type)
+    except DomainError:
+        return False
+    return kind.waits or kind.guards_loops
+
+
+def _reachable(graph: dict[str, list[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    pending = [start] if start in graph else []
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        pending.extend(graph[current])
+    return seen
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Strongly connected components that hold a loop (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, position = work.pop()
+            if position == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            successors = graph[node]
+            if position < len(successors):
+                work.append((node, position + 1))
+                successor = successors[position]
+                if successor not in index:
+                    work.append((successor, 0))
+                elif successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+                continue
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in graph[node]:
+                    components.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return components
+
+
