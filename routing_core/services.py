@@ -94,7 +94,7 @@ class Services:
             ),
         )
         entry_points = EntryPoints(store, SecretsBox(settings.secret_key or ""))
-        outbox = OutboxSender(store, entry_points)
+        outbox = OutboxSender(store, entry_points, held=runtime.held)
         runtime.add_sweep(outbox.sweep)
         campaign_runner = CampaignRunner(campaigns, outbox, entry_points, sms)
         runtime.add_sweep(campaign_runner.sweep)

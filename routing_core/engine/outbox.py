@@ -1,8 +1,9 @@
 """Sending outbound messages of provider channels, with retries and dead letters.
 
 Freshly committed messages are sent at once by the worker that wrote them (it holds them
-under a lease from the moment they are written); the sweeper picks up the rest: retries
-whose time has come and messages whose worker died. Retryable errors back off
+under a lease from the moment they are written, renewed while they wait: see
+``HeldMessages``); the sweeper picks up the rest: retries whose time has come and messages
+whose process died. Retryable errors back off
 exponentially (or as the provider says); after ``max_attempts`` or on a permanent error
 the message is a dead letter (``failed``), visible in the events list and replayable.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
+from routing_core.engine.held_messages import HeldMessages
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, NotFound
 from routing_core.infra.ids import new_id
@@ -40,13 +42,16 @@ class OutboxSender:
         max_attempts: int = 5,
         base_delay_seconds: float = 2.0,
         lease_seconds: float = 60.0,
+        held: HeldMessages | None = None,
     ):
         self.store = store
         self.entry_points = entry_points
         self.clock = clock
         self.max_attempts = max_attempts
         self.base_delay = base_delay_seconds
-        self.lease = timedelta(seconds=lease_seconds)
+        if held is None:  # an outbox of its own (tools, tests): a lease owner of its own
+            held = HeldMessages(store, new_id(), lease_seconds, clock)
+        self.held = held
         self.clients: dict[Channel, ChannelClient] = {}
         self.metrics: Metrics = NoMetrics()
 
@@ -57,7 +62,7 @@ class OutboxSender:
         return list(self.clients)
 
     async def dispatch(self, events: list[Event]) -> None:
-        """Send messages this process just committed (they are leased to it already)."""
+        """Send messages this process just committed or claimed (held by it already)."""
         by_interaction: dict[str, list[Event]] = defaultdict(list)
         for event in events:
             by_interaction[event.interaction_id].append(event)
@@ -84,9 +89,11 @@ class OutboxSender:
         return len(claimed)
 
     async def _claim(self, event_id: str, now: datetime) -> Event | None:
-        """Take a due message. One whose lease had run out was held by a process that died,
-        maybe after the provider accepted it: no provider here de-duplicates, so it is sent
-        again and marked as a possible duplicate (at least once, never lost)."""
+        """Take a due message. A live process renews the lease of every message it holds,
+        so one whose lease ran out was held by a process that died (or lost MongoDB longer
+        than a lease), maybe after the provider accepted it: no provider here
+        de-duplicates, so it is sent again and marked as a possible duplicate (at least
+        once, never lost)."""
         document = await self.store.events.collection.find_one_and_update(
             {"_id": event_id, "status": DeliveryStatus.pending.value,
              "lease_until": {"$not": {"$gt": now}}},
@@ -95,12 +102,14 @@ class OutboxSender:
                     {"$ifNull": ["$possible_duplicate", False]},
                     {"$ne": [{"$ifNull": ["$lease_until", None]}, None]},
                 ]},
-                "lease_until": now + self.lease,
+                "lease_until": self.held.lease_until(now),
+                "lease_owner": self.held.owner,
             }}],
             return_document=ReturnDocument.AFTER,
         )
         if document is None:
             return None
+        self.held.hold([event_id])
         event = Event.from_document(document)
         if event.possible_duplicate:
             log.warning("message %s: its sender died mid-send; sending again (possible "
@@ -111,7 +120,7 @@ class OutboxSender:
         deferred_until: datetime | None = None
         for event in sorted(batch, key=lambda item: item.id):
             if deferred_until is not None:  # an earlier message failed: keep the order
-                await self._set(event, {"next_attempt_at": deferred_until, "lease_until": None})
+                await self._settle(event, {"next_attempt_at": deferred_until})
                 continue
             deferred_until = await self._send_one(event)
 
@@ -130,9 +139,9 @@ class OutboxSender:
             log.exception("sending event %s failed unexpectedly", event.id)
             return await self._failed(event, attempts, ProviderUnavailable(repr(error)))
         self.metrics.outbound(event.channel.value if event.channel else "", "sent")
-        await self._set(event, {
+        await self._settle(event, {
             "status": DeliveryStatus.sent.value, "provider_id": provider_id,
-            "attempts": attempts, "lease_until": None, "error": None, "sent_at": self.clock(),
+            "attempts": attempts, "error": None, "sent_at": self.clock(),
         })
         return None
 
@@ -155,12 +164,12 @@ class OutboxSender:
         if error.retryable and attempts < self.max_attempts:
             delay = error.retry_after or self.base_delay * 2 ** (attempts - 1)
             retry_at = now + timedelta(seconds=min(delay, 3600))
-            await self._set(event, {"attempts": attempts, "error": text,
-                                    "next_attempt_at": retry_at, "lease_until": None})
+            await self._settle(event, {"attempts": attempts, "error": text,
+                                       "next_attempt_at": retry_at})
             return retry_at
         self.metrics.dead_letter(channel)
-        await self._set(event, {"status": DeliveryStatus.failed.value, "attempts": attempts,
-                                "error": text, "lease_until": None})
+        await self._settle(event, {"status": DeliveryStatus.failed.value,
+                                   "attempts": attempts, "error": text})
         await self.store.events.append([Event(
             id=f"{event.id}:failed:{new_id()}",  # one per dead letter, replays included
             interaction_id=event.interaction_id, at=now,
@@ -174,6 +183,14 @@ class OutboxSender:
 
     async def _set(self, event: Event, fields: dict[str, Any]) -> None:
         await self.store.events.collection.update_one({"_id": event.id}, {"$set": fields})
+
+    async def _settle(self, event: Event, fields: dict[str, Any]) -> None:
+        """The attempt is over (sent, failed, deferred): the message leaves this process's
+        hands, and its lease with it."""
+        try:
+            await self._set(event, {**fields, "lease_until": None, "lease_owner": None})
+        finally:
+            self.held.release([event.id])
 
     async def replay(self, event_id: str) -> Event:
         """A dead letter goes back to pending, attempts reset."""

@@ -21,7 +21,9 @@ from pymongo.errors import DuplicateKeyError
 
 from routing_core.actions.context import Journal
 from routing_core.engine.delivery import Delivery
+from routing_core.engine.held_messages import HeldMessages
 from routing_core.engine.interpreter import Activation, Interpreter
+from routing_core.engine.step_writer import StepWriter
 from routing_core.engine.sweeper import Sweeper
 from routing_core.engine.versions import StartVersions, TreeCache
 from routing_core.infra import logctx
@@ -31,7 +33,6 @@ from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import NO_METRICS, Metrics, is_takeover
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import (
-    DeliveryStatus,
     Event,
     Inbound,
     Interaction,
@@ -83,6 +84,8 @@ class Runtime:
         self.trees = TreeCache(store)
         self.start_versions = StartVersions(store)
         self.sweeper = Sweeper(self.settings.sweep_seconds, [self.wake_due])
+        self.held = HeldMessages(store, self.owner, self.settings.lease_seconds, clock)
+        self.writer = StepWriter(store, self.owner, self.held, delivery, self._lease_until, clock)
         self.interpreter = Interpreter(ports, self.trees, self.settings.step_budget)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[Listener] = []
@@ -91,9 +94,11 @@ class Runtime:
 
     def start(self) -> None:
         self.sweeper.start()
+        self.held.start()
 
     async def stop(self) -> None:
         await self.sweeper.stop()
+        await self.held.stop()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
 
@@ -254,21 +259,6 @@ class Runtime:
         """``listener(interaction, events)`` after every commit (e.g. the agent console)."""
         self._listeners.append(listener)
 
-    def _stamp(self, interaction: Interaction, journal: Journal, now: datetime) -> list[Event]:
-        """Mark the step's events before they are written: their origin and agent (what
-        other processes' relays filter on) and, for outbound messages, who sends them.
-        Returns the outbound messages."""
-        for event in journal.events:
-            event.origin = self.owner
-            event.agent_id = interaction.agent_id
-        outbound = journal.outbound_messages()
-        for event in outbound:
-            if self.delivery.stored_as_sent(event.channel):  # type: ignore[arg-type]
-                event.status = DeliveryStatus.sent
-            else:  # ours to send right after the commit; the sweeper's once the lease ends
-                event.lease_until = self._lease_until(now)
-        return outbound
-
     async def _step(
         self, document: dict[str, Any], operation: Operation | None = None
     ) -> dict[str, Any] | None:
@@ -307,12 +297,7 @@ class Runtime:
                 ) if moment is not None
             )
         interaction.updated_at = now
-        outbound = self._stamp(interaction, journal, now)
-        await self.store.events.append(journal.events)
-        later = self.clock()
-        committed = await self.store.interactions.commit(
-            interaction, self.owner, processed, self._lease_until(later), later
-        )
+        committed, outbound = await self.writer.write(interaction, journal, processed)
         self.metrics.step_seconds(time.perf_counter() - started)
         if committed is None:
             log.warning("interaction %s: lease lost; another worker takes over", interaction.id)

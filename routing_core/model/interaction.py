@@ -129,6 +129,7 @@ class Event(Record):
     attempts: int = 0
     next_attempt_at: datetime | None = None
     lease_until: datetime | None = None
+    lease_owner: str | None = None  # the process whose lease it is (see HeldMessages)
     provider_id: str | None = None
     error: str | None = None
     sent_at: datetime | None = None

@@ -215,10 +215,11 @@ class EventRepository(Repository[Event]):
                    name="outbound_by_provider_id"),
     ]
 
-    async def append(self, events: list[Event]) -> None:
-        """Insert, ignoring ids already there: a replayed step writes the same ids."""
+    async def append(self, events: list[Event]) -> list[str]:
+        """Insert, ignoring ids already there: a replayed step writes the same ids. Returns
+        the ids that were there already."""
         if not events:
-            return
+            return []
         try:
             await self.collection.insert_many(
                 [event.to_document() for event in events], ordered=False
@@ -226,6 +227,20 @@ class EventRepository(Repository[Event]):
         except BulkWriteError as error:
             if any(item["code"] != DUPLICATE_KEY for item in error.details["writeErrors"]):
                 raise
+            return [events[item["index"]].id for item in error.details["writeErrors"]]
+        return []
+
+    async def take_over_lease(
+        self, event_id: str, owner: str, now: datetime, lease_until: datetime
+    ) -> bool:
+        """Make a pending message written by an earlier attempt of a step ours to send,
+        unless a live process holds it (a sweeper took it meanwhile)."""
+        result = await self.collection.update_one(
+            {"_id": event_id, "status": "pending",
+             "$or": [{"lease_owner": owner}, {"lease_until": {"$not": {"$gt": now}}}]},
+            {"$set": {"lease_owner": owner, "lease_until": lease_until}},
+        )
+        return result.modified_count == 1
 
     async def of_interaction(self, interaction_id: str, limit: int = 1000) -> list[Event]:
         found = self.collection.find({"interaction_id": interaction_id}).sort("_id", 1)

@@ -57,6 +57,7 @@ class FakeTelegram:
         self.listeners: list[Callable[[Call], None]] = []  # told of each call as it arrives
         self.webhooks: dict[str, Webhook] = {}
         self.failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self.stalls: dict[str, float] = {}  # method → seconds every answer waits
         self.unknown_chats: set[str] = set()
         self._message_ids = itertools.count(100)
         self._runner: web.AppRunner | None = None
@@ -85,6 +86,7 @@ class FakeTelegram:
         self.calls.clear()
         self.webhooks.clear()
         self.failures.clear()
+        self.stalls.clear()
         self.unknown_chats.clear()
         self._message_ids = itertools.count(100)
 
@@ -93,6 +95,10 @@ class FakeTelegram:
         """The next ``times`` calls of ``method`` get this error."""
         for _ in range(times):
             self.failures[method].append(Failure(status, description, retry_after))
+
+    def stall(self, method: str, seconds: float) -> None:
+        """Answer every call of ``method`` only after ``seconds``: a slow or saturated API."""
+        self.stalls[method] = seconds
 
     def block(self, times: int = 1) -> None:
         self.fail("sendMessage", 403, BLOCKED, times=times)
@@ -129,6 +135,8 @@ class FakeTelegram:
             listener(call)
         if self.tokens is not None and token not in self.tokens:
             return self._error(401, "Unauthorized")
+        if method in self.stalls:
+            await asyncio.sleep(self.stalls[method])
         queued = self.failures.get(method)
         if queued:
             failure = queued.popleft()

@@ -1,0 +1,86 @@
+"""Writing a step: its events first, then the interaction's state in one conditional write.
+
+Outbound messages of provider channels are held by this process from the moment they are
+stamped until their provider answered (``HeldMessages``); web chat messages are sent by
+being stored. A step replayed after a crash writes the same event ids: messages an earlier
+attempt wrote are sent only when no live process took them meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from routing_core.actions.context import Journal
+from routing_core.engine.delivery import Delivery
+from routing_core.engine.held_messages import HeldMessages
+from routing_core.infra.clock import utcnow
+from routing_core.model.interaction import DeliveryStatus, Event, Interaction
+from routing_core.store import Store
+
+
+class StepWriter:
+    """The commit of one process's steps."""
+
+    def __init__(
+        self, store: Store, owner: str, held: HeldMessages, delivery: Delivery,
+        lease_until: Callable[[datetime], datetime], clock: Callable[[], datetime] = utcnow,
+    ):
+        self.store = store
+        self.owner = owner
+        self.held = held
+        self.delivery = delivery
+        self.lease_until = lease_until
+        self.clock = clock
+
+    def stamp(self, interaction: Interaction, journal: Journal) -> list[Event]:
+        """Mark the step's events before they are written: their origin and agent (what
+        other processes' relays filter on) and, for outbound messages, who sends them.
+        Returns the outbound messages."""
+        for event in journal.events:
+            event.origin = self.owner
+            event.agent_id = interaction.agent_id
+        outbound = journal.outbound_messages()
+        for event in outbound:
+            if self.delivery.stored_as_sent(event.channel):  # type: ignore[arg-type]
+                event.status = DeliveryStatus.sent
+            else:  # ours to send right after the commit, held (and renewed) until sent
+                event.lease_until = self.held.lease_until(self.clock())
+                event.lease_owner = self.owner
+        self.held.hold(event.id for event in outbound if event.lease_owner)
+        return outbound
+
+    async def write(
+        self, interaction: Interaction, journal: Journal, processed: list[str]
+    ) -> tuple[dict[str, Any] | None, list[Event]]:
+        """The step's events, then its state (``None``: the lease was lost), and the
+        outbound messages left to send. Should the commit fail or the lease be lost, this
+        process holds none of them any more."""
+        outbound = self.stamp(interaction, journal)
+        try:
+            already = await self.store.events.append(journal.events)
+            if already:  # a replayed step: send only what no live process took meanwhile
+                outbound = await self._replayed(outbound, set(already))
+            later = self.clock()
+            committed = await self.store.interactions.commit(
+                interaction, self.owner, processed, self.lease_until(later), later
+            )
+        except BaseException:
+            self.held.release(event.id for event in outbound)  # the replay holds them anew
+            raise
+        if committed is None:
+            self.held.release(event.id for event in outbound)
+        return committed, outbound
+
+    async def _replayed(self, outbound: list[Event], already: set[str]) -> list[Event]:
+        kept = []
+        for event in outbound:
+            if event.id in already and event.lease_owner and not await (
+                self.store.events.take_over_lease(
+                    event.id, self.owner, self.clock(), self.held.lease_until(self.clock()))
+            ):
+                self.held.release([event.id])
+                continue
+            kept.append(event)
+        return kept

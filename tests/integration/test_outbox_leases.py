@@ -1,0 +1,132 @@
+"""A reply waiting in a live process keeps its lease: it is sent once, however long the
+provider takes; only a process that stopped renewing has its replies sent again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from quart import Quart
+
+from config import Settings
+from routing_core.engine.held_messages import HeldMessages
+from routing_core.engine.outbox import OutboxSender
+from routing_core.infra.clock import utcnow
+from routing_core.model.interaction import Channel, DeliveryStatus, Event
+from routing_core.services import Services
+from tests.integration.test_telegram import PUBLIC_URL, bot_entry_point, deliver, text_update
+from tests.support.apps import app_of_its_own
+from tests.support.fake_telegram import FakeTelegram
+
+LEASE_SECONDS = 0.6
+
+
+@pytest_asyncio.fixture(scope="module")
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def app(settings: Settings, fake: FakeTelegram) -> AsyncIterator[Quart]:
+    async with app_of_its_own(settings, "leases", telegram_api_base=fake.url,
+                              public_url=PUBLIC_URL, sweep_seconds=0.05,
+                              lease_seconds=LEASE_SECONDS) as application:
+        yield application
+
+
+@pytest.fixture(scope="module")
+def services(app: Quart) -> Services:
+    return app.extensions["services"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def fresh_fake(fake: FakeTelegram) -> None:
+    fake.reset()
+
+
+def another_process(services: Services) -> OutboxSender:
+    """The outbox of a second, live process on the same database: its own owner, its own
+    held messages, the same channel client."""
+    other = OutboxSender(services.store, services.entry_points,
+                         held=HeldMessages(services.store, "another-process", LEASE_SECONDS))
+    for channel, client in services.outbox.clients.items():
+        other.register(channel, client)
+    return other
+
+
+async def test_a_reply_queued_past_its_lease_is_sent_once(app, api, services, fake) -> None:
+    """The provider answers after four leases; meanwhile this process's sweeper and another
+    process's sweeper run all the time. Without renewal both would send it again."""
+    entry_point = await bot_entry_point(api, services)
+    other = another_process(services)
+    fake.stall("sendMessage", LEASE_SECONDS * 4)
+    response = await deliver(app, fake, entry_point["id"], text_update(700, "hi"))
+    assert response.status_code == 200
+    await fake.wait_for("sendMessage")
+    for _ in range(int(LEASE_SECONDS * 5 / 0.05)):  # past the stall, sweeping throughout
+        assert await other.sweep() == 0
+        await asyncio.sleep(0.05)
+    await services.runtime.idle()
+    assert len(fake.calls_to("sendMessage")) == 1
+    [event] = await services.store.events.all({"type": "outbound"})
+    assert event.status is DeliveryStatus.sent
+    assert not event.possible_duplicate
+    assert event.lease_owner is None and event.lease_until is None
+    assert len(services.runtime.held) == 0, sorted(services.runtime.held._held)
+
+
+async def test_a_reply_of_a_process_that_stopped_renewing_is_sent_once_more(
+    app, api, services, fake
+) -> None:
+    """A process died holding a reply: its lease runs out, one sweeper takes it and sends
+    it, marked as a possible duplicate (the dead process may have sent it)."""
+    entry_point = await bot_entry_point(api, services)
+    response = await deliver(app, fake, entry_point["id"], text_update(701, "hi"))
+    assert response.status_code == 200
+    await fake.wait_for("sendMessage")
+    await services.runtime.idle()
+    [sent] = await services.store.events.all({"type": "outbound"})
+    now = utcnow()
+    orphan = Event(
+        id=f"{sent.id}:orphan", interaction_id=sent.interaction_id, type="outbound",
+        data=sent.data, channel=Channel.telegram, entry_point_id=sent.entry_point_id,
+        contact=sent.contact, status=DeliveryStatus.pending, next_attempt_at=now,
+        lease_owner="a-process-that-died", lease_until=now + timedelta(seconds=0.3),
+    )
+    await services.store.events.append([orphan])
+    other = another_process(services)
+    calls = await fake.wait_for("sendMessage", 2, timeout=5)
+    for _ in range(10):
+        await other.sweep()
+        await asyncio.sleep(0.05)
+    assert len(fake.calls_to("sendMessage")) == len(calls) == 2
+    resent = await services.store.events.get(orphan.id)
+    assert resent.status is DeliveryStatus.sent
+    assert resent.possible_duplicate
+
+
+async def test_the_renewal_pushes_only_this_process_s_pending_messages(services) -> None:
+    now = utcnow()
+    held = HeldMessages(services.store, "me", LEASE_SECONDS)
+    soon = now + timedelta(seconds=0.1)
+    events = [
+        Event(id="mine", interaction_id="i", type="outbound", status=DeliveryStatus.pending,
+              lease_owner="me", lease_until=soon),
+        Event(id="taken", interaction_id="i", type="outbound", status=DeliveryStatus.pending,
+              lease_owner="someone-else", lease_until=soon),
+        Event(id="done", interaction_id="i", type="outbound", status=DeliveryStatus.sent,
+              lease_owner="me", lease_until=soon),
+    ]
+    await services.store.events.append(events)
+    held.hold(["mine", "taken", "done"])
+    assert await held.renew() == 1
+    mine = await services.store.events.get("mine")
+    assert mine.lease_until is not None and mine.lease_until > soon
+    held.release(["mine"])
+    assert await held.renew() == 0
