@@ -2,7 +2,8 @@
 
 The answer is 2xx only once every message of the request is stored (de-duplicated by its
 provider id), so a provider that gets no 2xx redelivers and nothing accepted is lost; a
-storage outage answers 503 for the same reason.
+storage outage answers 503 for the same reason, and so does a process whose backlog is past
+``inbox_limit`` (with ``Retry-After``): it accepts nothing it could not answer soon.
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any
         return {"error": {"code": "refused", "message": refusal.message}}, refusal.status
     except MalformedPayload as error:
         return {"error": {"code": "malformed", "message": str(error)}}, 400
+    if result.inbound and built.runtime.backlog >= built.settings.inbox_limit:
+        log.warning("%s webhook %s: %d conversations wait in this process; deliver again later",
+                    channel, entry_point_id, built.runtime.backlog)
+        return ({"error": {"code": "busy", "message": "too many messages wait; deliver again "
+                           "in a second"}}, 503, {"Retry-After": "1"})
     try:
         for inbound in result.inbound:
             await built.runtime.receive(inbound)

@@ -72,6 +72,10 @@ class Settings(BaseModel):
     step_budget: int = Field(200, ge=1, le=100_000)
     inactivity_expiry_seconds: int = Field(24 * 3600, ge=1)
     lease_seconds: float = Field(30.0, gt=0, le=3600)
+    # Conversations this process has accepted and not yet processed; beyond it, webhooks
+    # answer 503 with Retry-After, so a provider redelivers later instead of the backlog
+    # growing until replies come minutes late.
+    inbox_limit: int = Field(500, ge=1)
     sweep_seconds: float = Field(0.5, gt=0, le=60)
     demo_bot: bool = True
     bench_probe: bool = False

@@ -107,6 +107,11 @@ class Runtime:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @property
+    def backlog(self) -> int:
+        """Conversations accepted and being processed, or waiting to be, in this process."""
+        return len(self._tasks)
+
     async def idle(self) -> None:
         """Wait until every processing task started so far is done (tests, shut-down)."""
         while self._tasks:

@@ -36,7 +36,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 async def app(settings: Settings, fake: FakeTelegram) -> AsyncIterator[Quart]:
     async with app_of_its_own(settings, "leases", telegram_api_base=fake.url,
                               public_url=PUBLIC_URL, sweep_seconds=0.05,
-                              lease_seconds=LEASE_SECONDS) as application:
+                              lease_seconds=LEASE_SECONDS, inbox_limit=1) as application:
         yield application
 
 
@@ -130,3 +130,29 @@ async def test_the_renewal_pushes_only_this_process_s_pending_messages(services)
     assert mine.lease_until is not None and mine.lease_until > soon
     held.release(["mine"])
     assert await held.renew() == 0
+
+
+async def test_a_full_inbox_answers_503_then_accepts_the_redelivery(
+    app, api, services, fake
+) -> None:
+    """Past the inbox limit a webhook refuses with 503 and Retry-After, storing nothing; the
+    provider's redelivery is accepted once the backlog drained, and answered once."""
+    entry_point = await bot_entry_point(api, services)
+    fake.stall("sendMessage", 0.5)  # keeps the first conversation in the backlog
+    assert services.settings.inbox_limit == 1
+    assert (await deliver(app, fake, entry_point["id"], text_update(710, "hi"))
+            ).status_code == 200
+    other_chat = text_update(711, "hi")
+    other_chat["message"]["chat"] = {**other_chat["message"]["chat"], "id": 42}
+    refused = await deliver(app, fake, entry_point["id"], other_chat)
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "1"
+    assert "deliver again" in (await refused.get_json())["error"]["message"]
+    assert await services.store.interactions.collection.count_documents({}) == 1
+    await services.runtime.idle()
+    assert (await deliver(app, fake, entry_point["id"], other_chat)).status_code == 200
+    await services.runtime.idle()
+    await fake.wait_for("sendMessage", 2)
+    await asyncio.sleep(0.2)
+    assert sorted(call.params["chat_id"] for call in fake.calls_to("sendMessage")) == [
+        "111222333", "42"]
