@@ -19,6 +19,16 @@ conversation waits again. Per channel:
    ``X-Hub-Signature-256``, or a WebSocket frame) and time it until the reply reaches the
    fake provider (or the socket).
 
+3. then, for ``--seconds`` more, the same clients each start a **new** conversation per
+   message (a contact never seen, first message, first reply): the first turn, which
+   reads the entry point and the start version, upserts the contact and inserts the
+   interaction on top of what a follow-up costs.
+
+For both phases the report gives the MongoDB commands per message by command name (read
+from the server's own counters, ``serverStatus.metrics.commands``, before and after: every
+process of the service and its sweepers included) and the CPU per message of the service
+and its mongod together.
+
 Every webhook must answer 2xx and every message get exactly one reply, the right one:
 counted at the end and printed under the table; the exit status is 1 when they are not.
 """
@@ -38,13 +48,14 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
 
 import aiohttp
+from pymongo import AsyncMongoClient
 
 from bench.measure import HEADER, Figure, admin_headers, api, arguments, ceilings, raise_file_limit
 from bench.service import Service, running_service
@@ -313,9 +324,44 @@ class Cpu:
                 f"client and fakes {(self.client - since.client) / seconds:.0%}")
 
 
+IGNORED_COMMANDS = frozenset({"serverStatus", "hello", "isMaster", "ismaster", "ping",
+                              "buildInfo", "endSessions", "getMore"})
+
+
+async def server_commands(mongodb_uri: str) -> Counter[str]:
+    """How many commands of each name the server has run so far (all clients)."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_uri)
+    try:
+        status = await client.admin.command("serverStatus")
+    finally:
+        await client.close()
+    counts: Counter[str] = Counter()
+    for name, value in status["metrics"]["commands"].items():
+        if isinstance(value, dict) and "total" in value and name not in IGNORED_COMMANDS:
+            counts[name] = int(value["total"])
+    return counts
+
+
+@dataclass
+class Phase:
+    """One measured phase: its figure, the commands and CPU it cost per message."""
+
+    figure: Figure
+    commands: Counter[str]
+    messages: int
+    cpu_ms: float  # service + mongod CPU per message, in milliseconds
+    cpu: str
+
+    def commands_line(self) -> str:
+        per = {name: count / max(self.messages, 1) for name, count in self.commands.items()}
+        shown = ", ".join(f"{name} {value:.2f}" for name, value in
+                          sorted(per.items(), key=lambda item: -item[1]) if value >= 0.01)
+        return f"{sum(per.values()):.2f} commands per message ({shown})"
+
+
 @dataclass
 class Result:
-    """One channel's figure and what was checked of it."""
+    """One channel's figures and what was checked of them."""
 
     channel: str
     figure: Figure
@@ -324,6 +370,8 @@ class Result:
     messages: int
     cpu: str
     problems: list[str]
+    follow_up: Phase | None = None
+    first_turn: Phase | None = None
 
 
 async def exchange(channel: Channel, contact: str, text: str, expected: str) -> float | None:
@@ -386,6 +434,44 @@ async def converse(channel: Channel, waiting: list[str], seconds: float,
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
+async def first_turns(channel: Channel, seconds: float, in_flight: int,
+                      numbers: Iterable[int]) -> tuple[float, list[float]]:
+    """Messages per second and latencies of ``in_flight`` closed-loop clients that each
+    start a new conversation per message (a contact never seen before)."""
+    latencies: list[float] = []
+    fresh = iter(numbers)
+    stop = time.perf_counter() + seconds
+
+    async def client() -> None:
+        while time.perf_counter() < stop:
+            contact = channel.contact(next(fresh))
+            try:
+                await channel.open(contact)
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                channel.failures[f"connecting failed: {type(error).__name__}"] += 1
+                continue
+            took = await exchange(channel, contact, "hello", FIRST_REPLY)
+            if took is not None:
+                latencies.append(took)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(in_flight)))
+    return len(latencies) / (time.perf_counter() - started), latencies
+
+
+async def measured(name: str, work: Awaitable[tuple[float, list[float]]], service_pid: int,
+                   mongodb_uri: str, ceiling: float) -> Phase:
+    commands, cpu = await server_commands(mongodb_uri), Cpu.now(service_pid)
+    started = time.perf_counter()
+    rate, latencies = await work
+    elapsed = time.perf_counter() - started
+    after, used = await server_commands(mongodb_uri), Cpu.now(service_pid)
+    messages = len(latencies)
+    server_seconds = (used.service - cpu.service) + (used.database - cpu.database)
+    return Phase(Figure(name, rate, latencies, ceiling=ceiling), after - commands, messages,
+                 1000 * server_seconds / max(messages, 1), used.share(cpu, elapsed))
+
+
 async def settled(channel: Channel, timeout: float = 10) -> list[str]:
     """Once every sent message has its reply (or ``timeout``), and a second more for any
     duplicate: what does not add up."""
@@ -407,22 +493,25 @@ async def settled(channel: Channel, timeout: float = 10) -> list[str]:
 
 
 async def run_channel(channel: Channel, conversations: int, seconds: float, in_flight: int,
-                      storage: Figure, service_pid: int) -> Result:
+                      storage: Figure, service: Service) -> Result:
     started = time.perf_counter()
     waiting = await open_conversations(channel, (channel.contact(n) for n in
                                                  range(conversations)))
     opening_seconds = time.perf_counter() - started
     opened = len(waiting)
     await converse(channel, waiting, 1, in_flight)  # warm-up
-    cpu, started = Cpu.now(service_pid), time.perf_counter()
-    rate, latencies = await converse(channel, waiting, seconds, in_flight)
-    cpu_used = Cpu.now(service_pid).share(cpu, time.perf_counter() - started)
+    follow_up = await measured(
+        f"{channel.name} follow-up → reply ({opened:,} waiting)",
+        converse(channel, waiting, seconds, in_flight), service.pid, service.mongodb_uri,
+        storage.rate)
+    first_turn = await measured(
+        f"{channel.name} first turn (new conversation) → reply",
+        first_turns(channel, seconds, in_flight, itertools.count(conversations)),
+        service.pid, service.mongodb_uri, storage.rate)
     problems = await settled(channel)
     await channel.close()
-    figure = Figure(f"{channel.name} message → reply ({opened:,} waiting)", rate, latencies,
-                    ceiling=storage.rate)
-    return Result(channel.name, figure, opened, opening_seconds, channel.sent.total(),
-                  cpu_used, problems)
+    return Result(channel.name, follow_up.figure, opened, opening_seconds,
+                  channel.sent.total(), follow_up.cpu, problems, follow_up, first_turn)
 
 
 @dataclass
@@ -481,8 +570,18 @@ def channel_of(name: str, session: aiohttp.ClientSession, base: str, fakes: Fake
 
 
 def report(health: Figure, writes: Figure, storage: Figure, results: list[Result]) -> list[str]:
-    lines = [*HEADER, health.row(), writes.row(), storage.row(),
-             *(result.figure.row() for result in results), ""]
+    lines = [*HEADER, health.row(), writes.row(), storage.row()]
+    for result in results:
+        lines.extend(phase.figure.row() for phase in (result.follow_up, result.first_turn)
+                     if phase is not None)
+    lines.append("")
+    for result in results:
+        for label, phase in (("follow-up", result.follow_up),
+                             ("first turn", result.first_turn)):
+            if phase is not None:
+                lines.append(f"- {result.channel} {label}: {phase.commands_line()}; "
+                             f"{phase.cpu_ms:.1f} ms of service + mongod CPU per message")
+    lines.append("")
     for result in results:
         figure = result.figure
         checks = "; ".join(result.problems) or "every message got exactly one, right, reply"
@@ -508,7 +607,7 @@ async def measure(service: Service, fakes: Fakes, names: list[str], conversation
         for name in names:
             channel = channel_of(name, session, service.url, fakes, ids)
             results.append(await run_channel(channel, conversations, seconds, in_flight,
-                                             storage, service.pid))
+                                             storage, service))
             print(f"{name} done: {results[-1].figure.row()}", file=sys.stderr, flush=True)
     return report(health, writes, storage, results), all(not r.problems for r in results)
 

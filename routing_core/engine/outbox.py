@@ -111,6 +111,7 @@ class OutboxSender:
             return None
         self.held.hold([event_id])
         event = Event.from_document(document)
+        event.last_inbound_at = None  # a retry or a replay: the customer may have written since
         if event.possible_duplicate:
             log.warning("message %s: its sender died mid-send; sending again (possible "
                         "duplicate)", event.id)
@@ -147,13 +148,16 @@ class OutboxSender:
 
     async def _context(self, event: Event) -> SendContext:
         entry_point = await self.store.entry_points.current(event.entry_point_id or "")
-        interaction = await self.store.interactions.collection.find_one(
-            {"_id": event.interaction_id}, projection={"last_inbound_at": 1}
-        )
+        last_inbound_at = event.last_inbound_at
+        if last_inbound_at is None:  # a retry, a replay, or written outside a step
+            interaction = await self.store.interactions.collection.find_one(
+                {"_id": event.interaction_id}, projection={"last_inbound_at": 1}
+            )
+            last_inbound_at = (interaction or {}).get("last_inbound_at")
         return SendContext(
             entry_point=entry_point,
             credentials=self.entry_points.credentials(entry_point),
-            last_inbound_at=(interaction or {}).get("last_inbound_at"),
+            last_inbound_at=last_inbound_at,
         )
 
     async def _failed(self, event: Event, attempts: int, error: SendError) -> datetime | None:

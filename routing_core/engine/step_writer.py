@@ -48,6 +48,7 @@ class StepWriter:
             else:  # ours to send right after the commit, held (and renewed) until sent
                 event.lease_until = self.held.lease_until(self.clock())
                 event.lease_owner = self.owner
+                event.last_inbound_at = interaction.last_inbound_at
         self.held.hold(event.id for event in outbound if event.lease_owner)
         return outbound
 

@@ -130,6 +130,9 @@ class Event(Record):
     next_attempt_at: datetime | None = None
     lease_until: datetime | None = None
     lease_owner: str | None = None  # the process whose lease it is (see HeldMessages)
+    # when the customer last wrote, as the step that wrote the message saw it: what
+    # WhatsApp's 24-hour window is measured from, known without reading the interaction
+    last_inbound_at: datetime | None = None
     provider_id: str | None = None
     error: str | None = None
     sent_at: datetime | None = None

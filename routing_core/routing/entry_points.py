@@ -32,18 +32,31 @@ REQUIRED_CREDENTIALS = {
 }
 
 
+OPENED_CREDENTIALS_KEPT = 1024
+
+
 class EntryPoints:
     def __init__(self, store: Store, box: SecretsBox):
         self.store = store
         self.box = box
         self.hooks: dict[Channel, SavedHook] = {}
+        self._opened: dict[str, dict[str, Any]] = {}
 
     def on_saved(self, channel: Channel, hook: SavedHook) -> None:
         """``hook(entry_point, credentials)`` may return credentials to add (e.g. a secret)."""
         self.hooks[channel] = hook
 
     def credentials(self, entry_point: EntryPoint) -> dict[str, Any]:
-        return self.box.open(entry_point.credentials_sealed)
+        """The opened credentials, kept by their sealed text: every webhook and every send
+        needs them, and new credentials are a new sealed text, so a change made by any
+        process is used as soon as this process reads the entry point again."""
+        sealed = entry_point.credentials_sealed or ""
+        opened = self._opened.get(sealed)
+        if opened is None:
+            if len(self._opened) >= OPENED_CREDENTIALS_KEPT:
+                self._opened.clear()
+            opened = self._opened[sealed] = self.box.open(sealed)
+        return dict(opened)  # a copy: a caller may add to it
 
     async def resolve(self, key: str) -> EntryPoint:
         """By id, or by the web chat module's key (its address): one read either way."""

@@ -320,3 +320,23 @@ async def test_the_outbox_api_needs_its_permissions(app, api, anonymous):
     assert (await reader.post("/api/outbox/x/replay")).status_code == 403
     assert (await anonymous.get("/api/outbox")).status_code == 401
     assert (await anonymous.post("/api/outbox/x/replay")).status_code == 401
+
+
+async def test_a_new_token_is_used_on_the_next_send(app, api, services, fake):
+    """Credentials are kept opened by their sealed text: a change is a new text, so the
+    next send after the change uses the new token, never a stale one."""
+    entry_point = await bot_entry_point(api, services)
+    await deliver(app, fake, entry_point["id"], text_update(520, "hi"))
+    await services.runtime.idle()
+    new_token = "654321:ZZHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    changed = await api.patch(f"/api/entry-points/{entry_point['id']}", json={
+        "credentials": {"token": new_token}})
+    assert changed.status_code == 200, changed.json_body
+    hook = fake.webhooks[new_token]
+    response = await app.test_client().post(
+        hook.url.removeprefix(PUBLIC_URL), data=json.dumps(text_update(521, "tea")).encode(),
+        headers=fake.webhook_headers(new_token))
+    assert response.status_code == 200
+    await services.runtime.idle()
+    sends = await fake.wait_for("sendMessage", 2)
+    assert [call.token for call in sends] == [TOKEN, new_token]
