@@ -17,7 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from routing_core.engine.held_messages import HeldMessages
 from routing_core.infra.clock import utcnow
@@ -28,6 +29,7 @@ from routing_core.model.interaction import Channel, DeliveryStatus, Event
 from routing_core.ports.channels import ChannelClient, ProviderUnavailable, SendContext, SendError
 from routing_core.routing.entry_points import EntryPoints
 from routing_core.store import Store
+from routing_core.store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 STATUS_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
@@ -53,6 +55,8 @@ class OutboxSender:
             held = HeldMessages(store, new_id(), lease_seconds, clock)
         self.held = held
         self.clients: dict[Channel, ChannelClient] = {}
+        self._settled: GroupCommit[tuple[str, dict[str, Any]], None] = GroupCommit(
+            self._write_settled)
         self.metrics: Metrics = NoMetrics()
 
     def register(self, channel: Channel, client: ChannelClient) -> None:
@@ -192,9 +196,29 @@ class OutboxSender:
         """The attempt is over (sent, failed, deferred): the message leaves this process's
         hands, and its lease with it."""
         try:
-            await self._set(event, {**fields, "lease_until": None, "lease_owner": None})
+            await self._settled.submit(
+                (event.id, {**fields, "lease_until": None, "lease_owner": None}))
         finally:
             self.held.release([event.id])
+
+    async def _write_settled(
+        self, settled: list[tuple[str, dict[str, Any]]]
+    ) -> list[None | BaseException]:
+        """The outcomes of many sends in one command (group commit): under load the
+        marks of concurrent sends share it."""
+        failed: dict[int, BaseException] = {}
+        try:
+            await self.store.events.collection.bulk_write(
+                [UpdateOne({"_id": event_id}, {"$set": fields}) for event_id, fields in settled],
+                ordered=False,
+            )
+        except BulkWriteError as error:
+            if error.details.get("writeConcernErrors"):
+                raise
+            for item in error.details["writeErrors"]:
+                failed[item["index"]] = OperationFailure(
+                    item.get("errmsg", "write failed"), item["code"], item)
+        return [failed.get(index) for index in range(len(settled))]
 
     async def replay(self, event_id: str) -> Event:
         """A dead letter goes back to pending, attempts reset."""

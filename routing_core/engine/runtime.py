@@ -33,6 +33,7 @@ from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import NO_METRICS, Metrics, is_takeover
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import (
+    Contact,
     Event,
     Inbound,
     Interaction,
@@ -138,16 +139,19 @@ class Runtime:
             )
             if document is not None:
                 return await self._after_ingest(document, wait)
-            latest = await self.store.interactions.latest(
-                inbound.entry_point_id, inbound.contact
-            ) or {}
-            seen = latest.get("seen", [])
-            if inbound.provider_id in seen:
-                return Receipt(duplicate=True, interaction_id=latest["_id"])
-            if latest.get("active"):
-                continue  # it appeared meanwhile: ingest into it
+            contact, new_contact = await self.store.contacts.upsert(inbound, now)
+            seen: list[str] = []
+            if not new_contact:  # a new contact has no earlier conversation to look into
+                latest = await self.store.interactions.latest(
+                    inbound.entry_point_id, inbound.contact
+                ) or {}
+                seen = latest.get("seen", [])
+                if inbound.provider_id in seen:
+                    return Receipt(duplicate=True, interaction_id=latest["_id"])
+                if latest.get("active"):
+                    continue  # it appeared meanwhile: ingest into it
             try:
-                document = await self._create(inbound, now, seen=seen)
+                document = await self._create(inbound, now, seen=seen, contact=contact)
             except DuplicateKeyError:
                 continue  # another worker created it: ingest into that one
             return await self._after_ingest(document, wait)
@@ -166,13 +170,15 @@ class Runtime:
     async def _create(
         self, inbound: Inbound, now: datetime, *, seen: list[str], kind: str = "start",
         variables: dict[str, Any] | None = None, previous: str | None = None,
+        contact: Contact | None = None,
     ) -> dict[str, Any]:
         """A new interaction holding the message, leased to us; DuplicateKeyError if one
         became active meanwhile."""
         entry_point = await self.store.entry_points.current(inbound.entry_point_id)
         routing_id = entry_point.start_routing if kind == "start" else entry_point.end_routing
         version = await self.start_versions.of(entry_point, routing_id or "")
-        contact = await self.store.contacts.upsert(inbound, now)
+        if contact is None:
+            contact, _ = await self.store.contacts.upsert(inbound, now)
         interaction = Interaction(
             entry_point_id=entry_point.id,
             channel=entry_point.channel,
@@ -203,7 +209,7 @@ class Runtime:
         )
         if version is not None:
             await self.trees.pin(version)
-        await self.store.interactions.insert(interaction)
+        await self.store.interactions.insert_grouped(interaction)
         return interaction.to_document()
 
     # -- processing ------------------------------------------------------------------------

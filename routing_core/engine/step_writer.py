@@ -60,7 +60,7 @@ class StepWriter:
         process holds none of them any more."""
         outbound = self.stamp(interaction, journal)
         try:
-            already = await self.store.events.append(journal.events)
+            already = await self.store.events.append_grouped(journal.events)
             if already:  # a replayed step: send only what no live process took meanwhile
                 outbound = await self._replayed(outbound, set(already))
             later = self.clock()

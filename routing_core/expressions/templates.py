@@ -200,6 +200,13 @@ def _compiled(source: str):  # type: ignore[no-untyped-def]
     return _environment.compile_bounded(source)
 
 
+@lru_cache(maxsize=4096)
+def _compiled_expression(expression: str):  # type: ignore[no-untyped-def]
+    """Compiled once per source: compiling costs more than evaluating, and a routing
+    evaluates the same few expressions for every message."""
+    return _environment.compile_expression(expression)
+
+
 def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
@@ -236,7 +243,7 @@ def evaluate(source: str, scope: dict[str, Any]) -> Any:
     if stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1:
         token = _allowance.set(_Allowance())
         try:
-            expression = _environment.compile_expression(stripped[2:-2].strip())
+            expression = _compiled_expression(stripped[2:-2].strip())
             return expression(**scope)
         except TemplateError:
             return render(source, scope)

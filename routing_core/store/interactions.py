@@ -6,9 +6,10 @@ messages received by then; so a step replayed after a crash makes the same decis
 and writes the same event ids.
 
 The hot path of a message costs three round trips: ``ingest`` (de-duplicate, persist,
-take the lease: one conditional update), ``EventRepository.append`` (events and outbound
-messages, deterministic ids) and ``commit`` (new state, processed messages removed, lease
-released: one conditional update).
+take the lease: one conditional update), ``EventRepository.append_grouped`` (events and
+outbound messages, deterministic ids; under load the events of concurrent steps go in one
+command) and ``commit`` (new state, processed messages removed, lease released: one
+conditional update).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
-from pymongo.errors import BulkWriteError
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import (
@@ -29,6 +31,7 @@ from routing_core.model.interaction import (
     Interaction,
 )
 from routing_core.model.tree import Tree
+from routing_core.store.group_commit import GroupCommit
 from routing_core.store.repository import Repository
 
 DUPLICATE_KEY = 11000
@@ -77,6 +80,10 @@ class InteractionRepository(Repository[Interaction]):
         IndexModel([("routing_id", ASCENDING), ("_id", DESCENDING)], name="by_routing"),
         IndexModel([("status", ASCENDING), ("_id", DESCENDING)], name="by_status"),
     ]
+
+    def __init__(self, database: AsyncDatabase):
+        super().__init__(database)
+        self._created: GroupCommit[Interaction, None] = GroupCommit(self._insert_created)
 
     async def ingest(
         self, inbound: Inbound, owner: str, now: datetime, lease_until: datetime,
@@ -177,6 +184,27 @@ class InteractionRepository(Repository[Interaction]):
             return_document=ReturnDocument.AFTER,
         )
 
+    async def insert_grouped(self, interaction: Interaction) -> None:
+        """Insert a new interaction together with those other first messages of this
+        process create meanwhile (group commit); DuplicateKeyError as ``insert`` would."""
+        await self._created.submit(interaction)
+
+    async def _insert_created(
+        self, interactions: list[Interaction]
+    ) -> list[None | BaseException]:
+        failed: dict[int, BaseException] = {}
+        try:
+            await self.collection.insert_many(
+                [interaction.to_document() for interaction in interactions], ordered=False)
+        except BulkWriteError as error:
+            if error.details.get("writeConcernErrors"):
+                raise
+            for item in error.details["writeErrors"]:
+                kind = DuplicateKeyError if item["code"] == DUPLICATE_KEY else OperationFailure
+                failed[item["index"]] = kind(item.get("errmsg", "write failed"), item["code"],
+                                             item)
+        return [failed.get(index) for index in range(len(interactions))]
+
     async def due(self, now: datetime, limit: int = 100) -> list[str]:
         found = self.collection.find(
             {"active": True, "wake_at": {"$lte": now}}, projection={"_id": 1}
@@ -215,6 +243,10 @@ class EventRepository(Repository[Event]):
                    name="outbound_by_provider_id"),
     ]
 
+    def __init__(self, database: AsyncDatabase):
+        super().__init__(database)
+        self._grouped: GroupCommit[list[Event], list[str]] = GroupCommit(self._insert_groups)
+
     async def append(self, events: list[Event]) -> list[str]:
         """Insert, ignoring ids already there: a replayed step writes the same ids. Returns
         the ids that were there already."""
@@ -241,6 +273,38 @@ class EventRepository(Repository[Event]):
             {"$set": {"lease_owner": owner, "lease_until": lease_until}},
         )
         return result.modified_count == 1
+
+    async def append_grouped(self, events: list[Event]) -> list[str]:
+        """As ``append``, written together with the events that other steps of this
+        process submit meanwhile (group commit): durable when it returns."""
+        if not events:
+            return []
+        return await self._grouped.submit(events)
+
+    async def _insert_groups(
+        self, groups: list[list[Event]]
+    ) -> list[list[str] | BaseException]:
+        documents: list[dict[str, Any]] = []
+        owners: list[int] = []
+        for owner, events in enumerate(groups):
+            for event in events:
+                documents.append(event.to_document())
+                owners.append(owner)
+        already: list[list[str]] = [[] for _ in groups]
+        failed: dict[int, BaseException] = {}
+        try:
+            await self.collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            if error.details.get("writeConcernErrors"):
+                raise
+            for item in error.details["writeErrors"]:
+                owner = owners[item["index"]]
+                if item["code"] == DUPLICATE_KEY:
+                    already[owner].append(documents[item["index"]]["_id"])
+                else:
+                    failed[owner] = OperationFailure(item.get("errmsg", "write failed"),
+                                                     item["code"], item)
+        return [failed.get(owner, ids) for owner, ids in enumerate(already)]
 
     async def of_interaction(self, interaction_id: str, limit: int = 1000) -> list[Event]:
         found = self.collection.find({"interaction_id": interaction_id}).sort("_id", 1)
@@ -308,13 +372,14 @@ class ContactRepository(Repository[Contact]):
         IndexModel([("phone", ASCENDING)], name="by_phone"),
     ]
 
-    async def upsert(self, inbound: Inbound, now: datetime) -> Contact:
-        update: dict[str, Any] = {
-            "$setOnInsert": Contact(
-                channel=inbound.channel, entry_point_id=inbound.entry_point_id,
-                external_id=inbound.contact, created_at=now,
-            ).to_document() | {"updated_at": now},
-        }
+    async def upsert(self, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
+        """The contact the message comes from, and whether this call created it (a new
+        contact has no earlier conversation to look into)."""
+        proposed = Contact(
+            channel=inbound.channel, entry_point_id=inbound.entry_point_id,
+            external_id=inbound.contact, created_at=now,
+        )
+        update: dict[str, Any] = {"$setOnInsert": proposed.to_document() | {"updated_at": now}}
         known = {"name": inbound.contact_name, "phone": inbound.contact_phone}
         if any(known.values()):
             update["$set"] = {key: value for key, value in known.items() if value}
@@ -325,7 +390,7 @@ class ContactRepository(Repository[Contact]):
             update, upsert=True, return_document=ReturnDocument.AFTER,
         )
         assert document is not None  # an upsert returning the document after always finds it
-        return Contact.from_document(document)
+        return Contact.from_document(document), document["_id"] == proposed.id
 
     async def save_variables(self, contact_id: str, variables: dict[str, Any]) -> None:
         await self.collection.update_one({"_id": contact_id}, {"$set": {"variables": variables}})

@@ -1,0 +1,65 @@
+"""Group commit: writes submitted while one is in flight go to MongoDB together.
+
+Under load many steps finish at once, each with a small write of the same kind (its
+events, an outbound message marked sent). Sent one by one they cost a round trip and a
+server command each; grouped, the second and later ones ride in the next command. Nothing
+waits for a timer: an idle process writes at once, a busy one writes what piled up while
+the previous command was in flight. Each submitter gets its own result (or its own error)
+and returns only once its write is durable, exactly as with a write of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+MAX_GROUP = 500
+
+
+class GroupCommit(Generic[Item, Result]):
+    """``flush(items)`` writes a group in one command and returns, for each item, its result
+    or the exception that concerns that item alone."""
+
+    def __init__(
+        self, flush: Callable[[list[Item]], Awaitable[list[Result | BaseException]]],
+        max_group: int = MAX_GROUP,
+    ):
+        self._flush = flush
+        self._max_group = max_group
+        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+        return await future
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            group = self._waiting[: self._max_group]
+            del self._waiting[: self._max_group]
+            try:
+                results = await self._flush([item for item, _ in group])
+            except BaseException as error:  # the whole command failed: every item with it
+                results = [error] * len(group)
+                if not isinstance(error, Exception):
+                    _settle(group, results)
+                    raise
+            _settle(group, results)
+
+
+def _settle(group: list[tuple[Item, asyncio.Future[Result]]],
+            results: list[Result | BaseException]) -> None:
+    for (_, future), result in zip(group, results, strict=True):
+        if future.done():
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)

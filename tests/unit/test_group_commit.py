@@ -1,0 +1,62 @@
+"""Group commit: what is submitted while a write is in flight goes in the next one, and
+each submitter gets its own result or its own error."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from routing_core.store.group_commit import GroupCommit
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.groups: list[list[int]] = []
+        self.gate = asyncio.Event()
+
+    async def flush(self, items: list[int]) -> list[int | BaseException]:
+        self.groups.append(items)
+        await self.gate.wait()
+        return [ValueError(f"odd {item}") if item % 2 else item * 10 for item in items]
+
+
+async def test_an_idle_writer_writes_at_once_and_a_busy_one_groups() -> None:
+    recorder = Recorder()
+    grouped: GroupCommit[int, int] = GroupCommit(recorder.flush)
+    first = asyncio.ensure_future(grouped.submit(2))
+    await asyncio.sleep(0)  # the first write is in flight, alone
+    later = [asyncio.ensure_future(grouped.submit(item)) for item in (4, 5, 6)]
+    await asyncio.sleep(0)
+    recorder.gate.set()
+    assert await first == 20
+    assert await later[0] == 40
+    with pytest.raises(ValueError, match="odd 5"):
+        await later[1]
+    assert await later[2] == 60
+    assert recorder.groups == [[2], [4, 5, 6]]
+
+
+async def test_a_failed_command_fails_each_of_its_items_and_the_writer_goes_on() -> None:
+    calls: list[list[str]] = []
+
+    async def flush(items: list[str]) -> list[str | BaseException]:
+        calls.append(items)
+        if "boom" in items:
+            raise ConnectionError("lost the server")
+        return items
+
+    grouped: GroupCommit[str, str] = GroupCommit(flush)
+    with pytest.raises(ConnectionError):
+        await grouped.submit("boom")
+    assert await grouped.submit("fine") == "fine"
+    assert calls == [["boom"], ["fine"]]
+
+
+async def test_groups_are_bounded() -> None:
+    recorder = Recorder()
+    recorder.gate.set()
+    grouped: GroupCommit[int, int] = GroupCommit(recorder.flush, max_group=2)
+    results = await asyncio.gather(*(grouped.submit(item) for item in (2, 4, 6, 8, 10)))
+    assert results == [20, 40, 60, 80, 100]
+    assert [len(group) for group in recorder.groups] == [2, 2, 1]
