@@ -93,6 +93,7 @@ class ToQueue(ActionType):
         request = ticket_request(ctx, queue=params.queue, priority=params.priority,
                                  max_wait_seconds=params.max_wait_seconds)
         placement = await distribution_port(ctx).enqueue(request)
+        ctx.interaction.queued = True  # placed or refused: the end looks at the entries
         if not placement.accepted:
             ctx.emit("no_agent", queue=params.queue, reason=placement.reason)
             return Outcome.follow("no_agent")
@@ -144,6 +145,7 @@ class ToUser(ActionType):
         wanted = ctx.render(params.user).strip()
         request = ticket_request(ctx, user=wanted)
         placement = await distribution_port(ctx).offer_to_user(request)
+        ctx.interaction.queued = True
         if not placement.accepted:
             ctx.emit("unavailable", user=placement.user_id or wanted, reason=placement.reason)
             return Outcome.follow("unavailable")

@@ -379,7 +379,8 @@ class Distribution:
                 self.spawn(self.assign_queue(event.data["queue_id"]))
             elif event.type == "offered" and event.data.get("user_id"):
                 self.spawn(self.assign_user(event.data["user_id"]))
-            elif event.type == "end":
+            elif event.type == "end" and (interaction.queued or interaction.agent_id
+                                          or interaction.queue_id):
                 self.spawn(self.release_ended(interaction.id, interaction.agent_id))
 
     async def sweep(self) -> int:

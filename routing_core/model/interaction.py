@@ -100,6 +100,9 @@ class Interaction(Timestamped):
     end_reason: str | None = None
     previous_interaction: str | None = None  # the one an end routing follows
     queue_id: str | None = None  # waiting in, or taken from, this queue
+    # a queue entry was placed for it (to_queue, to_user): its end must withdraw the entry;
+    # a conversation that never met distribution ends without a look at the entries
+    queued: bool = False
     agent_id: str | None = None  # the agent who holds the conversation
 
 

@@ -40,7 +40,7 @@ DUPLICATE_KEY = 11000
 STATE_FIELDS = (
     "status", "active", "cursor", "waiting", "variables", "contact_variables", "passages",
     "path", "last_text", "event_seq", "wake_at", "expires_at", "ended_at", "end_reason",
-    "routing_id", "version_id", "revision", "updated_at", "queue_id", "agent_id",
+    "routing_id", "version_id", "revision", "updated_at", "queue_id", "agent_id", "queued",
 )
 
 
