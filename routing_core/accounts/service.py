@@ -18,8 +18,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid, NotFound, Unauthenticated
-from routing_core.model.audit import Actor
+from routing_core.infra.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from routing_core.model.audit import SYSTEM, Actor
 from routing_core.model.users import (
     ALL_PERMISSIONS,
     BUILTIN_ROLES,
@@ -112,6 +112,47 @@ class Accounts:
             raise Invalid(f"unknown role(s): {', '.join(unknown)}", field="roles")
         return roles
 
+    # -- no escalation: one gives only what one holds --------------------------------------
+
+    async def _held_by(self, actor: Actor | None) -> frozenset[str]:
+        """What the actor may give: the permissions of the actor's own roles, read now (not
+        from a stale session); everything for an actor that is no user — the system, the
+        command line of whoever runs the service — since requests always act as a user."""
+        if actor is None or actor.id == SYSTEM.id:
+            return frozenset(ALL_PERMISSIONS)
+        user = await self.store.users.find(actor.id)
+        if user is None:
+            return frozenset(ALL_PERMISSIONS)
+        return await self.permissions_of(user) if user.active else frozenset()
+
+    async def _may_grant_roles(self, actor: Actor | None, roles: list[str]) -> None:
+        held = await self._held_by(actor)
+        for role in await self.store.roles.all({"name": {"$in": roles}}):
+            missing = sorted(set(role.permissions) - held)
+            if missing:
+                raise Forbidden(
+                    f"you cannot give the role {role.name!r}: it grants permissions you do not "
+                    f"hold ({', '.join(missing[:5])}{'…' if len(missing) > 5 else ''})",
+                    field="roles", code="escalation")
+
+    async def _may_grant_permissions(self, actor: Actor, permissions: list[str]) -> None:
+        missing = sorted(set(permissions) - await self._held_by(actor))
+        if missing:
+            raise Forbidden(
+                f"you cannot give permissions you do not hold: {', '.join(missing[:5])}"
+                f"{'…' if len(missing) > 5 else ''}", field="permissions", code="escalation")
+
+    async def _is_admin(self, user: User) -> bool:
+        return await self.permissions_of(user) >= frozenset(ALL_PERMISSIONS)
+
+    async def _keeps_an_admin(self, leaving: str) -> None:
+        """Refuse when ``leaving`` is the last active user holding every permission."""
+        for user in await self.store.users.all({"active": True, "_id": {"$ne": leaving}}):
+            if await self._is_admin(user):
+                return
+        raise Conflict("this is the last administrator: give another user the admin role "
+                       "first", code="last_admin")
+
     async def create_user(
         self,
         actor: Actor | None,
@@ -121,10 +162,11 @@ class Accounts:
         roles: list[str],
         agent: AgentProfile | None = None,
     ) -> User:
+        await self._may_grant_roles(actor, await self._check_roles(roles))
         user = User(
             email=normalise_email(email),
             password_hash=hash_password(self.hasher, password),
-            roles=await self._check_roles(roles),
+            roles=roles,
             agent=agent,
         )
         try:
@@ -136,6 +178,7 @@ class Accounts:
         return user
 
     async def update_user(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> User:
+        await self._may_change_user(actor, user_id, changes)
         updates: dict[str, Any] = {}
         if "email" in changes:
             updates["email"] = normalise_email(changes["email"])
@@ -163,9 +206,36 @@ class Accounts:
         )
         return User.from_document(document)
 
+    async def _may_change_user(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> None:
+        """Only an admin changes an admin's e-mail or password (else: take over the
+        account); roles given must be within the actor's own; an admin is never the last
+        one to go."""
+        target = await self.store.users.find(user_id)
+        if target is None:
+            raise NotFound(f"no user with id {user_id!r}")
+        target_is_admin = await self._is_admin(target)
+        credentials_of_an_admin = (target_is_admin and actor.id != user_id
+                                   and bool({"email", "password"} & set(changes)))
+        if credentials_of_an_admin and await self._held_by(actor) < frozenset(ALL_PERMISSIONS):
+            raise Forbidden("only an administrator can change an administrator's e-mail or "
+                            "password", code="admin_only")
+        if "roles" in changes:
+            await self._may_grant_roles(actor, await self._check_roles(changes["roles"]))
+        if target_is_admin and target.active:
+            losing = changes.get("active") is False
+            if "roles" in changes:
+                roles = await self.store.roles.all({"name": {"$in": changes["roles"]}})
+                granted = {permission for role in roles for permission in role.permissions}
+                losing = losing or not granted >= set(ALL_PERMISSIONS)
+            if losing:
+                await self._keeps_an_admin(user_id)
+
     async def delete_user(self, actor: Actor, user_id: str) -> None:
         if actor.id == user_id:
             raise Conflict("you cannot delete your own account", code="self_delete")
+        target = await self.store.users.find(user_id)
+        if target is not None and target.active and await self._is_admin(target):
+            await self._keeps_an_admin(user_id)
         if not await self.store.users.delete(user_id):
             raise NotFound(f"no user with id {user_id!r}")
         await self.store.tokens.collection.delete_many({"user_id": user_id})
@@ -173,6 +243,7 @@ class Accounts:
 
     async def create_role(self, actor: Actor, name: str, permissions: list[str]) -> Role:
         role = Role(name=name, permissions=check_permissions(permissions))
+        await self._may_grant_permissions(actor, role.permissions)
         try:
             await self.store.roles.insert(role)
         except DuplicateKeyError:
@@ -186,6 +257,7 @@ class Accounts:
             raise Conflict(f"the built-in role {role.name!r} cannot be changed", code="builtin")
         if "permissions" in changes:
             changes["permissions"] = check_permissions(changes["permissions"])
+            await self._may_grant_permissions(actor, changes["permissions"])
         if "name" in changes and changes["name"] != role.name:
             await self.store.users.collection.update_many(
                 {"roles": role.name}, {"$set": {"roles.$": changes["name"]}}
