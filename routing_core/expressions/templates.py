@@ -5,8 +5,10 @@ clear text in the error event instead of a crash. A template must also not stall
 worker or fill its memory, so every render gets an allowance: loop iterations and calls
 (macros recursing included) are counted and the render stops after ``MAX_STEPS`` of them
 or ``MAX_SECONDS``; ``range`` is capped; repetitions (``'x' * n``), powers and padding
-widths that would build huge values are refused before they are computed; and the output
-is collected only up to ``MAX_OUTPUT`` characters.
+widths that would build huge values are refused before they are computed, and so is
+every filter, global and operator that can grow a text (``join``, ``lipsum``, ``format``,
+``%``, ``tojson``, ``wordwrap``, ``~``, ``*``): the size of its result is estimated from
+its inputs first; and the output is collected only up to ``MAX_OUTPUT`` characters.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 from jinja2 import TemplateError, Undefined, nodes
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.utils import generate_lorem_ipsum
+from jinja2.visitor import NodeTransformer
 
 MAX_OUTPUT = 10_000
 MAX_VALUE = 100_000  # the largest string or sequence an operation may build
@@ -29,6 +33,9 @@ MAX_RANGE = 10_000
 MAX_STEPS = 100_000  # loop iterations and calls per render
 MAX_SECONDS = 0.5
 MAX_POWER_BITS = 100_000
+MAX_INDENT = 16  # tojson's indent
+MAX_LIPSUM_PARAGRAPHS = 10
+MAX_LIPSUM_WORDS = 100
 _NUMBERS = re.compile(r"\d+")
 _PERCENT_SPECS = re.compile(r"%[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?")
 CHECKED_FILTERS = ("center", "indent", "format", "replace", "slice")
@@ -104,10 +111,51 @@ def _check_replacement(text: Any, args: tuple[Any, ...]) -> None:
             raise SecurityError(f"replace() would build more than {MAX_VALUE} characters")
 
 
+def _too_big(size: int, what: str) -> None:
+    if size > MAX_VALUE:
+        raise SecurityError(f"{what} would build more than {MAX_VALUE} characters")
+
+
+def _longest(values: Iterable[Any]) -> int:
+    return max((len(str(value)) for value in values), default=0)
+
+
+def _check_brace_format_size(text: str, values: Iterable[Any]) -> None:
+    """Each replacement field may bring the longest argument."""
+    fields = sum(1 for _, name, _, _ in Formatter().parse(text) if name is not None)
+    _too_big(len(text) + fields * _longest(values), "format()")
+
+
+def _check_percent_format_size(text: str, values: Any) -> None:
+    if isinstance(values, dict):
+        values = values.values()
+    elif not isinstance(values, tuple | list):
+        values = (values,)
+    fields = len(_PERCENT_SPECS.findall(text))
+    _too_big(len(text) + fields * _longest(values), "%-formatting")
+
+
+def _checked_concat(parts: list[Any]) -> str:
+    """The ``~`` operator, refusing a result over ``MAX_VALUE`` before it is built."""
+    texts = [str(part) for part in parts]
+    _too_big(sum(len(text) for text in texts), "~")
+    return "".join(texts)
+
+
+def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+    if not 0 <= n <= MAX_LIPSUM_PARAGRAPHS or not 0 < min <= max <= MAX_LIPSUM_WORDS:
+        raise SecurityError(f"lipsum() makes up to {MAX_LIPSUM_PARAGRAPHS} paragraphs of up "
+                            f"to {MAX_LIPSUM_WORDS} words")
+    return str(generate_lorem_ipsum(n=n, html=html, min=min, max=max))
+
+
 def _check_text_method(text: str, name: str, args: tuple[Any, ...],
                        kwargs: dict[str, Any]) -> None:
     if name in ("format", "format_map"):
         _check_brace_format(text)
+        mapped = args[0].values() if name == "format_map" and args and isinstance(
+            args[0], dict) else ()
+        _check_brace_format_size(text, (*args, *kwargs.values(), *mapped))
     elif name == "replace":
         _check_replacement(text, args)
     elif name == "join" and args and isinstance(args[0], list | tuple):
@@ -121,6 +169,15 @@ def _sized(value: Any) -> bool:
     return isinstance(value, str | list | tuple | bytes)
 
 
+class _ConcatChecker(NodeTransformer):
+    """Every ``a ~ b`` becomes ``checked_concat([a, b])``."""
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:  # noqa: N802 (Jinja's visitor names)
+        self.generic_visit(node)
+        return nodes.Call(nodes.EnvironmentAttribute("checked_concat"),
+                          [nodes.List(node.nodes)], [], None, None, lineno=node.lineno)
+
+
 class BoundedSandbox(SandboxedEnvironment):
     """Jinja's sandbox with an allowance per render (see the module's docstring)."""
 
@@ -129,8 +186,51 @@ class BoundedSandbox(SandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals["range"] = _bounded_range
+        self.globals["lipsum"] = _bounded_lipsum
         for name in CHECKED_FILTERS:
             self.filters[name] = self._checked_filter(self.filters[name])
+        self.filters["join"] = self._bounded_join(self.filters["join"])
+        self.filters["tojson"] = self._bounded_tojson(self.filters["tojson"])
+        self.filters["wordwrap"] = self._bounded_wordwrap(self.filters["wordwrap"])
+        self.checked_concat = _checked_concat
+
+    @staticmethod
+    def _bounded_join(original: Any) -> Any:
+        def join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> Any:
+            items = list(value) if attribute is None else value
+            if attribute is None:
+                _too_big(len(str(d)) * max(len(items) - 1, 0)
+                         + sum(len(str(item)) for item in items), "join")
+            return original(eval_ctx, items, d, attribute)
+
+        join.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
+        return join
+
+    @staticmethod
+    def _bounded_tojson(original: Any) -> Any:
+        def tojson(eval_ctx: Any, value: Any, indent: int | None = None) -> Any:
+            if indent is not None and not (isinstance(indent, int)
+                                           and 0 <= indent <= MAX_INDENT):
+                raise SecurityError(f"tojson's indent is a number up to {MAX_INDENT}")
+            result = original(eval_ctx, value, indent)
+            _too_big(len(result), "tojson")
+            return result
+
+        tojson.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
+        return tojson
+
+    @staticmethod
+    def _bounded_wordwrap(original: Any) -> Any:
+        def wordwrap(environment: Any, s: str, width: int = 79, break_long_words: bool = True,
+                     wrapstring: str | None = None, break_on_hyphens: bool = True) -> Any:
+            _check_numbers((width,))
+            lines = len(str(s)) // max(int(width), 1) + 1
+            _too_big(len(str(s)) + lines * len(wrapstring or "\n"), "wordwrap")
+            return original(environment, s, width, break_long_words, wrapstring,
+                            break_on_hyphens)
+
+        wordwrap.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
+        return wordwrap
 
     @staticmethod
     def _checked_filter(original: Any) -> Any:
@@ -142,6 +242,7 @@ class BoundedSandbox(SandboxedEnvironment):
             value, *parameters = args[1:] if passes_argument else args
             if name == "do_format":
                 _check_percent_format(str(value))
+                _check_percent_format_size(str(value), (*parameters, *kwargs.values()))
             elif name == "do_replace":
                 _check_replacement(str(value), tuple(parameters))
             else:
@@ -171,6 +272,7 @@ class BoundedSandbox(SandboxedEnvironment):
                 raise SecurityError("the product is too large")
         elif operator == "%" and isinstance(left, str):
             _check_percent_format(left)
+            _check_percent_format_size(left, right)
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -182,12 +284,18 @@ class BoundedSandbox(SandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
     def compile_bounded(self, source: str) -> Any:
-        """The template, with every ``for`` loop counted."""
-        tree = self.parse(source)
-        for loop in tree.find_all(nodes.For):
-            loop.iter = nodes.Call(nodes.EnvironmentAttribute("counted"), [loop.iter], [],
-                                   None, None)
-        return self.from_string(tree)
+        """The template, with every ``for`` loop counted and every ``~`` checked."""
+        return self.from_string(self.parse(source))
+
+    def from_string(self, source: Any, *args: Any, **kwargs: Any) -> Any:
+        """Both templates and single expressions (``compile_expression``) come through
+        here as trees: the bounds go into the tree before it is compiled."""
+        if isinstance(source, nodes.Template):
+            for loop in source.find_all(nodes.For):
+                loop.iter = nodes.Call(nodes.EnvironmentAttribute("counted"), [loop.iter], [],
+                                       None, None)
+            source = _ConcatChecker().visit(source)
+        return super().from_string(source, *args, **kwargs)
 
 
 _environment = BoundedSandbox(undefined=_LenientUndefined, autoescape=False)

@@ -8,6 +8,7 @@ never build a huge value.
 from __future__ import annotations
 
 import time
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -151,3 +152,52 @@ def test_each_render_gets_a_fresh_allowance() -> None:
     busy = "{% for a in range(9000) %}{% endfor %}{{ 'done' }}"
     for _ in range(30):  # 270,000 iterations in all: more than one render's allowance
         assert render(busy, SCOPE) == "done"
+
+
+# What a red-team pass built with the bounds above in place (issue 16): each grows a text
+# through a filter, a global or an operator whose result size was not checked.
+GROWTH = [
+    "{{ (range(10000)|join('x' * 100000))|length }}",
+    "{{ lipsum(100000) }}",
+    "{{ lipsum(5, max=10**7) }}",
+    "{{ ('{0}' * 30000).format('x' * 100000) }}",
+    "{{ ('{a}' * 30000).format_map({'a': 'x' * 100000}) }}",
+    "{{ ('%s' * 30000) % (('x' * 99999,) * 30000) }}",
+    "{{ ('%s' * 30000)|format(*(('x' * 99999,) * 30000)) }}",
+    "{{ (range(10000)|list)|tojson(indent=100000) }}",
+    "{{ ('x ' * 50000)|wordwrap(1, wrapstring='y' * 100000) }}",
+    "{% set ns = namespace(s='x' * 100000) %}{% for i in range(15) %}"
+    "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+    "{{ ('x' * 100000) ~ ('x' * 100000) }}",
+]
+
+
+@pytest.mark.parametrize("source", GROWTH)
+def test_growth_is_refused_before_the_value_is_built(source: str) -> None:
+    tracemalloc.start()
+    try:
+        output = quickly(source)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert output is None, output[:80] if output else output
+    assert peak < 20_000_000, f"{source!r} allocated {peak:,} bytes"
+
+
+@pytest.mark.parametrize("source", [s for s in GROWTH if s.startswith("{{") and
+                                    s.count("{{") == 1])
+def test_growth_in_single_expressions_is_refused_too(source: str) -> None:
+    with pytest.raises(TemplateFailure):
+        evaluate(source, SCOPE)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("{{ vars.fruits|join(', ') }}", "a, b, c"),
+    ("{{ 'a' ~ 'b' ~ contact.name }}", "abAda"),
+    ("{{ vars.fruits|tojson(indent=2)|length > 10 }}", "True"),
+    ("{{ 'one two three'|wordwrap(5) }}", "one\ntwo\nthree"),
+    ("{{ lipsum(1, html=False, min=3, max=4)|wordcount }}", "3"),
+    ("{{ '{0}-{0}'.format(contact.name) }}", "Ada-Ada"),
+])
+def test_growing_filters_still_work_in_bounds(source: str, expected: str) -> None:
+    assert render(source, SCOPE) == expected
