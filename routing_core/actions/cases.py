@@ -133,10 +133,17 @@ class CrmAssociate(ActionType):
 
 
 def searched_value(ctx: RunContext, template: str) -> Any:
-    """The evaluated value looked for; None when it is empty (nothing is looked up)."""
+    """The evaluated value looked for; None when it is empty (nothing is looked up). Only a
+    text, a number or a yes/no is looked for: a template that gives a mapping (an operator
+    such as ``{'$regex': …}``, or a web service's answer) or a list looks up nothing, with
+    an error event, so no template can widen a query."""
     value = storable(ctx.evaluate(template))
     if isinstance(value, str):
         value = value.strip()
+    if value is not None and not isinstance(value, str | int | float | bool):
+        ctx.emit("error", message="the value looked for must be a text, a number or a "
+                 f"yes/no, not a {'list' if isinstance(value, list) else 'mapping'}")
+        return None
     return None if value in (None, "") else value
 
 

@@ -360,6 +360,11 @@ class Crm:
         self.objects = CrmObjects(store, self.types, clock)
 
     async def find_cards(self, field: str, value: Any, limit: int) -> list[dict[str, Any]]:
+        """Cards whose ``field`` equals ``value`` exactly; a value that is no scalar (an
+        operator, a list) is refused here too, whoever calls."""
+        if isinstance(value, dict | list) or value is None:
+            raise Invalid("a card is looked up by a text, a number or a yes/no value",
+                          field="value")
         cards, _ = await self.cards.search({field: value}, limit=limit)
         return [card.snapshot() for card in cards]
 

@@ -149,3 +149,35 @@ async def test_the_crm_demo_imports_and_runs(app, services, api: Api):
     assert (target.phone, target.fields) == (ADA, {"name": "Ada Lovelace"})
     [response] = await services.store.survey_answers.all({})
     assert response.answers == {"rating": 4, "solved": True, "comment": "No, thanks"}
+
+
+
+INJECTION = tree(
+    action("set", "variables_assign", {"assignments": [
+        {"variable": "searched", "value": "{{ {'$regex': '^\\\\+3369'} }}"}]},
+        next="find-card"),
+    action("find-card", "crm_associate", {"field": "phone", "value": "{{ vars.searched }}"},
+           found="hello", not_found="stranger", several="stranger"),
+    action("stranger", "message", {"text": "I do not know you."}),
+    action("hello", "message", {"text": "Hello {{ vars.crm.name }}, IBAN {{ vars.crm.iban }}."}),
+)
+
+
+async def test_a_template_giving_an_operator_looks_up_nothing(app, services, api):
+    """A value template that renders a mapping (``{'$regex': …}``, or a web service's
+    answer) never reaches the query: not found, with an error event — no card, no IBAN."""
+    await services.crm.cards.create(SYSTEM, {"name": "Ada", "phone": "+33699000001",
+                                             "iban": "FR76 3000 6000 0112 3456 7890 189"})
+    routing_id = await production_routing(services, "injection", INJECTION)
+    await webchat_entry_point(services, routing_id, address="injection")
+    async with app.test_client().websocket("/chat/injection/ws?visitor=visitor-mallory") as socket:
+        await receive(socket, "history")
+        assert await say(socket, "hi") == ["I do not know you."]
+    await services.runtime.idle()
+    [interaction] = await services.store.interactions.all({"contact": "visitor-mallory"})
+    assert interaction.variables["searched"] == {"$regex": "^\\+3369"}  # what it rendered
+    errors = [event for event in await services.store.events.of_interaction(interaction.id)
+              if event.type == "error"]
+    assert any("must be a text, a number or a yes/no" in event.data["message"]
+               for event in errors), errors
+    assert "crm" not in interaction.variables
