@@ -22,6 +22,7 @@ from quart import Blueprint, Quart, current_app, render_template, session, webso
 
 from admin.context import services
 from bots.agent.console import AgentHub
+from bots.origins import same_origin_socket
 from routing_core.contact_centre.agent_desk import AgentDesk
 from routing_core.contact_centre.distribution import Distribution
 from routing_core.contact_centre.presence import PRESENCE_BEAT_SECONDS
@@ -72,6 +73,9 @@ async def _socket_user() -> User | None:
 
 @blueprint.websocket("/agent/ws")
 async def console_socket() -> None:
+    if not same_origin_socket():
+        await websocket.close(4403, "this console opens only from this service's pages")
+        return
     user = await _socket_user()
     if user is None:
         await websocket.close(4401, "log in as an agent: ?token=<token> or the session")

@@ -5,10 +5,12 @@ the agent's end runs the entry point's end routing."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from quart.testing.connections import WebsocketDisconnectError
 
 from routing_core.contact_centre.distribution import Distribution
 from routing_core.contact_centre.presence import PRESENCE_GRACE_SECONDS
@@ -547,3 +549,22 @@ async def test_a_customer_message_processed_by_another_process_reaches_the_conso
         message = await frame(console, "message")
         assert (message["interaction_id"], message["text"]) == (
             interaction_id, "Sent through the other process")
+
+
+async def test_the_console_socket_opens_only_from_this_service_s_pages(app, services, api):
+    """A page of another origin (another port of the same host) cannot ride the agent's
+    session; the service's own page and clients that are no browser can."""
+    await api.post("/api/users", json={"email": "origin-agent@example.com",
+                                       "password": "a long enough password",
+                                       "roles": ["agent"]})
+    agent = await login(app, "origin-agent@example.com", "a long enough password")
+    client = app.test_client()
+    path = f"/agent/ws?token={agent.token}"
+    with pytest.raises(WebsocketDisconnectError) as refused:
+        async with client.websocket(path, headers={"Origin": "http://localhost:6666"}) as socket:
+            await socket.receive()
+    assert refused.value.args[0] == 4403
+    for headers in ({"Origin": "http://localhost"}, {}):  # this host; no browser
+        async with client.websocket(path, headers=headers) as socket:
+            await socket.send_json({"type": "ping"})
+            assert json.loads(await socket.receive())["type"] == "pong"
