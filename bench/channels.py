@@ -613,10 +613,10 @@ async def measure(service: Service, fakes: Fakes, names: list[str], conversation
 
 
 @contextlib.asynccontextmanager
-async def service_of(fakes: Fakes, server: str) -> AsyncIterator[Service]:
+async def service_of(fakes: Fakes, server: str, **env: str) -> AsyncIterator[Service]:
     """``running_service`` pointed at the fakes, started and stopped in a thread: the
     fakes share this event loop and must keep answering while it waits."""
-    manager = running_service(server, **fakes.settings())
+    manager = running_service(server, **fakes.settings(), **env)
     service = await asyncio.to_thread(manager.__enter__)
     try:
         yield service

@@ -51,6 +51,11 @@ def _text(status: int, body: str, content_type: str = "text/plain") -> Any:
 async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any:
     connector = connectors().get(channel)
     built = services()
+    if kind == "event" and request.method == "POST" and (
+            built.runtime.backlog >= built.settings.inbox_limit):
+        # refused before any work, so that refusing stays cheap however busy the process
+        return ({"error": {"code": "busy", "message": "too many messages wait; deliver again "
+                           "in a second"}}, 503, {"Retry-After": "1"})
     try:
         entry_point = await built.store.entry_points.current(entry_point_id)
     except NotFound:
@@ -69,11 +74,6 @@ async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any
         return {"error": {"code": "refused", "message": refusal.message}}, refusal.status
     except MalformedPayload as error:
         return {"error": {"code": "malformed", "message": str(error)}}, 400
-    if result.inbound and built.runtime.backlog >= built.settings.inbox_limit:
-        log.warning("%s webhook %s: %d conversations wait in this process; deliver again later",
-                    channel, entry_point_id, built.runtime.backlog)
-        return ({"error": {"code": "busy", "message": "too many messages wait; deliver again "
-                           "in a second"}}, 503, {"Retry-After": "1"})
     try:
         for inbound in result.inbound:
             await built.runtime.receive(inbound)

@@ -85,6 +85,8 @@ class OutboxSender:
         for document in await self.store.events.collection.find(
             query, projection={"_id": 1}
         ).sort("_id", 1).limit(limit).to_list():
+            if document["_id"] in self.held:
+                continue  # this process is sending it: a late renewal, not a dead sender
             event = await self._claim(document["_id"], now)
             if event is not None:
                 claimed.append(event)

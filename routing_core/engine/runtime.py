@@ -23,6 +23,7 @@ from routing_core.actions.context import Journal
 from routing_core.engine.delivery import Delivery
 from routing_core.engine.held_messages import HeldMessages
 from routing_core.engine.interpreter import Activation, Interpreter
+from routing_core.engine.local_work import LocalWork
 from routing_core.engine.step_writer import StepWriter
 from routing_core.engine.sweeper import Sweeper
 from routing_core.engine.versions import StartVersions, TreeCache
@@ -85,6 +86,7 @@ class Runtime:
         self.trees = TreeCache(store)
         self.start_versions = StartVersions(store)
         self.sweeper = Sweeper(self.settings.sweep_seconds, [self.wake_due])
+        self.local = LocalWork()
         self.held = HeldMessages(store, self.owner, self.settings.lease_seconds, clock)
         self.writer = StepWriter(store, self.owner, self.held, delivery, self._lease_until, clock)
         self.interpreter = Interpreter(ports, self.trees, self.settings.step_budget)
@@ -216,18 +218,25 @@ class Runtime:
 
     async def _process(self, document: dict[str, Any]) -> None:
         """Process under the lease until no message waits; commit after each batch."""
-        heartbeat = asyncio.create_task(self._keep_lease(document["_id"]))
-        current: dict[str, Any] | None = document
-        try:
-            while current is not None:
-                try:
-                    current = await self._step(current)
-                except Exception:
-                    log.exception("interaction %s: step failed; the lease will expire and "
-                                  "another attempt will be made", document.get("_id"))
+        async with self.local.exclusive(document["_id"]) as waited:
+            if waited:  # a step of it ran here meanwhile: go on from what it committed
+                fresh = await self.store.interactions.collection.find_one(
+                    {"_id": document["_id"], "lease_owner": self.owner, "active": True})
+                if fresh is None:
                     return
-        finally:
-            heartbeat.cancel()
+                document = fresh
+            heartbeat = asyncio.create_task(self._keep_lease(document["_id"]))
+            current: dict[str, Any] | None = document
+            try:
+                while current is not None:
+                    try:
+                        current = await self._step(current)
+                    except Exception:
+                        log.exception("interaction %s: step failed; the lease will expire "
+                                      "and another attempt will be made", document.get("_id"))
+                        return
+            finally:
+                heartbeat.cancel()
 
     async def _keep_lease(self, interaction_id: str) -> None:
         """A long step (a slow web service) keeps its lease: no one takes over a live worker."""
@@ -243,26 +252,27 @@ class Runtime:
         """Run ``operation`` on an active interaction under its lease, then commit it like a
         step: how agents reply, transfer and end conversations, and how queues resume."""
         deadline = asyncio.get_running_loop().time() + patience_seconds
-        while True:
-            now = self.clock()
-            document = await self.store.interactions.claim(
-                interaction_id, self.owner, now, self._lease_until(now)
-            )
-            if document is not None:
-                break
-            current = await self.store.interactions.find(interaction_id)
-            if current is None:
-                raise NotFound(f"no interaction with id {interaction_id!r}")
-            if not current.active:
-                raise Conflict("the interaction has ended", code="ended")
-            if asyncio.get_running_loop().time() > deadline:
-                raise Conflict("the interaction is busy; try again", code="busy")
-            await asyncio.sleep(0.02)
-        heartbeat = asyncio.create_task(self._keep_lease(interaction_id))
-        try:
-            following = await self._step(document, operation)
-        finally:
-            heartbeat.cancel()
+        async with self.local.exclusive(interaction_id, patience_seconds):
+            while True:
+                now = self.clock()
+                document = await self.store.interactions.claim(
+                    interaction_id, self.owner, now, self._lease_until(now)
+                )
+                if document is not None:
+                    break
+                current = await self.store.interactions.find(interaction_id)
+                if current is None:
+                    raise NotFound(f"no interaction with id {interaction_id!r}")
+                if not current.active:
+                    raise Conflict("the interaction has ended", code="ended")
+                if asyncio.get_running_loop().time() > deadline:
+                    raise Conflict("the interaction is busy; try again", code="busy")
+                await asyncio.sleep(0.02)
+            heartbeat = asyncio.create_task(self._keep_lease(interaction_id))
+            try:
+                following = await self._step(document, operation)
+            finally:
+                heartbeat.cancel()
         if following is not None:
             self._spawn(self._process(following))
 
@@ -427,6 +437,8 @@ class Runtime:
         now = self.clock()
         woken = 0
         for interaction_id in await self.store.interactions.due(now):
+            if self.local.busy(interaction_id):
+                continue  # being stepped here: a late heartbeat, not a dead worker
             document = await self.store.interactions.claim(
                 interaction_id, self.owner, now, self._lease_until(now)
             )

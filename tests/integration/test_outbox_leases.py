@@ -156,3 +156,30 @@ async def test_a_full_inbox_answers_503_then_accepts_the_redelivery(
     await asyncio.sleep(0.2)
     assert sorted(call.params["chat_id"] for call in fake.calls_to("sendMessage")) == [
         "111222333", "42"]
+
+
+async def test_a_starved_process_neither_steps_nor_sends_twice(
+    app, api, services, fake, monkeypatch
+) -> None:
+    """An event loop so loaded that the heartbeats run late: the interaction's lease and
+    the reply's lease both run out while this very process still steps and sends. Its own
+    sweeper must not take them for a dead worker's."""
+    entry_point = await bot_entry_point(api, services)
+
+    async def starved_heartbeat(interaction_id: str) -> None:
+        await asyncio.sleep(3600)
+
+    async def starved_renewal() -> int:
+        return 0
+
+    monkeypatch.setattr(services.runtime, "_keep_lease", starved_heartbeat)
+    monkeypatch.setattr(services.runtime.held, "renew", starved_renewal)
+    fake.stall("sendMessage", LEASE_SECONDS * 4)
+    response = await deliver(app, fake, entry_point["id"], text_update(720, "hi"))
+    assert response.status_code == 200
+    await fake.wait_for("sendMessage")
+    await asyncio.sleep(LEASE_SECONDS * 5)  # the sweeper runs every 50 ms meanwhile
+    await services.runtime.idle()
+    assert len(fake.calls_to("sendMessage")) == 1
+    [event] = await services.store.events.all({"type": "outbound"})
+    assert event.status is DeliveryStatus.sent and not event.possible_duplicate
