@@ -56,6 +56,7 @@ class RuntimeSettings:
     inactivity_seconds: float = 24 * 3600
     step_budget: int = 200
     sweep_seconds: float = 0.5
+    concurrent_steps: int = 32
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Runtime:
         self.start_versions = StartVersions(store)
         self.sweeper = Sweeper(self.settings.sweep_seconds, [self.wake_due])
         self.local = LocalWork()
+        self._slots = asyncio.Semaphore(self.settings.concurrent_steps)
         self.held = HeldMessages(store, self.owner, self.settings.lease_seconds, clock)
         self.writer = StepWriter(store, self.owner, self.held, delivery, self._lease_until, clock)
         self.interpreter = Interpreter(ports, self.trees, self.settings.step_budget)
@@ -217,8 +219,10 @@ class Runtime:
     # -- processing ------------------------------------------------------------------------
 
     async def _process(self, document: dict[str, Any]) -> None:
-        """Process under the lease until no message waits; commit after each batch."""
-        async with self.local.exclusive(document["_id"]) as waited:
+        """Process under the lease until no message waits; commit after each batch. At most
+        ``concurrent_steps`` interactions step at once: the others wait their turn without
+        crowding the event loop, so webhooks and sockets are still answered at once."""
+        async with self._slots, self.local.exclusive(document["_id"]) as waited:
             if waited:  # a step of it ran here meanwhile: go on from what it committed
                 fresh = await self.store.interactions.collection.find_one(
                     {"_id": document["_id"], "lease_owner": self.owner, "active": True})
