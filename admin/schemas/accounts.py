@@ -40,7 +40,7 @@ class LoginOut(BaseModel):
 class UserIn(Strict):
     email: str = Field(min_length=3, max_length=320)
     password: str = Password
-    roles: list[str] = Field(default_factory=lambda: ["admin"])
+    roles: list[str] = Field(default_factory=list)  # none: no permission, never admin
     agent: AgentProfile | None = None
 
 

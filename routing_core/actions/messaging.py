@@ -20,6 +20,7 @@ from routing_core.actions.params import (
     folded,
     invalid,
 )
+from routing_core.expressions.templates import is_template
 from routing_core.expressions.values import (
     MAX_INPUT,
     bounded_match,
@@ -50,12 +51,24 @@ class Message(ActionType):
         def _says_something(self) -> Self:
             if not self.text and not self.media_url:
                 raise invalid("a message needs a text or a media_url")
+            written = self.media_url or ""
+            if written and not is_template(written) and not is_web_address(written):
+                raise invalid("media_url must be an http:// or https:// address")
             return self
 
     async def run(self, params: Params, ctx: RunContext) -> Outcome:
-        media_url = ctx.render(params.media_url) if params.media_url else None
+        media_url = ctx.render(params.media_url).strip() if params.media_url else None
+        if media_url and not is_web_address(media_url):  # a template gave something else
+            ctx.emit("error", message="media_url must be an http:// or https:// address; "
+                     "the message went without it")
+            media_url = None
         ctx.send(ctx.render(params.text), media_url=media_url)
         return Outcome.follow("next")
+
+
+def is_web_address(url: str) -> bool:
+    """Only web addresses reach a page or a provider (never ``javascript:``, ``data:``…)."""
+    return url.lower().startswith(("http://", "https://")) and len(url) > len("https://")
 
 
 @register

@@ -76,3 +76,13 @@ async def test_the_last_admin_stays(app, api: Api) -> None:
     assert (await api.patch(f"/api/users/{target}", json={"roles": ["admin", "agent"]})
             ).status_code == 200
     assert (await api.delete(f"/api/users/{second.json_body['id']}")).status_code == 204
+
+
+async def test_a_user_created_without_a_role_has_no_permission(app, api: Api) -> None:
+    created = await api.post("/api/users", json={"email": "nobody@example.com",
+                                                 "password": "a long enough password"})
+    assert created.status_code == 201, created.json_body
+    assert created.json_body["roles"] == []
+    nobody = await login(app, "nobody@example.com", "a long enough password")
+    assert (await nobody.get("/api/smart-routings")).status_code == 403
+    assert (await nobody.get("/api/users")).status_code == 403

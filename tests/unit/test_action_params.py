@@ -229,6 +229,8 @@ BROKEN: list[tuple[str, dict[str, Any], str]] = [
     ("web_service", with_("web_service", into={"state": "data.state"}), "params.into.state"),
     ("message", {}, "params"),
     ("message", {"text": "Hello {{ name }"}, "params.text"),
+    ("message", {"media_url": "javascript:alert(1)"}, "params"),
+    ("message", {"text": "x", "media_url": "data:text/html,hi"}, "params"),
     ("message_wait", wait(validate="regex"), "params.pattern"),
     ("message_wait", wait(validate="regex", pattern="(["), "params.pattern"),
     ("message_wait", wait(validate="regex", pattern="a" * 501), "params.pattern"),
