@@ -6,6 +6,7 @@ so a database dump reveals neither.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -80,6 +81,7 @@ class Accounts:
         self.token_ttl = timedelta(seconds=token_ttl_seconds)
         self.clock = clock
         self.hasher = hasher or PasswordHasher()  # argon2id with the library's defaults
+        self._decoy: str | None = None
 
     async def ensure_builtin_roles(self) -> None:
         """``admin`` (every permission) and ``agent`` exist and grant what this code knows."""
@@ -165,7 +167,7 @@ class Accounts:
         await self._may_grant_roles(actor, await self._check_roles(roles))
         user = User(
             email=normalise_email(email),
-            password_hash=hash_password(self.hasher, password),
+            password_hash=await asyncio.to_thread(hash_password, self.hasher, password),
             roles=roles,
             agent=agent,
         )
@@ -183,7 +185,8 @@ class Accounts:
         if "email" in changes:
             updates["email"] = normalise_email(changes["email"])
         if "password" in changes:
-            updates["password_hash"] = hash_password(self.hasher, changes["password"])
+            updates["password_hash"] = await asyncio.to_thread(
+                hash_password, self.hasher, changes["password"])
         if "roles" in changes:
             updates["roles"] = await self._check_roles(changes["roles"])
         if "agent" in changes:
@@ -285,12 +288,21 @@ class Accounts:
         await self.store.audit.record_change(actor, "role.delete", "role", role_id)
 
     async def authenticate(self, email: str, password: str) -> User:
+        """The user, or Unauthenticated. A hash is checked whether the e-mail exists or
+        not (same time for both: answers do not tell which e-mails exist), in a thread
+        (argon2 takes tens of milliseconds that the event loop must not wait for)."""
         user = await self.store.users.find_one({"email": email.strip().lower()})
-        if user is None or not user.active or not password_matches(
-            self.hasher, user.password_hash, password
-        ):
+        stored = user.password_hash if user is not None else await self._decoy_hash()
+        matches = await asyncio.to_thread(password_matches, self.hasher, stored, password)
+        if user is None or not user.active or not matches:
             raise Unauthenticated("wrong e-mail or password", code="bad_credentials")
         return user
+
+    async def _decoy_hash(self) -> str:
+        """A hash of a random password, made once per process with the same parameters."""
+        if self._decoy is None:
+            self._decoy = await asyncio.to_thread(self.hasher.hash, secrets.token_urlsafe(16))
+        return self._decoy
 
     async def issue_token(self, user: User) -> str:
         token = secrets.token_urlsafe(32)

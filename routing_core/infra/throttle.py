@@ -1,15 +1,24 @@
-"""Login throttling: too many failed logins for one e-mail, or from one address, wait.
+"""Login throttling: guessing passwords costs the guesser, never the account's owner.
 
-Guessing passwords must cost the attacker time whatever process answers, so failures are
-counted in MongoDB (one document per e-mail and per address, in a window that opens at the
-first failure) and every process reads the same counts; a TTL index removes windows once
-they are over. E-mails are stored as hashes: a typo'd password in the e-mail field is not
-kept in clear. A success clears the e-mail's count, never the address's (one valid account
-must not reset a guessing campaign from that address).
+Failures are counted in MongoDB (one document per key, in a window that opens at the first
+failure) so every process sees the same counts; a TTL index removes windows once over.
+Three keys per attempt:
+
+- the e-mail *from this address*: past ``failures_per_email`` the pair waits (429). The
+  owner, who logs in from another address, is never refused for an attacker's failures;
+- the address: past ``failures_per_address`` it waits (429), whatever e-mails it tries;
+- the e-mail from anywhere: past the same limit, every attempt on it is slowed by a
+  progressive delay (never refused), so guessing from many addresses stays slow.
+
+An attempt is counted *before* its password is checked (one atomic update per key), so
+concurrent guesses cannot slip past a limit; a success gives back what it counted and
+clears the pair. E-mails are stored as hashes: a password typed in the e-mail field is not
+kept in clear.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from collections.abc import Awaitable, Callable
@@ -25,6 +34,7 @@ from routing_core.infra.clock import as_utc, utcnow
 from routing_core.infra.errors import DomainError, Unauthenticated
 
 T = TypeVar("T")
+MAX_DELAY_SECONDS = 8.0
 
 
 class TooManyAttempts(DomainError):
@@ -86,6 +96,10 @@ class LoginFailureRepository:
     async def clear(self, key: str) -> None:
         await self.collection.delete_one({"_id": key})
 
+    async def give_back(self, key: str) -> None:
+        await self.collection.update_one({"_id": key, "count": {"$gt": 0}},
+                                         {"$inc": {"count": -1}})
+
 
 class LoginThrottle:
     """Wraps a login attempt: refused while a limit is reached, failures counted."""
@@ -119,29 +133,45 @@ class LoginThrottle:
     def address_key(address: str | None) -> str:
         return f"address:{address or 'unknown'}"
 
+    @classmethod
+    def pair_key(cls, email: str, address: str | None) -> str:
+        return f"{cls.email_key(email)}|{cls.address_key(address)}"
+
     async def attempt(
         self, email: str, address: str | None, authenticate: Callable[[], Awaitable[T]]
     ) -> T:
-        """``authenticate()`` unless a limit is reached (TooManyAttempts); an
-        Unauthenticated failure is counted and re-raised."""
-        email_key, address_key = self.email_key(email), self.address_key(address)
-        await self._check({email_key: self.limits.failures_per_email,
-                           address_key: self.limits.failures_per_address})
+        """``authenticate()`` unless this address, or this e-mail from this address, is
+        past its limit (TooManyAttempts, before any password check); slowed while the
+        e-mail is past its limit from anywhere."""
+        pair, address_key = self.pair_key(email, address), self.address_key(address)
+        email_key = self.email_key(email)
+        window = timedelta(seconds=self.limits.window_seconds)
+        now = self.clock()
+        counted = {pair: self.limits.failures_per_email,
+                   address_key: self.limits.failures_per_address}
+        over = []
+        for key, limit in counted.items():
+            if await self.failures.count_failure(key, now, window) > limit:
+                over.append(key)
+        if over:
+            windows = await self.failures.open_windows(over, now)
+            waits = [(ends - now).total_seconds() for _, ends in windows.values()]
+            raise TooManyAttempts(max(1, math.ceil(max(waits, default=1))))
+        await self._slow_down(email_key, now)
         try:
             result = await authenticate()
         except Unauthenticated:
-            window = timedelta(seconds=self.limits.window_seconds)
-            now = self.clock()
             await self.failures.count_failure(email_key, now, window)
-            await self.failures.count_failure(address_key, now, window)
             raise
-        await self.failures.clear(email_key)
+        await self.failures.clear(pair)
+        await self.failures.give_back(address_key)  # a success is no guess
         return result
 
-    async def _check(self, limits: dict[str, int]) -> None:
-        now = self.clock()
-        windows = await self.failures.open_windows(list(limits), now)
-        waits = [(ends - now).total_seconds() for key, (count, ends) in windows.items()
-                 if count >= limits[key]]
-        if waits:
-            raise TooManyAttempts(max(1, math.ceil(max(waits))))
+    async def _slow_down(self, email_key: str, now: datetime) -> None:
+        """Past the limit for this e-mail from anywhere: 0.5 s, doubling with each further
+        failure, up to ``MAX_DELAY_SECONDS`` — the owner still gets in."""
+        windows = await self.failures.open_windows([email_key], now)
+        failures = windows.get(email_key, (0, now))[0]
+        excess = failures - self.limits.failures_per_email
+        if excess >= 0:
+            await asyncio.sleep(min(0.5 * 2 ** min(excess, 16), MAX_DELAY_SECONDS))

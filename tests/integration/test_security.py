@@ -14,11 +14,12 @@ import hmac
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from argon2 import PasswordHasher
 from quart import Quart
 from quart.testing.connections import WebsocketDisconnectError
 
@@ -34,6 +35,8 @@ from tests.integration.builders import ok
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
 # -- login throttling --------------------------------------------------------------------
+
+TEST_CLIENT_ADDRESS = "<local>"  # what Quart's test client gives as the remote address
 
 
 async def attempt(anonymous: Api, email: str, password: str) -> Any:
@@ -83,8 +86,53 @@ async def test_the_counts_live_in_mongodb_for_every_process(
     async def never_called() -> None:
         raise AssertionError("a locked e-mail must not reach the password check")
 
-    with pytest.raises(TooManyAttempts):
-        await another_process.attempt(ADMIN_EMAIL, "10.0.0.9", never_called)
+    with pytest.raises(TooManyAttempts):  # the same address as the failures, in another process
+        await another_process.attempt(ADMIN_EMAIL, TEST_CLIENT_ADDRESS, never_called)
+
+
+async def test_the_owner_is_never_refused_for_an_attacker_s_failures(
+    anonymous: Api, services: Services
+) -> None:
+    """Five failures from the attacker's address lock that address out of the account;
+    the owner, from another address, still gets in (slowed down, not refused)."""
+    for _ in range(5):
+        assert (await attempt(anonymous, ADMIN_EMAIL, "wrong password")).status_code == 401
+    assert (await attempt(anonymous, ADMIN_EMAIL, ADMIN_PASSWORD)).status_code == 429
+    owner = LoginThrottle(services.store.database, ThrottleLimits())
+    user = await owner.attempt(ADMIN_EMAIL, "203.0.113.7",
+                               lambda: services.accounts.authenticate(ADMIN_EMAIL, ADMIN_PASSWORD))
+    assert user.email == ADMIN_EMAIL
+
+
+async def test_concurrent_guesses_cannot_slip_past_the_limit(anonymous: Api) -> None:
+    """Ten guesses at once against a limit of five: each is counted before its password is
+    checked, so at most five are checked."""
+    answers = await asyncio.gather(*(attempt(anonymous, ADMIN_EMAIL, f"guess {number}")
+                                     for number in range(10)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 5, statuses
+
+
+class CountingHasher(PasswordHasher):
+    """The real argon2 hasher, counting the checks it makes."""
+
+    checks = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        type(self).checks += 1
+        return super().verify(hash, password)
+
+
+async def test_an_unknown_e_mail_costs_a_password_check_too(
+    anonymous: Api, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether the e-mail exists or not, one argon2 check is made: the answer's time does
+    not tell which e-mails have accounts."""
+    monkeypatch.setattr(services.accounts, "hasher", CountingHasher(memory_cost=1024))
+    before = CountingHasher.checks
+    assert (await attempt(anonymous, "nobody-here@example.com", "whatever")).status_code == 401
+    assert (await attempt(anonymous, ADMIN_EMAIL, "wrong password")).status_code == 401
+    assert CountingHasher.checks - before == 2
 
 
 # -- passwords and secrets at rest -------------------------------------------------------
