@@ -8,6 +8,7 @@ and sends outbound events through the provider API (raising the typed errors of
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -15,6 +16,25 @@ from typing import Any, ClassVar
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound
 from routing_core.ports.channels import SendContext
+
+MAX_JSON_DEPTH = 64  # no provider nests deeper; deeper input only costs stack
+
+
+def load_json(body: bytes) -> Any:
+    """A webhook's JSON body, or MalformedPayload (400): not JSON, or nested deeper than
+    ``MAX_JSON_DEPTH`` (which could exhaust the parser's or a validator's recursion)."""
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        raise MalformedPayload("the body is not JSON, or is nested too deeply") from None
+    level = [value]
+    for _ in range(MAX_JSON_DEPTH + 1):
+        level = [child for item in level
+                 for child in (item.values() if isinstance(item, dict)
+                               else item if isinstance(item, list) else ())]
+        if not level:
+            return value
+    raise MalformedPayload(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -28,6 +27,7 @@ from connectors.base import (
     WebhookRequest,
     WebhookResult,
     header,
+    load_json,
     text_chunks,
 )
 from routing_core.infra.clock import as_utc, utcnow
@@ -191,10 +191,7 @@ class MessengerConnector(Connector):
             raise WebhookRefused(f"wrong {SIGNATURE_HEADER}", status=403)
 
     def parse(self, request: WebhookRequest, entry_point: EntryPoint) -> WebhookResult:
-        try:
-            raw = json.loads(request.body)
-        except ValueError:
-            raise MalformedPayload("the body is not JSON") from None
+        raw = load_json(request.body)
         entries = raw.get("entry") if isinstance(raw, dict) else None
         if not isinstance(entries, list):
             raise MalformedPayload("a Messenger webhook is an object with an 'entry' list")

@@ -10,7 +10,6 @@ a secret token, which every update must then carry.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
@@ -54,6 +53,7 @@ from connectors.base import (
     WebhookRequest,
     WebhookResult,
     header,
+    load_json,
     text_chunks,
 )
 from routing_core.infra.errors import Invalid
@@ -238,10 +238,7 @@ class TelegramConnector(Connector):
 
     def parse(self, request: WebhookRequest, entry_point: EntryPoint) -> WebhookResult:
         bot = self._verified.get(entry_point.id)
-        try:
-            raw = json.loads(request.body)
-        except ValueError:
-            raise MalformedPayload("the body is not JSON") from None
+        raw = load_json(request.body)
         if not isinstance(raw, dict):
             raise MalformedPayload("a Telegram update is a JSON object")
         try:

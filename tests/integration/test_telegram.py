@@ -219,7 +219,11 @@ async def test_a_request_without_the_secret_is_refused_and_nothing_stored(
     assert fake.calls_to("sendMessage") == []
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'{"message": {"text": "hi"}}'])
+@pytest.mark.parametrize("raw", [
+    b"{not json", b"[1, 2]", b'{"message": {"text": "hi"}}',
+    b'{"update_id": 1, "message": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001,  # past the stack
+    b'{"update_id": 1, "x": ' + b"[" * 100 + b"]" * 100 + b"}",  # past MAX_JSON_DEPTH
+], ids=["not-json", "a-list", "no-update-id", "nested-past-the-stack", "nested-100-deep"])
 async def test_a_malformed_update_is_a_400_and_nothing_stored(app, api, services, fake, raw):
     entry_point = await bot_entry_point(api, services)
     response = await deliver(app, fake, entry_point["id"], None, raw=raw)
