@@ -20,6 +20,22 @@ def services() -> Services:
     return cast(Services, current_app.extensions["services"])
 
 
+def client_address() -> str | None:
+    """The address of whoever sent the request. Behind a trusted proxy
+    (``SR_TRUSTED_PROXIES``) it is the nearest address in ``X-Forwarded-For`` that is no
+    trusted proxy; anyone else's ``X-Forwarded-For`` is ignored, since a client could write
+    any address there to escape the per-address limit."""
+    trusted = set(services().settings.trusted_proxies)
+    address = request.remote_addr
+    if address not in trusted:
+        return address
+    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    for hop in reversed([hop for hop in forwarded if hop]):
+        if hop not in trusted:
+            return hop
+    return address
+
+
 def actor() -> Actor:
     user: User = g.user
     return Actor(id=user.id, name=user.email)

@@ -52,6 +52,9 @@ class Settings(BaseModel):
     graph_api_version: str = "v21.0"
     allow_private_web_services: bool = False
     web_service_allow_list: list[str] = Field(default_factory=list)
+    # Addresses of the load balancers in front of the service: from them (only), the client's
+    # address is read from X-Forwarded-For, for the per-address login limit.
+    trusted_proxies: list[str] = Field(default_factory=list)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(25, ge=1, le=65535)
     smtp_username: str | None = None

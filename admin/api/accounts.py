@@ -7,7 +7,7 @@ from typing import Any
 from quart import Blueprint, current_app, request
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from admin.context import actor, authenticated_user, require, services
+from admin.context import actor, authenticated_user, client_address, require, services
 from admin.schemas.accounts import (
     AuditList,
     AuditOut,
@@ -37,7 +37,7 @@ async def login(data: LoginIn) -> LoginOut:
     accounts = services().accounts
     throttle: LoginThrottle = current_app.extensions["login_throttle"]
     user = await throttle.attempt(
-        data.email, request.remote_addr,
+        data.email, client_address(),
         lambda: accounts.authenticate(data.email, data.password),
     )
     token = await accounts.issue_token(user)

@@ -6,7 +6,7 @@ from typing import Any
 
 from quart import Blueprint, current_app, flash, redirect, request, session, url_for
 
-from admin.context import services
+from admin.context import client_address, services
 from admin.pages.security import TOKEN_SESSION_KEY, safe_next, start_session
 from admin.pages.views import page
 from routing_core.infra.errors import Unauthenticated
@@ -35,7 +35,7 @@ async def login_post() -> Any:
         if throttle is None:
             user = await authenticate()
         else:  # the same limits as the API's login: one brute-force guard for both
-            user = await throttle.attempt(email, request.remote_addr, authenticate)
+            user = await throttle.attempt(email, client_address(), authenticate)
     except (Unauthenticated, TooManyAttempts) as refusal:
         too_many = isinstance(refusal, TooManyAttempts)
         return await page(

@@ -113,6 +113,31 @@ async def test_concurrent_guesses_cannot_slip_past_the_limit(anonymous: Api) -> 
     assert statuses.count(401) <= 5 and statuses.count(429) >= 5, statuses
 
 
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client_s(
+    settings: Any,
+) -> None:
+    """From a trusted load balancer, each client is limited on its own address; anyone
+    else's X-Forwarded-For is ignored (it would let a guesser pick a fresh address)."""
+    behind = settings.model_copy(update={"trusted_proxies": ["<local>"],
+                                         "mongodb_database": settings.mongodb_database + "_lb"})
+    app = create_app(behind)
+    async with app.test_app():
+        client = app.test_client()
+
+        async def guess(forwarded: str, number: int) -> int:
+            response = await client.post("/api/auth/login", json={
+                "email": f"guess{number}@example.com", "password": "wrong"},
+                headers={"X-Forwarded-For": forwarded})
+            return response.status_code
+
+        limit = behind.login_failures_per_address
+        for number in range(limit):  # the first hop is the client's to write: ignored
+            assert await guess(f"198.51.100.{number}, 203.0.113.9", number) == 401
+        assert await guess("198.51.100.99, 203.0.113.9", 99) == 429  # 203.0.113.9 is the client
+        assert await guess("203.0.113.10", 100) == 401  # another client behind the same proxy
+        await app.extensions["services"].store.client.drop_database(behind.mongodb_database)
+
+
 class CountingHasher(PasswordHasher):
     """The real argon2 hasher, counting the checks it makes."""
 
