@@ -11,19 +11,13 @@ lease) has its messages sent again — then marked as possible duplicates.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from pymongo.errors import PyMongoError
-
+from routing_core.engine.sweeper import Sweeper
 from routing_core.infra.clock import utcnow
 from routing_core.model.interaction import DeliveryStatus
 from routing_core.store import Store
-
-log = logging.getLogger(__name__)
 
 
 class HeldMessages:
@@ -38,7 +32,8 @@ class HeldMessages:
         self.lease = timedelta(seconds=lease_seconds)
         self.clock = clock
         self._held: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        # three renewals per lease: one lost write never lets a lease run out
+        self._renewer = Sweeper(lease_seconds / 3, [self.renew])
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._held
@@ -67,19 +62,7 @@ class HeldMessages:
         return result.modified_count
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._renew_forever())
+        self._renewer.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _renew_forever(self) -> None:
-        """Three renewals per lease: one lost write never lets a lease run out."""
-        while True:
-            await asyncio.sleep(self.lease.total_seconds() / 3)
-            try:
-                await self.renew()
-            except PyMongoError:
-                log.warning("could not renew the leases of %d held message(s)", len(self._held))
+        await self._renewer.stop()

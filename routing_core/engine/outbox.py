@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, OperationFailure
+from pymongo.errors import BulkWriteError
 
 from routing_core.engine.held_messages import HeldMessages
 from routing_core.infra.clock import utcnow
@@ -29,7 +29,7 @@ from routing_core.model.interaction import Channel, DeliveryStatus, Event
 from routing_core.ports.channels import ChannelClient, ProviderUnavailable, SendContext, SendError
 from routing_core.routing.entry_points import EntryPoints
 from routing_core.store import Store
-from routing_core.store.group_commit import GroupCommit
+from routing_core.store.group_commit import GroupCommit, failures_by_index
 
 log = logging.getLogger(__name__)
 STATUS_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
@@ -215,11 +215,7 @@ class OutboxSender:
                 ordered=False,
             )
         except BulkWriteError as error:
-            if error.details.get("writeConcernErrors"):
-                raise
-            for item in error.details["writeErrors"]:
-                failed[item["index"]] = OperationFailure(
-                    item.get("errmsg", "write failed"), item["code"], item)
+            failed = failures_by_index(error)
         return [failed.get(index) for index in range(len(settled))]
 
     async def replay(self, event_id: str) -> Event:

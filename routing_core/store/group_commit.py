@@ -14,10 +14,26 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from pymongo.errors import BulkWriteError, OperationFailure
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 MAX_GROUP = 500
+
+
+def failures_by_index(error: BulkWriteError,
+                      kinds: dict[int, type[OperationFailure]] | None = None
+                      ) -> dict[int, BaseException]:
+    """The items of a grouped write that failed, by their place in the group, each with an
+    error of its own (``kinds`` maps a server error code to the class to raise, e.g. the
+    duplicate key error); a write-concern failure concerns the whole group and is raised."""
+    if error.details.get("writeConcernErrors"):
+        raise error
+    kinds = kinds or {}
+    return {item["index"]: kinds.get(item["code"], OperationFailure)(
+                item.get("errmsg", "write failed"), item["code"], item)
+            for item in error.details["writeErrors"]}
 
 
 class GroupCommit(Generic[Item, Result]):

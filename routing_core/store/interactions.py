@@ -20,7 +20,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import (
@@ -31,7 +31,7 @@ from routing_core.model.interaction import (
     Interaction,
 )
 from routing_core.model.tree import Tree
-from routing_core.store.group_commit import GroupCommit
+from routing_core.store.group_commit import GroupCommit, failures_by_index
 from routing_core.store.repository import Repository
 
 DUPLICATE_KEY = 11000
@@ -197,12 +197,7 @@ class InteractionRepository(Repository[Interaction]):
             await self.collection.insert_many(
                 [interaction.to_document() for interaction in interactions], ordered=False)
         except BulkWriteError as error:
-            if error.details.get("writeConcernErrors"):
-                raise
-            for item in error.details["writeErrors"]:
-                kind = DuplicateKeyError if item["code"] == DUPLICATE_KEY else OperationFailure
-                failed[item["index"]] = kind(item.get("errmsg", "write failed"), item["code"],
-                                             item)
+            failed = failures_by_index(error, {DUPLICATE_KEY: DuplicateKeyError})
         return [failed.get(index) for index in range(len(interactions))]
 
     async def due(self, now: datetime, limit: int = 100) -> list[str]:
@@ -295,15 +290,12 @@ class EventRepository(Repository[Event]):
         try:
             await self.collection.insert_many(documents, ordered=False)
         except BulkWriteError as error:
-            if error.details.get("writeConcernErrors"):
-                raise
-            for item in error.details["writeErrors"]:
-                owner = owners[item["index"]]
-                if item["code"] == DUPLICATE_KEY:
-                    already[owner].append(documents[item["index"]]["_id"])
+            for index, failure in failures_by_index(
+                    error, {DUPLICATE_KEY: DuplicateKeyError}).items():
+                if isinstance(failure, DuplicateKeyError):  # written by an earlier attempt
+                    already[owners[index]].append(documents[index]["_id"])
                 else:
-                    failed[owner] = OperationFailure(item.get("errmsg", "write failed"),
-                                                     item["code"], item)
+                    failed[owners[index]] = failure
         return [failed.get(owner, ids) for owner, ids in enumerate(already)]
 
     async def of_interaction(self, interaction_id: str, limit: int = 1000) -> list[Event]:
