@@ -73,6 +73,10 @@ class Settings(BaseModel):
     schedule_poll_seconds: float = Field(5.0, gt=0, le=3600)
     schedule_late_grace_seconds: float = Field(60.0, ge=0)
     step_budget: int = Field(200, ge=1, le=100_000)
+    # The bot's messages in one conversation: per step (one customer message or one timer)
+    # and per hour; past them nothing more is sent, with an outbound_capped event.
+    messages_per_step: int = Field(20, ge=1, le=1000)
+    messages_per_hour: int = Field(120, ge=1, le=100_000)
     inactivity_expiry_seconds: int = Field(24 * 3600, ge=1)
     lease_seconds: float = Field(30.0, gt=0, le=3600)
     # Conversations this process has accepted and not yet processed; beyond it, webhooks

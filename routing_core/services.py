@@ -90,6 +90,8 @@ class Services:
                 lease_seconds=settings.lease_seconds,
                 inactivity_seconds=settings.inactivity_expiry_seconds,
                 step_budget=settings.step_budget,
+                messages_per_step=settings.messages_per_step,
+                messages_per_hour=settings.messages_per_hour,
                 sweep_seconds=settings.sweep_seconds,
             ),
         )

@@ -65,6 +65,9 @@ class ActionType:
     branches: ClassVar[tuple[str, ...]] = ("next",)
     # Can suspend the interaction (waits for a reply, a timer or an agent): breaks a loop.
     waits: ClassVar[bool] = False
+    # Its wait ends by itself (a timer), not by the customer: a loop through it alone repeats
+    # while nobody is there.
+    wakes_by_itself: ClassVar[bool] = False
     # Bounds the number of passages through it: also makes a loop safe.
     guards_loops: ClassVar[bool] = False
     # Only Start is fixed in the tree: created with the version, never deleted or copied.

@@ -8,7 +8,8 @@ deterministic ids (interaction id + sequence), so a replayed step writes the sam
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from routing_core.expressions.templates import evaluate, render
@@ -27,6 +28,16 @@ from routing_core.ports.world import Ports
 Trigger = Literal["run", "reply", "timeout", "signal"]
 
 
+@dataclass(frozen=True)
+class OutboundLimits:
+    """How many messages the bot may send in one conversation: per step (one message of the
+    customer, or one timer), and per hour in steps nobody prompted (timers: the customer may
+    have left). A tree that loops cannot flood anybody; a chatty customer is never cut."""
+
+    per_step: int = 20
+    per_hour: int = 120
+
+
 class Journal:
     """The events of one activation, numbered after the interaction's last one."""
 
@@ -34,6 +45,9 @@ class Journal:
         self.interaction = interaction
         self.now = now
         self.events: list[Event] = []
+        self.bot_messages = 0  # sent by actions in this activation
+        self.capped = False
+        self.prompted = False  # a message of the customer (or an agent's act) started it
 
     def add(self, kind: str, action: str | None = None, /, **data: Any) -> Event:
         self.interaction.event_seq += 1
@@ -109,6 +123,7 @@ class RunContext:
         journal: Journal,
         extra_scope: dict[str, Any] | None = None,
         signal: dict[str, Any] | None = None,
+        limits: OutboundLimits | None = None,
     ):
         self.interaction = interaction
         self.action = action
@@ -121,6 +136,7 @@ class RunContext:
         self.changes: dict[str, Any] = {}
         self.extra_scope = extra_scope or {}
         self.signal = signal or {}
+        self.limits = limits or OutboundLimits()
 
     @property
     def variables(self) -> dict[str, Any]:
@@ -179,8 +195,32 @@ class RunContext:
         text: str,
         choices: list[OutboundChoice] | None = None,
         media_url: str | None = None,
-    ) -> Event:
+    ) -> Event | None:
+        """The message, or None when a limit of ``OutboundLimits`` is reached: nothing is
+        sent, and an ``outbound_capped`` event (once per step) says why."""
+        refusal = self._over_limit()
+        if refusal is not None:
+            if not self.journal.capped:
+                self.journal.capped = True
+                self.emit("outbound_capped", reason=refusal)
+            return None
+        self.journal.bot_messages += 1
+        if not self.journal.prompted:
+            self.interaction.outbound_in_hour += 1
         return self.journal.outbound(self.action.id, text, choices, media_url)
+
+    def _over_limit(self) -> str | None:
+        interaction, limits = self.interaction, self.limits
+        if self.journal.bot_messages >= limits.per_step:
+            return f"more than {limits.per_step} messages in one step"
+        if self.journal.prompted:
+            return None
+        started = interaction.outbound_hour_started
+        if started is None or self.now - started >= timedelta(hours=1):
+            interaction.outbound_hour_started, interaction.outbound_in_hour = self.now, 0
+        if interaction.outbound_in_hour >= limits.per_hour:
+            return f"more than {limits.per_hour} messages in an hour without the customer"
+        return None
 
     def emit(self, kind: str, /, **data: Any) -> Event:
         return self.journal.add(kind, self.action.id, **data)

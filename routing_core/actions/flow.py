@@ -91,6 +91,7 @@ class Pause(ActionType):
 
     type = "pause"
     waits: ClassVar[bool] = True
+    wakes_by_itself: ClassVar[bool] = True
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from routing_core.actions.base import Outcome, action_type, parse_params
-from routing_core.actions.context import Journal, RunContext, Trigger
+from routing_core.actions.context import Journal, OutboundLimits, RunContext, Trigger
 from routing_core.expressions.templates import TemplateFailure
 from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Inbound, Interaction, Waiting
@@ -42,10 +42,12 @@ class Activation:
 
 
 class Interpreter:
-    def __init__(self, ports: Ports, trees: Trees, step_budget: int = 200):
+    def __init__(self, ports: Ports, trees: Trees, step_budget: int = 200,
+                 limits: OutboundLimits | None = None):
         self.ports = ports
         self.trees = trees
         self.step_budget = step_budget
+        self.limits = limits or OutboundLimits()
 
     async def activate(
         self,
@@ -101,7 +103,7 @@ class Interpreter:
                 message=message if resuming else None,
                 memory=memory if resuming else {},
                 ports=self.ports, journal=journal, extra_scope=scope,
-                signal=signal if resuming else None,
+                signal=signal if resuming else None, limits=self.limits,
             )
             outcome = await self._run_action(ctx)
             if ctx.changes:

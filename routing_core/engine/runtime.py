@@ -19,7 +19,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from routing_core.actions.context import Journal
+from routing_core.actions.context import Journal, OutboundLimits
 from routing_core.engine.delivery import Delivery
 from routing_core.engine.held_messages import HeldMessages
 from routing_core.engine.interpreter import Activation, Interpreter
@@ -57,6 +57,8 @@ class RuntimeSettings:
     step_budget: int = 200
     sweep_seconds: float = 0.5
     concurrent_steps: int = 32
+    messages_per_step: int = 20
+    messages_per_hour: int = 120
 
 
 @dataclass
@@ -91,7 +93,9 @@ class Runtime:
         self._slots = asyncio.Semaphore(self.settings.concurrent_steps)
         self.held = HeldMessages(store, self.owner, self.settings.lease_seconds, clock)
         self.writer = StepWriter(store, self.owner, self.held, delivery, self._lease_until, clock)
-        self.interpreter = Interpreter(ports, self.trees, self.settings.step_budget)
+        self.interpreter = Interpreter(
+            ports, self.trees, self.settings.step_budget,
+            OutboundLimits(self.settings.messages_per_step, self.settings.messages_per_hour))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[Listener] = []
 
@@ -294,6 +298,7 @@ class Runtime:
         journal = Journal(interaction, now)
         processed: list[str] = []
         arrived = [message for message in interaction.pending if message.received_at <= now]
+        journal.prompted = bool(arrived) or operation is not None
         outcome = Activation()
         if operation is not None:
             outcome = await operation(interaction, journal, now)

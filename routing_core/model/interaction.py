@@ -103,6 +103,9 @@ class Interaction(Timestamped):
     # a queue entry was placed for it (to_queue, to_user): its end must withdraw the entry;
     # a conversation that never met distribution ends without a look at the entries
     queued: bool = False
+    # the bot's messages in the current hour (OutboundLimits.per_hour), and when it began
+    outbound_hour_started: datetime | None = None
+    outbound_in_hour: int = 0
     agent_id: str | None = None  # the agent who holds the conversation
 
 

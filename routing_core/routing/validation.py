@@ -65,6 +65,17 @@ def validate(tree: Tree) -> ValidationReport:
                     action=cycle[0],
                 )
             )
+        elif not any(_waits_for_someone(actions[member]) for member in cycle):
+            names = ", ".join(label(actions[member]) for member in cycle)
+            report.warnings.append(
+                Finding(
+                    code="timer_loop",
+                    message=f"the loop through {names} waits only on a timer: it repeats "
+                            "(and messages the customer) even when nobody is there, until "
+                            "the conversation expires; add a passages check or a question",
+                    action=cycle[0],
+                )
+            )
     return report
 
 
@@ -127,6 +138,16 @@ def _breaks_loops(action: Action) -> bool:
     except DomainError:
         return False
     return kind.waits or kind.guards_loops
+
+
+def _waits_for_someone(action: Action) -> bool:
+    """A wait that the customer (or an agent) ends, or a passages check: a loop through it
+    does not spin by itself."""
+    try:
+        kind = action_type(action.type)
+    except DomainError:
+        return False
+    return kind.guards_loops or (kind.waits and not kind.wakes_by_itself)
 
 
 def _reachable(graph: dict[str, list[str]], start: str) -> set[str]:

@@ -298,3 +298,44 @@ async def test_the_simulator_runs_the_version_being_edited(services, clock):
     assert not await services.store.routing_in_use(routing_id)
     await services.lifecycle.delete_version(SYSTEM, draft.id)
     assert await services.store.entry_points.find(simulator.id) is None
+
+
+async def test_one_customer_message_never_turns_into_a_flood(services, clock):
+    """A loop with no wait: the step budget stops it at 200 steps, but before this cap it
+    sent 100 messages for one message of the customer."""
+    runtime = make_runtime(services, clock, messages_per_step=20)
+    routing_id = await production_routing(services, "flood", tree(
+        action("a", "message", {"text": "again"}, next="b"),
+        action("b", "checkpoint", {"label": "x"}, next="a")))
+    entry_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    assert await sent_texts(services) == ["again"] * 20
+    interaction = await services.store.interactions.find_one({"contact": "alice"})
+    capped = await services.store.events.all({"interaction_id": interaction.id,
+                                              "type": "outbound_capped"})
+    assert [event.data["reason"] for event in capped] == ["more than 20 messages in one step"]
+
+
+async def test_a_timer_loop_is_capped_per_hour(services, clock):
+    """message → pause → back messaged a visitor who had left 320 times in 6 minutes."""
+    runtime = make_runtime(services, clock, messages_per_hour=3)
+    routing_id = await production_routing(services, "ping", tree(
+        action("ping", "message", {"text": "still there?"}, next="wait"),
+        action("wait", "pause", {"seconds": 60}, next="ping")))
+    entry_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    for _ in range(5):  # five more timers within the hour
+        clock.advance(61)
+        await runtime.wake_due()
+        await runtime.idle()
+    # the answer to "hi", then three unprompted ones: the fourth and fifth timers send nothing
+    assert len(await sent_texts(services)) == 4
+    interaction = await services.store.interactions.find_one({"contact": "alice"})
+    capped = await services.store.events.all({"interaction_id": interaction.id,
+                                              "type": "outbound_capped"})
+    assert {event.data["reason"] for event in capped} == {
+        "more than 3 messages in an hour without the customer"}
+    clock.advance(3600)  # a new hour
+    await runtime.wake_due()
+    await runtime.idle()
+    assert len(await sent_texts(services)) == 5

@@ -308,7 +308,6 @@ def test_a_self_loop_is_warned() -> None:
     [
         ("message_wait", ASK, "invalid"),
         ("passages_check", {"max": 3}, "below"),
-        ("pause", {"seconds": 60}, "next"),
     ],
 )
 def test_a_loop_through_a_wait_or_a_passages_check_is_not_warned(
@@ -316,3 +315,11 @@ def test_a_loop_through_a_wait_or_a_passages_check_is_not_warned(
 ) -> None:
     report = validation.validate(loop_through(type_key, params, branch))
     assert report.errors == [] and report.warnings == []
+
+
+def test_a_loop_that_waits_only_on_a_timer_is_warned() -> None:
+    """message → pause → back: it messages a customer who left, until expiry."""
+    report = validation.validate(loop_through("pause", {"seconds": 60}, "next"))
+    assert report.errors == []
+    assert codes(report.warnings) == ["timer_loop"]
+    assert "waits only on a timer" in report.warnings[0].message
