@@ -29,7 +29,8 @@ def _first_problem(error: Exception) -> tuple[str, str | None]:
     if isinstance(error, ValidationError):
         problem = error.errors()[0]
         field = ".".join(str(part) for part in problem["loc"]) or None
-        return (f"{field}: {problem['msg']}" if field else problem["msg"]), field
+        message = problem["msg"].removeprefix("Value error, ")  # pydantic's, not ours
+        return (f"{field}: {message}" if field else message), field
     return str(error), None
 
 

@@ -22,6 +22,13 @@ from admin.schemas.interactions import (
     InteractionOut,
     InteractionQuery,
 )
+from routing_core.model.interaction import InteractionState
+from routing_core.store.interaction_search import (
+    LIVE_STATES,
+    OVER_STATES,
+    InteractionFilter,
+    search,
+)
 
 blueprint = Blueprint("api_interactions", __name__, url_prefix="/api")
 
@@ -83,17 +90,27 @@ async def delete_entry_point(entry_point_id: str) -> tuple[str, int]:
 @validate_querystring(InteractionQuery)
 @validate_response(InteractionList)
 async def list_interactions(query_args: InteractionQuery) -> InteractionList:
-    query: dict[str, Any] = {}
-    for field, key in (("routing", "routing_id"), ("version", "version_id"),
-                       ("contact", "contact"), ("status", "status"),
-                       ("entry_point", "entry_point_id"), ("test", "test")):
-        value = getattr(query_args, field)
-        if value is not None:
-            query[key] = value
-    items, cursor = await services().store.interactions.list(
-        query, cursor=query_args.cursor, limit=query_args.limit, newest_first=True
+    """Conversations newest first, each filter on its own index, with how many match."""
+    found = await search(services().store.interactions, filter_of(query_args),
+                         cursor=query_args.cursor, limit=query_args.limit)
+    return InteractionList(items=[InteractionOut.of(item) for item in found.items],
+                           next=found.next_cursor, count=found.count,
+                           count_capped=found.count_capped)
+
+
+def filter_of(query_args: InteractionQuery) -> InteractionFilter:
+    states: tuple[InteractionState, ...] = ()
+    if query_args.state is not None:
+        states = (query_args.state,)
+    elif query_args.status is not None:
+        states = LIVE_STATES if query_args.status == "active" else OVER_STATES
+    return InteractionFilter(
+        routing_id=query_args.routing, version_id=query_args.version,
+        entry_point_id=query_args.entry_point,
+        channel=query_args.channel.value if query_args.channel else None,
+        states=states, started_from=query_args.started_from,
+        started_to=query_args.started_to, contact=query_args.contact, test=query_args.test,
     )
-    return InteractionList(items=[InteractionOut.of(item) for item in items], next=cursor)
 
 
 @blueprint.get("/interactions/<interaction_id>")

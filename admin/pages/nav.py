@@ -20,7 +20,7 @@ class NavEntry:
 
 _ENTRIES: list[NavEntry] = []
 # Sections in this order whatever the order their modules are imported in; others after.
-SECTION_ORDER = ("Routing", "Distribution", "Cases & CRM", "Campaigns & surveys",
+SECTION_ORDER = ("Operations", "Routing", "Distribution", "Cases & CRM", "Campaigns & surveys",
                  "Reference data", "Administration")
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from admin.schemas.common import Strict, refuse_null
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
-from routing_core.model.interaction import Channel, Event, Interaction, Waiting
+from routing_core.model.interaction import (
+    Channel,
+    Event,
+    Interaction,
+    InteractionState,
+    Waiting,
+)
 
 
 class EntryPointIn(Strict):
@@ -96,6 +102,11 @@ class InteractionOut(BaseModel):
     test: bool
     kind: str
     status: str
+    state: InteractionState
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    agent_id: str | None = None
+    event_seq: int = Field(0, description="Grows with each event: what a repair must name")
     cursor: str | None
     waiting: Waiting | None
     variables: dict[str, Any]
@@ -117,17 +128,35 @@ class InteractionDetail(InteractionOut):
 class InteractionList(BaseModel):
     items: list[InteractionOut]
     next: str | None
+    count: int = Field(description="How many match, counted up to 10,001")
+    count_capped: bool = Field(description="True: more than 10,000 match")
 
 
 class InteractionQuery(BaseModel):
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=500)
-    routing: str | None = None
-    version: str | None = None
-    test: bool | None = None
-    contact: str | None = None
-    status: str | None = None
-    entry_point: str | None = None
+    routing: str | None = Field(None, max_length=100, description="A routing's id")
+    version: str | None = Field(None, max_length=100, description="A version's id")
+    entry_point: str | None = Field(None, max_length=100, description="An entry point's id")
+    channel: Channel | None = None
+    state: InteractionState | None = None
+    status: Literal["active", "ended"] | None = Field(
+        None, description="active: running, waiting or with an agent; ended: ended or failed")
+    started_from: datetime | None = Field(None, description="Started at or after")
+    started_to: datetime | None = Field(None, description="Started before")
+    contact: str | None = Field(None, min_length=1, max_length=200,
+                                description="An address, a phone number or a name's start")
+    test: bool = Field(False, description="Test conversations instead of real ones")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InteractionQuery:
+        if self.state is not None and self.status is not None:
+            raise ValueError("give state or status, not both")
+        for name in ("started_from", "started_to"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(f"{name} needs a time zone (e.g. 2026-12-04T10:00:00Z)")
+        return self
 
 
 class ExecutionOut(InteractionOut):

@@ -208,3 +208,35 @@
     }
   });
 })();
+
+// A live region (data-live-url): the conversation viewer polls its changing part while the
+// conversation runs, swaps it in when a new event arrived, and stops once it has ended.
+(function () {
+  "use strict";
+
+  function poll(region) {
+    var every = parseInt(region.dataset.liveMs || "2000", 10);
+    function tick() {
+      fetch(region.dataset.liveUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html === null) { return setTimeout(tick, every * 2); }
+          var holder = document.createElement("div");
+          holder.innerHTML = html;
+          var fresh = holder.querySelector(".live-body");
+          var current = region.querySelector(".live-body");
+          if (fresh && (!current || fresh.dataset.seq !== current.dataset.seq ||
+                        fresh.dataset.live !== current.dataset.live)) {
+            region.replaceChildren.apply(region, Array.prototype.slice.call(holder.childNodes));
+          }
+          if (!fresh || fresh.dataset.live === "on") { setTimeout(tick, every); }
+        })
+        .catch(function () { setTimeout(tick, every * 2); });
+    }
+    setTimeout(tick, every);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-live-url]").forEach(poll);
+  });
+})();

@@ -66,6 +66,23 @@ class InteractionStatus(StrEnum):
     ended = "ended"
 
 
+class InteractionState(StrEnum):
+    """What an operator asks of a conversation: is it running, waiting (on the customer, a
+    timer, a queue), held by an agent, over, or over because something broke. Derived from
+    the state at every write (``Interaction.refresh_state``) so lists filter on one indexed
+    field instead of a mix of ``active``, ``waiting`` and ``end_reason``."""
+
+    running = "running"
+    waiting = "waiting"
+    with_agent = "with_agent"
+    ended = "ended"
+    failed = "failed"
+
+
+# An end for one of these reasons means something broke, not that the conversation was over.
+FAILED_END_REASONS = frozenset({"error", "step budget", "no version"})
+
+
 class Interaction(Timestamped):
     entry_point_id: str
     channel: Channel
@@ -107,6 +124,20 @@ class Interaction(Timestamped):
     outbound_hour_started: datetime | None = None
     outbound_in_hour: int = 0
     agent_id: str | None = None  # the agent who holds the conversation
+    state: InteractionState = InteractionState.running
+
+    def refresh_state(self) -> InteractionState:
+        """Derive ``state`` from the fields a step sets; the store calls it on every write."""
+        if not self.active:
+            failed = self.end_reason in FAILED_END_REASONS
+            self.state = InteractionState.failed if failed else InteractionState.ended
+        elif self.agent_id:
+            self.state = InteractionState.with_agent
+        elif self.waiting is not None:
+            self.state = InteractionState.waiting
+        else:
+            self.state = InteractionState.running
+        return self.state
 
 
 class DeliveryStatus(StrEnum):

@@ -24,11 +24,13 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import (
+    FAILED_END_REASONS,
     SEEN_IDS_KEPT,
     Contact,
     Event,
     Inbound,
     Interaction,
+    InteractionState,
 )
 from routing_core.model.tree import Tree
 from routing_core.store.group_commit import GroupCommit, failures_by_index
@@ -41,7 +43,7 @@ STATE_FIELDS = (
     "status", "active", "cursor", "waiting", "variables", "contact_variables", "passages",
     "path", "last_text", "event_seq", "wake_at", "expires_at", "ended_at", "end_reason",
     "routing_id", "version_id", "revision", "updated_at", "queue_id", "agent_id", "queued",
-    "outbound_hour_started", "outbound_in_hour",
+    "outbound_hour_started", "outbound_in_hour", "state",
 )
 
 
@@ -78,13 +80,49 @@ class InteractionRepository(Repository[Interaction]):
         IndexModel([("contact_id", ASCENDING), ("created_at", DESCENDING)], name="by_contact_id"),
         IndexModel([("version_id", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
                    name="executions"),
-        IndexModel([("routing_id", ASCENDING), ("_id", DESCENDING)], name="by_routing"),
-        IndexModel([("status", ASCENDING), ("_id", DESCENDING)], name="by_status"),
+        # the conversations list: each filter an operator picks, newest first; ``test``
+        # in each so counts of real (or test) conversations stay inside the index
+        IndexModel([("routing_id", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
+                   name="list_by_routing"),
+        IndexModel([("entry_point_id", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
+                   name="list_by_entry_point"),
+        IndexModel([("channel", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
+                   name="list_by_channel"),
+        IndexModel([("state", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
+                   name="list_by_state"),
+        IndexModel([("test", ASCENDING), ("_id", DESCENDING)], name="list_all"),
+        IndexModel([("contact", ASCENDING), ("_id", DESCENDING)], name="list_by_address"),
+        IndexModel([("contact_phone", ASCENDING), ("_id", DESCENDING)],
+                   partialFilterExpression={"contact_phone": {"$type": "string"}},
+                   name="list_by_phone"),
+        IndexModel([("contact_name", ASCENDING), ("_id", DESCENDING)],
+                   partialFilterExpression={"contact_name": {"$type": "string"}},
+                   name="list_by_name"),
     ]
+    RETIRED_INDEXES = ("by_routing", "by_status")
 
     def __init__(self, database: AsyncDatabase):
         super().__init__(database)
         self._created: GroupCommit[Interaction, None] = GroupCommit(self._insert_created)
+
+    async def ensure_indexes(self) -> None:
+        """Also upgrades what an earlier release stored: indexes it had that these replace
+        are dropped, and interactions written before ``state`` existed get theirs."""
+        existing = {index["name"] async for index in await self.collection.list_indexes()}
+        for name in self.RETIRED_INDEXES:
+            if name in existing:
+                await self.collection.drop_index(name)
+        await super().ensure_indexes()
+        await self.collection.update_many({"state": {"$exists": False}}, [{"$set": {
+            "state": {"$switch": {"branches": [
+                {"case": {"$and": [{"$not": ["$active"]},
+                                   {"$in": ["$end_reason", sorted(FAILED_END_REASONS)]}]},
+                 "then": InteractionState.failed.value},
+                {"case": {"$not": ["$active"]}, "then": InteractionState.ended.value},
+                {"case": {"$gt": ["$agent_id", None]}, "then": InteractionState.with_agent.value},
+                {"case": {"$gt": ["$waiting", None]}, "then": InteractionState.waiting.value},
+            ], "default": InteractionState.running.value}},
+        }}])
 
     async def ingest(
         self, inbound: Inbound, owner: str, now: datetime, lease_until: datetime,
@@ -163,6 +201,7 @@ class InteractionRepository(Repository[Interaction]):
         """Write the new state and drop the processed messages; keep the lease only while
         messages that arrived meanwhile wait. Returns the fields of ``COMMIT_ANSWER``;
         None: the lease was lost to another worker."""
+        interaction.refresh_state()
         state = interaction.model_dump(include=set(STATE_FIELDS))
         remaining = {"$filter": {
             "input": "$pending",
@@ -195,6 +234,8 @@ class InteractionRepository(Repository[Interaction]):
     ) -> list[None | BaseException]:
         failed: dict[int, BaseException] = {}
         try:
+            for interaction in interactions:
+                interaction.refresh_state()
             await self.collection.insert_many(
                 [interaction.to_document() for interaction in interactions], ordered=False)
         except BulkWriteError as error:

@@ -1,0 +1,122 @@
+"""Operations: the conversations list (filters on their indexes, counts, pagination) and the
+viewer of one conversation with its path on the tree, through the API and the pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from quart import Quart
+
+from routing_core.infra.clock import utcnow
+from routing_core.model.interaction import Channel, Inbound, InteractionState
+from routing_core.services import Services
+from tests.conftest import Api
+from tests.integration.test_admin_pages import Pages
+from tests.support.routings import DRINKS, production_routing, webchat_entry_point
+
+
+def said(entry_point_id: str, contact: str, text: str, provider_id: str,
+         name: str | None = None) -> Inbound:
+    return Inbound(channel=Channel.webchat, entry_point_id=entry_point_id, contact=contact,
+                   provider_id=provider_id, text=text, contact_name=name)
+
+
+async def drinks_conversations(services: Services) -> dict[str, Any]:
+    """Three conversations: Alice waits on the question, Bob chose tea (ended), Carol on
+    another entry point waits too."""
+    routing_id = await production_routing(services, "drinks", DRINKS)
+    front = await webchat_entry_point(services, routing_id, "front")
+    side = await webchat_entry_point(services, routing_id, "side")
+    runtime = services.runtime
+    await runtime.receive(said(front.id, "visitor-alice", "hi", "a1", "Alice Martin"), wait=True)
+    await runtime.receive(said(front.id, "visitor-bob", "hi", "b1", "Bob"), wait=True)
+    await runtime.receive(said(front.id, "visitor-bob", "Tea", "b2", "Bob"), wait=True)
+    await runtime.receive(said(side.id, "visitor-carol", "hello", "c1", "Carol"), wait=True)
+    return {"routing": routing_id, "front": front.id, "side": side.id}
+
+
+async def listed(api: Api, query: str) -> dict[str, Any]:
+    response = await api.get("/api/interactions" + query)
+    assert response.status_code == 200, response.json_body
+    return response.json_body
+
+
+async def contacts_of(api: Api, query: str) -> list[str]:
+    return [item["contact"] for item in (await listed(api, query))["items"]]
+
+
+async def test_the_list_filters_each_way_and_counts(api: Api, services: Services) -> None:
+    setup = await drinks_conversations(services)
+    everything = await listed(api, "")
+    assert [item["contact"] for item in everything["items"]] == [
+        "visitor-carol", "visitor-bob", "visitor-alice"]  # newest first
+    assert everything["count"] == 3 and not everything["count_capped"]
+    states = {item["contact"]: item["state"] for item in everything["items"]}
+    assert states == {"visitor-carol": "waiting", "visitor-bob": "ended",
+                      "visitor-alice": "waiting"}
+
+    assert await contacts_of(api, f"?entry_point={setup['side']}") == ["visitor-carol"]
+    assert await contacts_of(api, "?state=ended") == ["visitor-bob"]
+    assert await contacts_of(api, "?status=active") == ["visitor-carol", "visitor-alice"]
+    assert await contacts_of(api, "?contact=ali") == ["visitor-alice"]  # a name's start
+    assert await contacts_of(api, "?contact=visitor-bob") == ["visitor-bob"]  # the address
+    assert await contacts_of(api, f"?routing={setup['routing']}&channel=webchat&state=waiting"
+                             ) == ["visitor-carol", "visitor-alice"]
+    assert await contacts_of(api, "?channel=telegram") == []
+    assert await contacts_of(api, "?test=true") == []
+    tomorrow = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
+    assert await contacts_of(api, f"?started_from={tomorrow}") == []
+    assert len(await contacts_of(api, f"?started_to={tomorrow}")) == 3
+
+    first = await listed(api, "?limit=2")
+    assert first["count"] == 3 and first["next"]
+    rest = await listed(api, f"?limit=2&cursor={first['next']}")
+    assert [item["contact"] for item in rest["items"]] == ["visitor-alice"]
+    assert rest["next"] is None
+
+
+async def test_bad_filters_get_a_sentence(api: Api, services: Services) -> None:
+    for query, word in (("?state=sleeping", "state"), ("?started_from=yesterday", "started_from"),
+                        ("?started_from=2026-12-01T00:00:00", "time zone"),
+                        ("?limit=0", "limit"), ("?channel=fax", "channel")):
+        response = await api.get("/api/interactions" + query)
+        assert response.status_code == 422, query
+        assert word in str(response.json_body), (query, response.json_body)
+
+
+async def test_the_state_of_an_old_interaction_is_filled_in(services: Services) -> None:
+    """Interactions stored before ``state`` existed get theirs when the indexes are ensured."""
+    await drinks_conversations(services)
+    collection = services.store.interactions.collection
+    await collection.update_many({}, {"$unset": {"state": ""}})
+    await services.store.interactions.ensure_indexes()
+    states = sorted([document["state"] async for document in collection.find()])
+    assert states == ["ended", "waiting", "waiting"]
+
+
+async def test_the_pages_list_and_show_a_conversation(app: Quart, services: Services) -> None:
+    await drinks_conversations(services)
+    pages = Pages(app)
+    await pages.log_in()
+    status, text, _ = await pages.get("/admin/interactions?contact=Bob")
+    assert status == 200
+    assert "Bob" in text and "Alice" not in text and "1 conversation," in text
+    interaction = await services.store.interactions.find_one({"contact": "visitor-bob"})
+    assert interaction is not None and interaction.state is InteractionState.ended
+    status, text, _ = await pages.get(f"/admin/interactions/{interaction.id}")
+    assert status == 200
+    assert "visitor-bob" in text and "webchat" in text and "v1" in text
+    assert text.count('class="box') and "on-path" in text  # the path on the tree
+    assert "data-live-url" not in text  # an ended conversation does not refresh
+
+    alice = await services.store.interactions.find_one({"contact": "visitor-alice"})
+    assert alice is not None
+    _, text, _ = await pages.get(f"/admin/interactions/{alice.id}")
+    assert "data-live-url" in text
+    status, live, _ = await pages.get(f"/admin/interactions/{alice.id}/live")
+    assert status == 200 and 'data-live="on"' in live and "Tea or coffee?" in live
+
+    status, text, _ = await pages.get("/admin/interactions?state=asleep&from=tomorrow")
+    assert status == 200
+    assert "choose a state from the list" in text and "a date, as 2026-12-04" in text
