@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bson import ObjectId
-
 from routing_core.model.interaction import Interaction, InteractionState
 from routing_core.store.interactions import InteractionRepository
 from routing_core.store.repository import MAX_PAGE
@@ -51,14 +49,21 @@ class InteractionFilter:
             query["state"] = {"$in": [state.value for state in self.states]}
         bounds: dict[str, str] = {}
         if self.started_from is not None:
-            bounds["$gte"] = str(ObjectId.from_datetime(self.started_from))
+            bounds["$gte"] = id_at(self.started_from)
         if self.started_to is not None:
-            bounds["$lt"] = str(ObjectId.from_datetime(self.started_to))
+            bounds["$lt"] = id_at(self.started_to)
         if bounds:
             query["_id"] = bounds
         if self.contact:
             query["$or"] = contact_clauses(self.contact)
         return query
+
+
+def id_at(moment: datetime) -> str:
+    """The smallest id of a record created at ``moment``: ids hold their creation second
+    (from 1970 to 2106; a moment outside is taken as the nearest end)."""
+    seconds = min(max(moment.timestamp(), 0), 2**32 - 1)
+    return f"{int(seconds):08x}" + "0" * 16
 
 
 def contact_clauses(text: str) -> list[dict[str, Any]]:

@@ -546,7 +546,7 @@ async def test_history_panel_and_interaction_viewer(page: Any, server: Server) -
     await expect(page.locator(".execution-panel .events")).to_contain_text("Thanks Ada")
     await page.screenshot(path=shot_path("15-test-execution"))
     await page.get_by_role("link", name="Open the interaction").click()
-    await expect(page.get_by_role("heading", name="Interaction with Ada")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Conversation with Ada")).to_be_visible()
     await expect(page.locator(".events li")).to_have_count(6)
     await page.screenshot(path=shot_path("16-interaction"))
 

@@ -413,7 +413,7 @@ async def test_the_history_panel_shows_test_executions_and_their_path(
     assert "hello bot" in text
     status, text, _ = await admin.get(f"/admin/interactions/{execution.id}")
     assert status == 200
-    assert "Interaction with visitor-7" in text and "hello bot" in text and "Step 0" in text
+    assert "Conversation with visitor-7" in text and "hello bot" in text and "Step 0" in text
 
 
 # -- forms generated from the parameter models ------------------------------------------------
