@@ -26,6 +26,7 @@ from admin.schemas.accounts import (
 from admin.schemas.common import PageQuery
 from routing_core.infra.throttle import LoginThrottle
 from routing_core.model.users import ALL_PERMISSIONS
+from routing_core.store.audit import AuditFilter
 
 blueprint = Blueprint("api_accounts", __name__, url_prefix="/api")
 
@@ -160,13 +161,12 @@ async def delete_role(role_id: str) -> tuple[str, int]:
 @validate_querystring(AuditQuery)
 @validate_response(AuditList)
 async def audit(query_args: AuditQuery) -> AuditList:
-    query: dict[str, Any] = {}
-    if query_args.target:
-        query["target_id"] = query_args.target
-    if query_args.action:
-        query["action"] = query_args.action
+    """Who did what, newest first."""
+    filters = AuditFilter(actor_id=query_args.actor, kind=query_args.action,
+                          target=query_args.target, since=query_args.since,
+                          before=query_args.before)
     items, cursor = await services().store.audit.list(
-        query, cursor=query_args.cursor, limit=query_args.limit, newest_first=True
+        filters.query(), cursor=query_args.cursor, limit=query_args.limit, newest_first=True
     )
     return AuditList(
         items=[AuditOut.model_validate(item.model_dump()) for item in items], next=cursor

@@ -31,6 +31,8 @@ async def list_outbox(query_args: OutboxQuery) -> OutboxList:
         query["channel"] = query_args.channel.value
     if query_args.entry_point is not None:
         query["entry_point_id"] = query_args.entry_point
+    if query_args.error_kind is not None:
+        query["error_kind"] = query_args.error_kind
     items, cursor = await services().store.events.list(
         query, cursor=query_args.cursor, limit=query_args.limit, newest_first=True
     )
@@ -42,7 +44,12 @@ async def list_outbox(query_args: OutboxQuery) -> OutboxList:
 @validate_response(OutboxItem)
 async def replay(event_id: str) -> OutboxItem:
     """Send a dead letter again: 404 unknown, 409 unless it is ``failed``."""
-    built = services()
-    event = await built.outbox.replay(event_id)
-    await built.store.audit.record_change(actor(), "outbox.replay", "event", event_id)
-    return OutboxItem.of(event)
+    return OutboxItem.of(await services().outbox.replay(event_id, actor()))
+
+
+@blueprint.post("/outbox/<event_id>/discard")
+@require(permission("interactions", "edit"))
+@validate_response(OutboxItem)
+async def discard(event_id: str) -> OutboxItem:
+    """Give up on a dead letter (audited): 404 unknown, 409 unless it is ``failed``."""
+    return OutboxItem.of(await services().outbox.discard(event_id, actor()))

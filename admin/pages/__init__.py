@@ -24,6 +24,7 @@ from quart.blueprints import BlueprintSetupState
 
 from admin.context import authenticated_user, services
 from admin.pages import (
+    audit,
     auth,
     campaign_targets,
     campaigns,
@@ -36,6 +37,7 @@ from admin.pages import (
     editor,
     entry_points,
     interactions,
+    outbox,
     queues,
     roles,
     routings,
@@ -68,8 +70,8 @@ blueprint = Blueprint(
     static_folder="../static",
     static_url_path="/static",
 )
-for area in (auth, routings, versions, editor, interactions, entry_points, value_tables,
-             variables, databases, database_rows, schedules, queues, users, roles,
+for area in (auth, audit, routings, versions, editor, interactions, outbox, entry_points,
+             value_tables, variables, databases, database_rows, schedules, queues, users, roles,
              cases, crm, crm_types, crm_objects, tasks, campaigns, campaign_targets, surveys):
     blueprint.register_blueprint(area.blueprint)
 

@@ -5,7 +5,7 @@ drawn on its tree), which refreshes itself while the conversation runs."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from quart import Blueprint, request
@@ -14,7 +14,7 @@ from admin.context import require, services
 from admin.pages import catalogue
 from admin.pages.layout import draw
 from admin.pages.nav import NavEntry, add_entry
-from admin.pages.views import page
+from admin.pages.views import local_day, page
 from routing_core.model.interaction import Channel, Event, InteractionState
 from routing_core.store.interaction_search import COUNT_CAP, InteractionFilter, search
 
@@ -43,16 +43,6 @@ def event_text(event: Event) -> str:
     shown = {key: value for key, value in event.data.items() if value not in (None, "", [], {})}
     text = json.dumps(shown, ensure_ascii=False, default=str) if shown else ""
     return text if len(text) <= 300 else text[:299] + "…"
-
-
-def local_day(text: str, name: str, errors: dict[str, str]) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors[name] = "a date, as 2026-12-04"
-        return None
 
 
 def read_filters(args: Any) -> tuple[InteractionFilter, dict[str, str]]:

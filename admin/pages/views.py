@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -27,6 +27,17 @@ def when(moment: datetime | None, with_zone: bool = True) -> str:
     local = moment.astimezone(settings.zone)
     text = f"{local.day} {local:%B %Y at %H:%M}"
     return f"{text} ({settings.timezone})" if with_zone else text
+
+
+def local_day(text: str, name: str, errors: dict[str, str]) -> date | None:
+    """A day typed in a date field; a bad one is said next to its field."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[name] = "a date, as 2026-12-04"
+        return None
 
 
 def time_of(moment: datetime) -> str:

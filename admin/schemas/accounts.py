@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from admin.schemas.common import Strict, refuse_null
 from routing_core.model.users import AgentProfile, Role, User
@@ -106,5 +106,11 @@ class AuditList(BaseModel):
 class AuditQuery(BaseModel):
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=500)
-    target: str | None = None
-    action: str | None = None
+    target: str | None = Field(None, max_length=200,
+                               description="A target's id, or a kind of target (version)")
+    action: str | None = Field(None, max_length=100,
+                               description="An action (version.produce) or a family (version)")
+    actor: str | None = Field(None, max_length=100,
+                              description="A user's id, or system")
+    since: AwareDatetime | None = None
+    before: AwareDatetime | None = None

@@ -16,6 +16,10 @@ class OutboxQuery(BaseModel):
     )
     channel: Channel | None = None
     entry_point: str | None = None
+    error_kind: str | None = Field(
+        None, max_length=60,
+        description="rate_limited, provider_unavailable, network, rejected, "
+        "recipient_unreachable, window_closed, bad_credentials, delivery_report")
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=500)
 
@@ -33,6 +37,7 @@ class OutboxItem(BaseModel):
     next_attempt_at: datetime | None
     provider_id: str | None
     error: str | None
+    error_kind: str | None = None
     sent_at: datetime | None
 
     @classmethod

@@ -25,7 +25,8 @@ from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, NotFound
 from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import Metrics, NoMetrics
-from routing_core.model.interaction import Channel, DeliveryStatus, Event
+from routing_core.model.audit import SYSTEM, Actor
+from routing_core.model.interaction import REPORTED_FAILURE, Channel, DeliveryStatus, Event
 from routing_core.ports.channels import ChannelClient, ProviderUnavailable, SendContext, SendError
 from routing_core.routing.entry_points import EntryPoints
 from routing_core.store import Store
@@ -175,11 +176,13 @@ class OutboxSender:
             delay = error.retry_after or self.base_delay * 2 ** (attempts - 1)
             retry_at = now + timedelta(seconds=min(delay, 3600))
             await self._settle(event, {"attempts": attempts, "error": text,
+                                       "error_kind": error.code,
                                        "next_attempt_at": retry_at})
             return retry_at
         self.metrics.dead_letter(channel)
         await self._settle(event, {"status": DeliveryStatus.failed.value,
-                                   "attempts": attempts, "error": text})
+                                   "attempts": attempts, "error": text,
+                                   "error_kind": error.code})
         await self.store.events.append([Event(
             id=f"{event.id}:failed:{new_id()}",  # one per dead letter, replays included
             interaction_id=event.interaction_id, at=now,
@@ -218,20 +221,38 @@ class OutboxSender:
             failed = failures_by_index(error)
         return [failed.get(index) for index in range(len(settled))]
 
-    async def replay(self, event_id: str) -> Event:
-        """A dead letter goes back to pending, attempts reset."""
+    async def replay(self, event_id: str, actor: Actor = SYSTEM) -> Event:
+        """A dead letter goes back to pending, attempts reset (audited): 404 for an unknown
+        message, 409 unless it is ``failed`` (sent meanwhile, discarded, resent by someone
+        else) — the condition is the update's filter, so two operators never both resend."""
+        return await self._leave_dead_letters(event_id, actor, "outbox.replay", {
+            "status": DeliveryStatus.pending.value, "attempts": 0,
+            "next_attempt_at": self.clock(), "lease_until": None,
+        }, "only a failed message (a dead letter) can be sent again")
+
+    async def discard(self, event_id: str, actor: Actor) -> Event:
+        """A dead letter nobody will send: it leaves the list of failures (audited)."""
+        return await self._leave_dead_letters(event_id, actor, "outbox.discard", {
+            "status": DeliveryStatus.discarded.value, "next_attempt_at": None,
+        }, "only a failed message (a dead letter) can be discarded")
+
+    async def _leave_dead_letters(
+        self, event_id: str, actor: Actor, action: str, fields: dict[str, Any], refusal: str,
+    ) -> Event:
         document = await self.store.events.collection.find_one_and_update(
             {"_id": event_id, "type": "outbound", "status": DeliveryStatus.failed.value},
-            {"$set": {"status": DeliveryStatus.pending.value, "attempts": 0,
-                      "next_attempt_at": self.clock(), "lease_until": None}},
+            {"$set": fields},
             return_document=ReturnDocument.AFTER,
         )
         if document is None:
             if await self.store.events.find(event_id) is None:
                 raise NotFound(f"no outbound message {event_id!r}")
-            raise Conflict("only a failed message (a dead letter) can be replayed",
-                           code="not_failed")
-        return Event.from_document(document)
+            raise Conflict(refusal, code="not_failed")
+        event = Event.from_document(document)
+        await self.store.audit.record_change(
+            actor, action, "event", event_id, interaction=event.interaction_id,
+            error=event.error, entry_point=event.entry_point_id)
+        return event
 
     async def record_status(self, provider_id: str, status: str, error: str | None) -> bool:
         """A provider's delivery report; statuses only move forward (reports come unordered)."""
@@ -243,7 +264,8 @@ class OutboxSender:
         current = event.status.value if event.status else "pending"
         if status in ("failed", "undelivered"):
             fields: dict[str, Any] = {"status": DeliveryStatus.failed.value,
-                                      "error": error or status}
+                                      "error": error or status,
+                                      "error_kind": REPORTED_FAILURE}
         elif STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(current, 99):
             fields = {"status": status}
         else:

@@ -146,6 +146,12 @@ class DeliveryStatus(StrEnum):
     delivered = "delivered"
     read = "read"
     failed = "failed"  # dead letter: retries exhausted or a permanent error
+    discarded = "discarded"  # a dead letter an operator chose not to send again
+
+
+# ``Event.error_kind`` of a failure a provider reported after accepting the message
+# (a delivery report), beside the codes of the send errors (``ports.channels``).
+REPORTED_FAILURE = "delivery_report"
 
 
 class Event(Record):
@@ -172,6 +178,7 @@ class Event(Record):
     last_inbound_at: datetime | None = None
     provider_id: str | None = None
     error: str | None = None
+    error_kind: str | None = None  # the send error's code: what operators filter on
     sent_at: datetime | None = None
     possible_duplicate: bool = False  # re-sent after its sender died mid-send
     reports: dict[str, datetime] = Field(default_factory=dict)  # provider status → when

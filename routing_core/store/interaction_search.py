@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from routing_core.infra.ids import id_at
 from routing_core.model.interaction import Interaction, InteractionState
 from routing_core.store.interactions import InteractionRepository
 from routing_core.store.repository import MAX_PAGE
@@ -57,13 +58,6 @@ class InteractionFilter:
         if self.contact:
             query["$or"] = contact_clauses(self.contact)
         return query
-
-
-def id_at(moment: datetime) -> str:
-    """The smallest id of a record created at ``moment``: ids hold their creation second
-    (from 1970 to 2106; a moment outside is taken as the nearest end)."""
-    seconds = min(max(moment.timestamp(), 0), 2**32 - 1)
-    return f"{int(seconds):08x}" + "0" * 16
 
 
 def contact_clauses(text: str) -> list[dict[str, Any]]:

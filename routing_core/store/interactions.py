@@ -106,12 +106,7 @@ class InteractionRepository(Repository[Interaction]):
         self._created: GroupCommit[Interaction, None] = GroupCommit(self._insert_created)
 
     async def ensure_indexes(self) -> None:
-        """Also upgrades what an earlier release stored: indexes it had that these replace
-        are dropped, and interactions written before ``state`` existed get theirs."""
-        existing = {index["name"] async for index in await self.collection.list_indexes()}
-        for name in self.RETIRED_INDEXES:
-            if name in existing:
-                await self.collection.drop_index(name)
+        """Also gives interactions written before ``state`` existed theirs."""
         await super().ensure_indexes()
         await self.collection.update_many({"state": {"$exists": False}}, [{"$set": {
             "state": {"$switch": {"branches": [
@@ -279,6 +274,16 @@ class EventRepository(Repository[Event]):
                                             "provider_id": {"$type": "string"}},
                    name="outbound_by_provider_id"),
     ]
+
+    async def ensure_indexes(self) -> None:
+        """Also gives dead letters stored before ``error_kind`` existed their kind, read
+        from their error text ("code: message")."""
+        await super().ensure_indexes()
+        await self.collection.update_many(
+            {"type": "outbound", "status": "failed", "error_kind": {"$exists": False},
+             "error": {"$type": "string"}},
+            [{"$set": {"error_kind": {"$arrayElemAt": [{"$split": ["$error", ":"]}, 0]}}}],
+        )
 
     def __init__(self, database: AsyncDatabase):
         super().__init__(database)

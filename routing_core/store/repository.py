@@ -27,6 +27,8 @@ class Repository(Generic[RecordT]):
     record: type[RecordT]
     label: ClassVar[str] = "record"
     INDEXES: ClassVar[list[IndexModel]] = []
+    # indexes an earlier release declared that these replace: dropped on upgrade
+    RETIRED_INDEXES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, database: AsyncDatabase):
         self.collection: AsyncCollection = database[self.collection_name]
@@ -35,6 +37,10 @@ class Repository(Generic[RecordT]):
         """Create the declared indexes (one round trip when they exist as declared); one
         whose declaration changed under the same name (an upgrade) is dropped and built
         again as declared."""
+        if self.RETIRED_INDEXES:
+            existing = {index["name"] async for index in await self.collection.list_indexes()}
+            for name in set(self.RETIRED_INDEXES) & existing:
+                await self.collection.drop_index(name)
         if not self.INDEXES:
             return
         try:
@@ -81,8 +87,11 @@ class Repository(Generic[RecordT]):
         """A page in id order and the cursor of the next page (None on the last one)."""
         query = dict(query or {})
         limit = max(1, min(limit, MAX_PAGE))
-        if cursor:
-            query["_id"] = {"$lt" if newest_first else "$gt": cursor}
+        if cursor:  # within an id range the query may already have (dates)
+            bound = dict(query.get("_id") or {})
+            key = "$lt" if newest_first else "$gt"
+            bound[key] = (min if newest_first else max)(cursor, bound.get(key, cursor))
+            query["_id"] = bound
         found = self.collection.find(query).sort("_id", -1 if newest_first else 1)
         documents = await found.limit(limit + 1).to_list()
         items = [self.record.from_document(document) for document in documents[:limit]]

@@ -3,6 +3,7 @@ viewer of one conversation with its path on the tree, through the API and the pa
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -120,3 +121,39 @@ async def test_the_pages_list_and_show_a_conversation(app: Quart, services: Serv
     status, text, _ = await pages.get("/admin/interactions?state=asleep&from=tomorrow")
     assert status == 200
     assert "choose a state from the list" in text and "a date, as 2026-12-04" in text
+
+
+async def test_the_audit_log_filters_by_user_kind_target_and_dates(
+    app: Quart, api: Api, services: Services
+) -> None:
+    from routing_core.model.audit import Actor
+
+    alice, bob = Actor(id="u-alice", name="alice@example.com"), Actor(id="u-bob", name="bob")
+    audit = services.store.audit
+    await audit.record_change(alice, "version.produce", "version", "v-1")
+    await audit.record_change(bob, "version.schedule", "version", "v-2")
+    await audit.record_change(bob, "user.update", "user", "u-alice")
+
+    async def actions(query: str) -> list[str]:
+        response = await api.get("/api/audit" + query)
+        assert response.status_code == 200, response.json_body
+        return [item["action"] for item in response.json_body["items"]]
+
+    assert await actions("?actor=u-bob") == ["user.update", "version.schedule"]
+    assert await actions("?action=version") == ["version.schedule", "version.produce"]
+    assert await actions("?action=version.produce") == ["version.produce"]
+    assert await actions("?target=v-2") == ["version.schedule"]
+    assert await actions("?target=user") == ["user.update"]
+    tomorrow = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
+    assert await actions(f"?since={tomorrow}") == []
+    assert len(await actions(f"?before={tomorrow}&limit=2")) == 2
+    assert (await api.get("/api/audit?since=soon")).status_code == 422
+
+    pages = Pages(app)
+    await pages.log_in()
+    status, text, _ = await pages.get("/admin/audit?user=u-bob&kind=version")
+    assert status == 200
+    rows = re.findall(r'data-audit="([^"]+)"', text)
+    assert rows == ["version.schedule"]
+    _, text, _ = await pages.get("/admin/audit?from=someday")
+    assert "a date, as 2026-12-04" in text

@@ -344,3 +344,61 @@ async def test_a_new_token_is_used_on_the_next_send(app, api, services, fake):
     await services.runtime.idle()
     sends = await fake.wait_for("sendMessage", 2)
     assert [call.token for call in sends] == [TOKEN, new_token]
+
+
+async def test_the_failed_messages_page_resends_and_discards(app, api, services, fake):
+    """Operations > Failed messages: the provider's error and its kind, filters, a ticked
+    selection resent, one discarded, a second discard refused, each audited."""
+    from tests.integration.test_admin_pages import Pages
+
+    entry_point = await bot_entry_point(api, services)
+    fake.fail("sendMessage", 403, BLOCKED)
+    fake.fail("sendMessage", 403, BLOCKED)
+    await deliver(app, fake, entry_point["id"], text_update(910, "hi"))
+    await settle(services, lambda: failed(services))
+    await deliver(app, fake, entry_point["id"], text_update(911, "Tea"))
+    await settle(services, lambda: failed_count(services, 2))
+    first, second = sorted(await outbound(services), key=lambda event: event.id)
+    assert first.error_kind == "recipient_unreachable"
+
+    pages = Pages(app)
+    await pages.log_in()
+    status, text, _ = await pages.get("/admin/failed-messages")
+    assert status == 200 and "2 failed messages" in text
+    assert "bot was blocked by the user" in text and "recipient unreachable" in text
+    assert first.id in text and second.id in text
+    _, text, _ = await pages.get("/admin/failed-messages?error_kind=rate_limited")
+    assert "0 failed messages" in text
+    _, text, _ = await pages.get(f"/admin/failed-messages?entry_point={entry_point['id']}")
+    assert "2 failed messages" in text
+
+    status, _, response = await pages.post("/admin/failed-messages/resend", {"ids": first.id})
+    assert status == 302
+    text = await pages.follow(response)
+    assert "1 message queued to be sent again." in text
+    await settle(services, lambda: status_of(services, first.id, "sent"))
+    assert fake.calls_to("sendMessage")[-1].params["text"] == "Tea or coffee?"
+
+    status, _, response = await pages.post("/admin/failed-messages/discard", {"one": second.id})
+    assert "1 message discarded." in await pages.follow(response)
+    _, _, response = await pages.post("/admin/failed-messages/discard", {"one": second.id})
+    text = await pages.follow(response)
+    assert "1 not discarded: only a failed message" in text
+    _, text, _ = await pages.get("/admin/failed-messages?show=discarded")
+    assert second.id in text and "1 discarded message" in text
+
+    actions = {entry["action"]: entry["target_id"]
+               for entry in (await api.get("/api/audit?action=outbox")).json_body["items"]}
+    assert actions == {"outbox.replay": first.id, "outbox.discard": second.id}
+    _, text, _ = await pages.get("/admin/audit?kind=outbox")
+    assert "outbox.replay" in text and "outbox.discard" in text and "version.create" not in text
+
+
+async def failed_count(services: Services, count: int) -> bool:
+    events = await outbound(services)
+    return sum(event.status.value == "failed" for event in events) == count
+
+
+async def status_of(services: Services, event_id: str, status: str) -> bool:
+    event = await services.store.events.find(event_id)
+    return event is not None and event.status is not None and event.status.value == status
