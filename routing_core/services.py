@@ -19,6 +19,7 @@ from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.reference_port import StoreReference
 from routing_core.engine.relay import EventRelay, webchat_relay
+from routing_core.engine.repairs import Repairs
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.infra.secrets_box import SecretsBox
 from routing_core.ports.world import HttpPort, MailPort, Ports, SmsPort
@@ -56,6 +57,7 @@ class Services:
     campaigns: Campaigns
     campaign_runner: CampaignRunner
     surveys: Surveys
+    repairs: Repairs
     relays: list[EventRelay] = field(default_factory=list)  # more may be added before start
     _relay_tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
@@ -130,6 +132,7 @@ class Services:
             campaigns=campaigns,
             campaign_runner=campaign_runner,
             surveys=surveys,
+            repairs=Repairs(runtime),
         )
 
     async def start(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from quart import Blueprint
@@ -21,6 +22,10 @@ from admin.schemas.interactions import (
     InteractionList,
     InteractionOut,
     InteractionQuery,
+    RepairIn,
+    StuckList,
+    StuckOut,
+    StuckQuery,
 )
 from routing_core.model.interaction import InteractionState
 from routing_core.store.interaction_search import (
@@ -111,6 +116,33 @@ def filter_of(query_args: InteractionQuery) -> InteractionFilter:
         states=states, started_from=query_args.started_from,
         started_to=query_args.started_to, contact=query_args.contact, test=query_args.test,
     )
+
+
+@blueprint.get("/interactions/stuck")
+@require("interactions:read")
+@validate_querystring(StuckQuery)
+@validate_response(StuckList)
+async def stuck(query_args: StuckQuery) -> StuckList:
+    """Conversations waiting longer than the threshold, on an action their tree no longer
+    has, or whose steps keep failing: the longest-waiting first."""
+    found = await services().repairs.stuck(timedelta(minutes=query_args.waiting_minutes))
+    return StuckList(items=[
+        StuckOut(interaction=InteractionOut.of(item.interaction), reasons=item.reasons,
+                 step_error=item.interaction.step_error)
+        for item in found
+    ])
+
+
+@blueprint.post("/interactions/<interaction_id>/repair")
+@require("interactions:edit")
+@validate_request(RepairIn)
+@validate_response(InteractionOut)
+async def repair(interaction_id: str, data: RepairIn) -> InteractionOut:
+    """End, move (``action``) or run the current action again, audited: 409 when the
+    conversation ended or moved since ``event_seq``, 422 when the action cannot run."""
+    repaired = await services().repairs.repair(
+        actor(), interaction_id, data.kind, data.event_seq, data.action)
+    return InteractionOut.of(repaired)
 
 
 @blueprint.get("/interactions/<interaction_id>")

@@ -39,6 +39,7 @@ from admin.pages import (
     interactions,
     outbox,
     queues,
+    repairs,
     roles,
     routings,
     schedules,
@@ -70,9 +71,10 @@ blueprint = Blueprint(
     static_folder="../static",
     static_url_path="/static",
 )
-for area in (auth, audit, routings, versions, editor, interactions, outbox, entry_points,
-             value_tables, variables, databases, database_rows, schedules, queues, users, roles,
-             cases, crm, crm_types, crm_objects, tasks, campaigns, campaign_targets, surveys):
+for area in (auth, audit, routings, versions, editor, interactions, outbox, repairs,
+             entry_points, value_tables, variables, databases, database_rows, schedules, queues,
+             users, roles, cases, crm, crm_types, crm_objects, tasks, campaigns,
+             campaign_targets, surveys):
     blueprint.register_blueprint(area.blueprint)
 
 

@@ -166,3 +166,25 @@ class ExecutionOut(InteractionOut):
 class ExecutionList(BaseModel):
     items: list[ExecutionOut]
     next: str | None
+
+
+class StuckQuery(BaseModel):
+    waiting_minutes: int = Field(60, ge=1, le=525_600,
+                                 description="Waiting longer than this is stuck")
+
+
+class StuckOut(BaseModel):
+    interaction: InteractionOut
+    reasons: list[Literal["waiting_too_long", "action_missing", "step_failing"]]
+    step_error: str | None
+
+
+class StuckList(BaseModel):
+    items: list[StuckOut]
+
+
+class RepairIn(Strict):
+    kind: Literal["end", "move", "rerun"]
+    event_seq: int = Field(ge=0, description="The conversation's event_seq when you looked: "
+                           "the repair is refused (409) if it moved since")
+    action: str | None = Field(None, max_length=100, description="move: the action to go to")

@@ -76,6 +76,19 @@ class Interpreter:
             memory=memory, signal=signal,
         )
 
+    async def run_at(
+        self, interaction: Interaction, action_id: str, journal: Journal, now: datetime,
+    ) -> Activation:
+        """Run the tree from ``action_id`` as if a branch led there (an operator's repair:
+        move a conversation, or run its current action again); its wait is dropped."""
+        tree = await self.trees.pinned_tree(interaction)
+        interaction.waiting = None
+        interaction.cursor = action_id
+        return await self._run(
+            interaction, tree, trigger="run", journal=journal, now=now, message=None,
+            memory={}, signal=None,
+        )
+
     async def _run(
         self,
         interaction: Interaction,

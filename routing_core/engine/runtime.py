@@ -10,6 +10,7 @@ having deterministic ids, are not written twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -67,6 +68,15 @@ class Receipt:
 
     duplicate: bool
     interaction_id: str | None
+
+
+def no_version(entry_point: EntryPoint, journal: Journal) -> Activation:
+    """No version to run: record why, send the fallback text if there is one."""
+    journal.add("error", None, message="the smart routing has no version to run "
+                "(none in production, or in test for a test entry point)")
+    if entry_point.fallback_text:
+        journal.outbound(None, entry_point.fallback_text)
+    return Activation(ended=True, reason="no version")
 
 
 class Runtime:
@@ -239,9 +249,12 @@ class Runtime:
                 while current is not None:
                     try:
                         current = await self._step(current)
-                    except Exception:
+                    except Exception as error:
                         log.exception("interaction %s: step failed; the lease will expire "
                                       "and another attempt will be made", document.get("_id"))
+                        with contextlib.suppress(Exception):  # the database may be why
+                            await self.store.interactions.note_step_failure(
+                                document["_id"], self.owner, f"{type(error).__name__}: {error}")
                         return
             finally:
                 heartbeat.cancel()
@@ -250,15 +263,16 @@ class Runtime:
         """A long step (a slow web service) keeps its lease: no one takes over a live worker."""
         while True:
             await asyncio.sleep(self.settings.lease_seconds / 3)
-            await self.store.interactions.renew(
-                interaction_id, self.owner, self._lease_until(self.clock())
-            )
+            until = self._lease_until(self.clock())
+            await self.store.interactions.renew(interaction_id, self.owner, until)
 
     async def apply(
-        self, interaction_id: str, operation: Operation, patience_seconds: float = 10.0
+        self, interaction_id: str, operation: Operation, patience_seconds: float = 10.0,
+        expected_seq: int | None = None,
     ) -> None:
         """Run ``operation`` on an active interaction under its lease, then commit it like a
-        step: how agents reply, transfer and end conversations, and how queues resume."""
+        step (agents, queues, operators' repairs). ``expected_seq``: refuse (Conflict) unless
+        the conversation is still where the caller saw it — no event written since."""
         deadline = asyncio.get_running_loop().time() + patience_seconds
         async with self.local.exclusive(interaction_id, patience_seconds):
             while True:
@@ -276,6 +290,10 @@ class Runtime:
                 if asyncio.get_running_loop().time() > deadline:
                     raise Conflict("the interaction is busy; try again", code="busy")
                 await asyncio.sleep(0.02)
+            if expected_seq is not None and document.get("event_seq", 0) != expected_seq:
+                await self.store.interactions.release(interaction_id, self.owner, self.clock())
+                raise Conflict("the conversation moved on since you looked at it; look again "
+                               "before repairing it", code="moved")
             heartbeat = asyncio.create_task(self._keep_lease(interaction_id))
             try:
                 following = await self._step(document, operation)
@@ -304,7 +322,7 @@ class Runtime:
             outcome = await operation(interaction, journal, now)
         elif not interaction.version_id:
             entry_point = await self.store.entry_points.current(interaction.entry_point_id)
-            outcome = self._no_version(entry_point, journal)
+            outcome = no_version(entry_point, journal)
             processed = [message.provider_id for message in arrived]
         for message in arrived if not outcome.ended else []:
             processed.append(message.provider_id)
@@ -348,15 +366,6 @@ class Runtime:
         if committed.get("lease_owner") != self.owner:
             return None
         return {**interaction.to_document(), **committed}  # more messages came: go on
-
-    @staticmethod
-    def _no_version(entry_point: EntryPoint, journal: Journal) -> Activation:
-        """No version to run: record why, send the fallback text if there is one."""
-        journal.add("error", None, message="the smart routing has no version to run "
-                    "(none in production, or in test for a test entry point)")
-        if entry_point.fallback_text:
-            journal.outbound(None, entry_point.fallback_text)
-        return Activation(ended=True, reason="no version")
 
     async def _on_message(
         self, interaction: Interaction, journal: Journal, message: Inbound, now: datetime

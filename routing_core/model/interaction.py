@@ -125,6 +125,10 @@ class Interaction(Timestamped):
     outbound_in_hour: int = 0
     agent_id: str | None = None  # the agent who holds the conversation
     state: InteractionState = InteractionState.running
+    # steps that raised since the last commit, and the last one's error: a conversation
+    # whose every attempt fails is "stuck" for operators (the commit resets both)
+    step_failures: int = 0
+    step_error: str | None = None
 
     def refresh_state(self) -> InteractionState:
         """Derive ``state`` from the fields a step sets; the store calls it on every write."""

@@ -207,7 +207,7 @@ class InteractionRepository(Repository[Interaction]):
             {"_id": interaction.id, "lease_owner": owner},
             [
                 {"$set": {**{key: literal(value) for key, value in state.items()},
-                          "pending": remaining}},
+                          "pending": remaining, "step_failures": 0, "step_error": None}},
                 {"$set": {
                     "lease_until": {"$cond": [more, literal(lease_until), None]},
                     "lease_owner": {"$cond": [more, literal(owner), None]},
@@ -217,6 +217,23 @@ class InteractionRepository(Repository[Interaction]):
             # the caller has the state it just wrote: only what others changed comes back
             projection=COMMIT_ANSWER,
             return_document=ReturnDocument.AFTER,
+        )
+
+    async def release(self, interaction_id: str, owner: str, now: datetime) -> None:
+        """Give the lease back without a step (a repair refused after taking it); messages
+        that arrived meanwhile are due at once, for whoever sweeps first."""
+        more = {"$gt": [{"$size": {"$ifNull": ["$pending", []]}}, 0]}
+        await self.collection.update_one(
+            {"_id": interaction_id, "lease_owner": owner},
+            [{"$set": {"lease_until": None, "lease_owner": None, "step_at": None,
+                       "wake_at": {"$cond": [more, literal(now), "$wake_at"]}}}],
+        )
+
+    async def note_step_failure(self, interaction_id: str, owner: str, error: str) -> None:
+        """A step raised: count it for operators (the lease expires and it is tried again)."""
+        await self.collection.update_one(
+            {"_id": interaction_id, "lease_owner": owner},
+            {"$inc": {"step_failures": 1}, "$set": {"step_error": error[:500]}},
         )
 
     async def insert_grouped(self, interaction: Interaction) -> None:

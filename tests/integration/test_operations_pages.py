@@ -157,3 +157,75 @@ async def test_the_audit_log_filters_by_user_kind_target_and_dates(
     assert rows == ["version.schedule"]
     _, text, _ = await pages.get("/admin/audit?from=someday")
     assert "a date, as 2026-12-04" in text
+
+
+async def test_stuck_conversations_are_found_and_repaired(
+    app: Quart, api: Api, services: Services
+) -> None:
+    """Alice waits too long: run the question again; Carol is moved to an answer; a repair
+    with a stale event_seq is refused; a bad action is refused; each is audited."""
+    await drinks_conversations(services)
+    collection = services.store.interactions.collection
+    await collection.update_many({"active": True},
+                                 {"$set": {"updated_at": utcnow() - timedelta(hours=3)}})
+    alice = await services.store.interactions.find_one({"contact": "visitor-alice"})
+    carol = await services.store.interactions.find_one({"contact": "visitor-carol"})
+    assert alice is not None and carol is not None
+
+    listed = (await api.get("/api/interactions/stuck?waiting_minutes=60")).json_body["items"]
+    assert {item["interaction"]["contact"]: item["reasons"] for item in listed} == {
+        "visitor-alice": ["waiting_too_long"], "visitor-carol": ["waiting_too_long"]}
+    assert (await api.get("/api/interactions/stuck?waiting_minutes=600")).json_body[
+        "items"] == []
+
+    stale = await api.post(f"/api/interactions/{alice.id}/repair",
+                           {"kind": "rerun", "event_seq": alice.event_seq - 1})
+    assert stale.status_code == 409 and "moved on" in stale.json_body["error"]["message"]
+    bad = await api.post(f"/api/interactions/{alice.id}/repair",
+                         {"kind": "move", "event_seq": alice.event_seq, "action": "nowhere"})
+    assert bad.status_code == 422
+    rerun = await api.post(f"/api/interactions/{alice.id}/repair",
+                           {"kind": "rerun", "event_seq": alice.event_seq})
+    assert rerun.status_code == 200, rerun.json_body
+    assert rerun.json_body["state"] == "waiting" and rerun.json_body["event_seq"] > alice.event_seq
+    events = await services.store.events.of_interaction(alice.id)
+    repaired = [(event.type, event.data.get("text")) for event in events][-2:]
+    assert repaired == [("repair", None), ("outbound", "Tea or coffee?")]
+    # the conversation goes on from there: the customer answers the question asked again
+    await services.runtime.receive(said(alice.entry_point_id, "visitor-alice", "Coffee", "a2"),
+                                   wait=True)
+    assert (await services.store.interactions.get(alice.id)).state is InteractionState.ended
+
+    pages = Pages(app)
+    await pages.log_in()
+    status, text, _ = await pages.get("/admin/stuck-conversations?minutes=60")
+    assert status == 200 and "1 stuck conversation" in text and "Carol" in text
+    status, _, response = await pages.post(f"/admin/stuck-conversations/{carol.id}", {
+        "kind": "move", "seq": str(carol.event_seq), "action": "tea", "minutes": "60"})
+    assert status == 302
+    text = await pages.follow(response)
+    assert "The conversation was moved." in text and "Nothing is stuck" in text
+    moved = await services.store.interactions.get(carol.id)
+    assert moved.state is InteractionState.ended and "tea" in moved.path
+    _, _, response = await pages.post(f"/admin/stuck-conversations/{carol.id}", {
+        "kind": "end", "seq": str(carol.event_seq)})
+    assert "Not repaired: the conversation has ended meanwhile." in await pages.follow(response)
+
+    audited = [item["action"] for item in
+               (await api.get("/api/audit?action=interaction")).json_body["items"]]
+    assert audited == ["interaction.move", "interaction.rerun"]
+
+
+async def test_a_failing_step_is_counted_until_a_step_commits(services: Services) -> None:
+    await drinks_conversations(services)
+    alice = await services.store.interactions.find_one({"contact": "visitor-alice"})
+    assert alice is not None
+    collection = services.store.interactions.collection
+    await collection.update_one({"_id": alice.id}, {"$set": {"lease_owner": "me"}})
+    await services.store.interactions.note_step_failure(alice.id, "me", "KeyError: 'x'")
+    await collection.update_one({"_id": alice.id}, {"$set": {"lease_owner": None}})
+    [item] = await services.repairs.stuck(timedelta(hours=1))
+    assert item.reasons == ["step_failing"] and item.interaction.step_error == "KeyError: 'x'"
+    await services.runtime.receive(said(alice.entry_point_id, "visitor-alice", "Tea", "a3"),
+                                   wait=True)
+    assert await services.repairs.stuck(timedelta(hours=1)) == []
