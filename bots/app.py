@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Quart, Response
+from quart import Quart, Response, redirect
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
 from admin import pages
@@ -19,6 +19,7 @@ from admin.api import (
     queues,
     reference,
     routings,
+    statistics,
     surveys,
     tasks,
     versions,
@@ -98,9 +99,15 @@ def create_app(settings: Settings) -> Quart:
     frame_limit = FrameLimit(app.asgi_app, settings.websocket_max_frame_bytes)
     app.asgi_app = frame_limit  # type: ignore[method-assign,assignment]
     for module in (health, accounts, routings, versions, reference, interactions, outbox,
-                   queues, agent, cases, crm, tasks, campaigns, surveys, webchat, webhooks,
-                   agent_console, pages):
+                   queues, agent, cases, crm, tasks, campaigns, surveys, statistics, webchat,
+                   webhooks, agent_console, pages):
         app.register_blueprint(module.blueprint)
+
+    @app.get("/")
+    async def root() -> Any:
+        """A person who opens the service's address lands on the panel's home page."""
+        return redirect("/admin/")
+
     if settings.bench_probe:
         from bots import bench_probe
 

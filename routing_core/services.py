@@ -32,6 +32,7 @@ from routing_core.routing.lifecycle import Lifecycle
 from routing_core.routing.scheduling import ProductionScheduler
 from routing_core.routing.tree_editor import TreeEditor
 from routing_core.store import Store
+from routing_core.store.statistics import RoutingStatistics
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Services:
     campaign_runner: CampaignRunner
     surveys: Surveys
     repairs: Repairs
+    statistics: RoutingStatistics
     relays: list[EventRelay] = field(default_factory=list)  # more may be added before start
     _relay_tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
@@ -133,6 +135,7 @@ class Services:
             campaign_runner=campaign_runner,
             surveys=surveys,
             repairs=Repairs(runtime),
+            statistics=RoutingStatistics(store.interactions),
         )
 
     async def start(self) -> None:

@@ -43,6 +43,7 @@ from admin.pages import (
     roles,
     routings,
     schedules,
+    statistics,
     surveys,
     tasks,
     users,
@@ -50,6 +51,7 @@ from admin.pages import (
     variables,
     versions,
 )
+from admin.pages.home import home_page
 from admin.pages.nav import entries_for
 from admin.pages.security import (
     CSRF_FIELD,
@@ -74,7 +76,7 @@ blueprint = Blueprint(
 for area in (auth, audit, routings, versions, editor, interactions, outbox, repairs,
              entry_points, value_tables, variables, databases, database_rows, schedules, queues,
              users, roles, cases, crm, crm_types, crm_objects, tasks, campaigns,
-             campaign_targets, surveys):
+             campaign_targets, surveys, statistics):
     blueprint.register_blueprint(area.blueprint)
 
 
@@ -109,7 +111,7 @@ async def _helpers() -> dict[str, Any]:
 
 @blueprint.get("/")
 async def home() -> Any:
-    return redirect(url_for("pages.routings.index"))
+    return await home_page()
 
 
 @blueprint.route("/<path:unknown>", methods=["GET", "POST"])

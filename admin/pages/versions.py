@@ -4,7 +4,7 @@ lifecycle buttons of its card — production, test, schedule, duplicate, delete.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from quart import Blueprint, flash, redirect, request, url_for
@@ -25,6 +25,7 @@ from routing_core.model.interaction import Channel
 from routing_core.model.routing import Version, VersionStatus
 from routing_core.model.tree import Action
 from routing_core.routing import validation
+from routing_core.store.statistics import Period
 
 blueprint = Blueprint("versions", __name__, url_prefix="/versions")
 EXECUTIONS_SHOWN, EVENTS_SHOWN = 20, 300
@@ -84,6 +85,12 @@ def _target_label(action: Action) -> str:
     return label if len(label) <= 80 else label[:79] + "…"
 
 
+def last_week() -> Period:
+    now, settings = services().runtime.clock(), services().settings
+    return Period(since=now - timedelta(days=7), before=now + timedelta(minutes=1),
+                  zone=settings.timezone)
+
+
 async def render_version(version_id: str, panel: Panel, status: int = 200) -> Any:
     store = services().store
     version = await store.versions.get(version_id)
@@ -106,6 +113,8 @@ async def render_version(version_id: str, panel: Panel, status: int = 200) -> An
         "title_of": catalogue.action_title,
         "type_info": catalogue.type_info,
     }
+    if request.args.get("counts") == "1":  # the last week's conversations, on the tree
+        context["counts"] = await services().statistics.per_action(version.id, last_week())
     if panel.kind == "action":
         context |= _action_panel(version, panel)
     elif panel.kind == "add" and editable:

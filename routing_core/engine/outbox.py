@@ -182,7 +182,7 @@ class OutboxSender:
         self.metrics.dead_letter(channel)
         await self._settle(event, {"status": DeliveryStatus.failed.value,
                                    "attempts": attempts, "error": text,
-                                   "error_kind": error.code})
+                                   "error_kind": error.code, "failed_at": now})
         await self.store.events.append([Event(
             id=f"{event.id}:failed:{new_id()}",  # one per dead letter, replays included
             interaction_id=event.interaction_id, at=now,
@@ -265,7 +265,8 @@ class OutboxSender:
         if status in ("failed", "undelivered"):
             fields: dict[str, Any] = {"status": DeliveryStatus.failed.value,
                                       "error": error or status,
-                                      "error_kind": REPORTED_FAILURE}
+                                      "error_kind": REPORTED_FAILURE,
+                                      "failed_at": self.clock()}
         elif STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(current, 99):
             fields = {"status": status}
         else:

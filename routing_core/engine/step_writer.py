@@ -43,12 +43,14 @@ class StepWriter:
             event.agent_id = interaction.agent_id
         outbound = journal.outbound_messages()
         for event in outbound:
+            # also what reply latencies are measured from (statistics)
+            event.last_inbound_at = interaction.last_inbound_at
             if self.delivery.stored_as_sent(event.channel):  # type: ignore[arg-type]
                 event.status = DeliveryStatus.sent
+                event.sent_at = self.clock()
             else:  # ours to send right after the commit, held (and renewed) until sent
                 event.lease_until = self.held.lease_until(self.clock())
                 event.lease_owner = self.owner
-                event.last_inbound_at = interaction.last_inbound_at
         self.held.hold(event.id for event in outbound if event.lease_owner)
         return outbound
 

@@ -183,6 +183,7 @@ class Event(Record):
     provider_id: str | None = None
     error: str | None = None
     error_kind: str | None = None  # the send error's code: what operators filter on
+    failed_at: datetime | None = None  # when it became a dead letter
     sent_at: datetime | None = None
     possible_duplicate: bool = False  # re-sent after its sender died mid-send
     reports: dict[str, datetime] = Field(default_factory=dict)  # provider status → when

@@ -229,3 +229,77 @@ async def test_a_failing_step_is_counted_until_a_step_commits(services: Services
     await services.runtime.receive(said(alice.entry_point_id, "visitor-alice", "Tea", "a3"),
                                    wait=True)
     assert await services.repairs.stuck(timedelta(hours=1)) == []
+
+
+async def test_statistics_count_what_ran(app: Quart, api: Api, services: Services) -> None:
+    """Alice waits, Bob chose tea, Carol waits: the counts per day, per action and link,
+    per entry point match those conversations; the page draws them on the tree."""
+    setup = await drinks_conversations(services)
+    version = await services.store.versions.find_one({"routing_id": setup["routing"]})
+    assert version is not None
+    since = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    before = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = await api.get(f"/api/smart-routings/{setup['routing']}/statistics"
+                             f"?since={since}&before={before}")
+    assert response.status_code == 200, response.json_body
+    figures = response.json_body
+    assert sum(day["started"] for day in figures["days"]) == 3
+    assert sum(day["ended"] for day in figures["days"]) == 1
+    assert sum(day["abandoned"] + day["failed"] + day["with_agent"]
+               for day in figures["days"]) == 0
+    actions = figures["actions"]
+    assert actions["total"] == 3
+    assert actions["conversations"] == {"start": 3, "ask": 3, "tea": 1}
+    assert actions["ended_here"] == {"tea": 1}
+    links = {(link["after"], link["before"]): link["conversations"] for link in actions["links"]}
+    assert links == {("start", "ask"): 3, ("ask", "tea"): 1}
+    by_entry_point = {item["entry_point_id"]: item for item in figures["entry_points"]}
+    front = by_entry_point[setup["front"]]
+    assert (front["conversations"], front["inbound"], front["outbound"]) == (2, 3, 3)
+    assert front["replies_timed"] == 3 and front["latency_p50_ms"] is not None
+    assert by_entry_point[setup["side"]]["inbound"] == 1
+
+    bad = await api.get(f"/api/smart-routings/{setup['routing']}/statistics"
+                        f"?since={before}&before={since}")
+    assert bad.status_code == 422 and "before must come after since" in str(bad.json_body)
+
+    pages = Pages(app)
+    await pages.log_in()
+    status, text, _ = await pages.get(f"/admin/statistics?routing={setup['routing']}")
+    assert status == 200
+    assert re.search(r'data-total="started"><span class="figure-value">3<', text)
+    assert 'data-link="ask:tea" data-count="1"' in text
+    assert re.search(r'data-action="ask"[^>]*>.*?data-count="3"', text, re.S)
+    assert text.count('class="chart-bar') == 7 * 5  # a week, five series
+    status, text, _ = await pages.get("/admin/statistics?from=2026-12-10&to=2026-12-01")
+    assert status == 200 and "the last day comes after the first" in text
+
+
+async def test_the_editor_draws_the_last_weeks_counts(app: Quart, services: Services) -> None:
+    setup = await drinks_conversations(services)
+    version = await services.store.versions.find_one({"routing_id": setup["routing"]})
+    assert version is not None
+    pages = Pages(app)
+    await pages.log_in()
+    _, text, _ = await pages.get(f"/admin/versions/{version.id}")
+    assert "data-link=" not in text and "Counts" in text
+    _, text, _ = await pages.get(f"/admin/versions/{version.id}?counts=1")
+    assert 'data-link="start:ask" data-count="3"' in text
+    assert 'data-link="ask:tea" data-count="1"' in text
+    assert 'data-link="ask:coffee" data-count="0"' in text
+
+
+async def test_the_home_page_shows_what_runs(app: Quart, services: Services) -> None:
+    await drinks_conversations(services)
+    response = await app.test_client().get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/")
+    pages = Pages(app)
+    await pages.log_in()
+    status, text, _ = await pages.get("/admin/")
+    assert status == 200 and "At a glance" in text
+    assert re.search(r'data-figure="live">\s*<span class="figure-value">2<', text)
+    assert re.search(r'data-figure="failed">\s*<span class="figure-value">0<', text)
+    assert "No production is scheduled." in text
+    for page_link in ("/admin/interactions", "/admin/failed-messages", "/admin/audit",
+                      "/admin/stuck-conversations", "/admin/statistics"):
+        assert f'href="{page_link}"' in text
