@@ -18,7 +18,8 @@ from routing_core.store.audit import AuditFilter
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 READ = "audit:read"
-add_entry(NavEntry("audit", "Operations", "Audit log", "pages.audit.index", READ))
+add_entry(NavEntry("audit", "Operations", "Audit log", "pages.audit.index", READ,
+                   rank=50))
 PAGE_SIZE = 50
 # where an entry's target opens, by its type
 TARGET_PAGES = {

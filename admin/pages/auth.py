@@ -44,7 +44,7 @@ async def login_post() -> Any:
             else "Wrong e-mail or password.",
         )
     start_session(await accounts.issue_token(user))
-    return redirect(safe_next(form.get("next"), url_for("pages.routings.index")))
+    return redirect(safe_next(form.get("next"), url_for("pages.home")))
 
 
 @blueprint.post("/logout")

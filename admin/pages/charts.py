@@ -66,6 +66,7 @@ def grouped_bars(rows: list[Any], series: list[tuple[str, str]], key: str = "day
             ))
         chart.days.append((round(chart.plot_left + (index + 0.5) * group, 1),
                            str(getattr(row, key))[5:]))  # MM-DD
-    chart.ticks = [(round(chart.plot_bottom - plot_height * part / 4, 1), top * part // 4)
-                   for part in range(5)]
+    steps = top if top <= 5 else (5 if str(top)[0] in "15" else 4)  # whole numbers
+    chart.ticks = [(round(chart.plot_bottom - plot_height * part / steps, 1), top * part // steps)
+                   for part in range(steps + 1)]
     return chart

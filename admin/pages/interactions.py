@@ -21,7 +21,7 @@ from routing_core.store.interaction_search import COUNT_CAP, InteractionFilter, 
 blueprint = Blueprint("interactions", __name__, url_prefix="/interactions")
 READ = "interactions:read"
 add_entry(NavEntry("interactions", "Operations", "Conversations", "pages.interactions.index",
-                   READ))
+                   READ, rank=10))
 TEXT_KEYS = ("text", "label", "message", "error", "reason")
 STATE_LABELS = {
     InteractionState.running: "Running",

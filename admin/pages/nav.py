@@ -16,6 +16,7 @@ class NavEntry:
     label: str
     endpoint: str
     permission: str
+    rank: int = 100  # within its section, lower first; equal ranks keep the order added
 
 
 _ENTRIES: list[NavEntry] = []
@@ -38,4 +39,5 @@ def entries_for(permissions: frozenset[str]) -> list[tuple[str, list[NavEntry]]]
     def rank(section: str) -> int:
         return SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER)
 
-    return sorted(sections.items(), key=lambda item: rank(item[0]))
+    return sorted(((section, sorted(entries, key=lambda entry: entry.rank))
+                   for section, entries in sections.items()), key=lambda item: rank(item[0]))

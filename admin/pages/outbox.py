@@ -21,7 +21,8 @@ from routing_core.ports.channels import SEND_ERRORS
 
 blueprint = Blueprint("outbox", __name__, url_prefix="/failed-messages")
 READ, EDIT = "interactions:read", "interactions:edit"
-add_entry(NavEntry("outbox", "Operations", "Failed messages", "pages.outbox.index", READ))
+add_entry(NavEntry("outbox", "Operations", "Failed messages", "pages.outbox.index", READ,
+                   rank=20))
 ERROR_KINDS = {
     **{error.code: (error.__doc__ or error.code).strip().split("\n")[0]
        for error in SEND_ERRORS},

@@ -22,7 +22,7 @@ from routing_core.infra.errors import DomainError
 blueprint = Blueprint("repairs", __name__, url_prefix="/stuck-conversations")
 READ, EDIT = "interactions:read", "interactions:edit"
 add_entry(NavEntry("repairs", "Operations", "Stuck conversations", "pages.repairs.index",
-                   READ))
+                   READ, rank=30))
 THRESHOLDS = {"15": "15 minutes", "60": "1 hour", "240": "4 hours", "1440": "1 day",
               "10080": "1 week"}
 DONE = {"end": "ended", "move": "moved", "rerun": "run again from its current action"}

@@ -20,7 +20,8 @@ from routing_core.store.statistics import DayFigures, Period
 
 blueprint = Blueprint("statistics", __name__, url_prefix="/statistics")
 READ = "smart_routings:read"
-add_entry(NavEntry("statistics", "Operations", "Statistics", "pages.statistics.index", READ))
+add_entry(NavEntry("statistics", "Operations", "Statistics", "pages.statistics.index", READ,
+                   rank=40))
 SERIES = [("started", "Started"), ("ended", "Ended"), ("with_agent", "Handed to an agent"),
           ("abandoned", "Abandoned"), ("failed", "Failed")]
 DEFAULT_DAYS = 7

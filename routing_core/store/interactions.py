@@ -74,7 +74,9 @@ class InteractionRepository(Repository[Interaction]):
             name="due_wake_ups",
         ),
         IndexModel(
-            [("entry_point_id", ASCENDING), ("contact", ASCENDING), ("_id", DESCENDING)],
+            # a contact's latest interaction on an entry point (first messages), and the
+            # conversations list's search by address (on every entry point)
+            [("contact", ASCENDING), ("entry_point_id", ASCENDING), ("_id", DESCENDING)],
             name="by_contact",
         ),
         IndexModel([("contact_id", ASCENDING), ("created_at", DESCENDING)], name="by_contact_id"),
@@ -91,7 +93,6 @@ class InteractionRepository(Repository[Interaction]):
         IndexModel([("state", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
                    name="list_by_state"),
         IndexModel([("test", ASCENDING), ("_id", DESCENDING)], name="list_all"),
-        IndexModel([("contact", ASCENDING), ("_id", DESCENDING)], name="list_by_address"),
         IndexModel([("contact_phone", ASCENDING), ("_id", DESCENDING)],
                    partialFilterExpression={"contact_phone": {"$type": "string"}},
                    name="list_by_phone"),
@@ -99,7 +100,7 @@ class InteractionRepository(Repository[Interaction]):
                    partialFilterExpression={"contact_name": {"$type": "string"}},
                    name="list_by_name"),
     ]
-    RETIRED_INDEXES = ("by_routing", "by_status")
+    RETIRED_INDEXES = ("by_routing", "by_status", "list_by_address")
 
     def __init__(self, database: AsyncDatabase):
         super().__init__(database)

@@ -3,6 +3,7 @@ mongod, driven by Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -83,8 +84,10 @@ class Server:
             return str(json.loads(response.read())["token"])
 
 
-@pytest.fixture(scope="session")
-def server(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextlib.contextmanager
+def serving(mongodb_uri: str, data_dir: Path, **settings: str) -> Iterator[Server]:
+    """`smart-routing serve --port 0` on a database of its own; ``settings`` add to (or
+    override) its environment, e.g. ``SR_TELEGRAM_API_BASE`` of a fake Bot API."""
     environment = {
         key: value for key, value in os.environ.items()
         if not key.startswith("SR_") and key != "MONGODB_URI"
@@ -93,7 +96,7 @@ def server(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     environment.update({
         "MONGODB_URI": mongodb_uri,
         "SR_MONGODB_DATABASE": database,
-        "SR_DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
+        "SR_DATA_DIR": str(data_dir),
         "SR_SECRET_KEY": "browser-test-secret",
         "SR_ADMIN_EMAIL": ADMIN_EMAIL,
         "SR_ADMIN_PASSWORD": ADMIN_PASSWORD,
@@ -101,6 +104,7 @@ def server(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "SR_SCHEDULE_POLL_SECONDS": "3600",
         "SR_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        **settings,
     })
     command = [
         sys.executable, "-c", "import sys; from bots.cli import main; sys.exit(main())",
@@ -127,6 +131,12 @@ def server(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         reader.join(timeout=5)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def server(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(mongodb_uri, tmp_path_factory.mktemp("browser-data")) as served:
+        yield served
 
 
 @pytest_asyncio.fixture(scope="session")

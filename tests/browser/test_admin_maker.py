@@ -34,7 +34,7 @@ async def log_in(page: Any, server: Server, email: str = ADMIN_EMAIL,
     await page.get_by_label("E-mail").fill(email)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_role("heading", name="Messaging smart routings")).to_be_visible()
+    await expect(page.get_by_role("heading", name="At a glance")).to_be_visible()
 
 
 async def create_routing(page: Any, server: Server, name: str) -> str:

@@ -113,7 +113,7 @@ async def test_login_sets_an_httponly_lax_cookie_and_refuses_open_redirects(app:
         "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "next": "https://evil.example/admin",
     })
     assert status == 302
-    assert response.headers["Location"] == "/admin/smart-routings"
+    assert response.headers["Location"] == "/admin/"
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 

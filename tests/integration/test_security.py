@@ -330,6 +330,10 @@ NOT_AUDITED = {
     ("POST", "/api/agent/interactions/<interaction_id>/end"):
         "conversation activity: in the interaction's events list",
     ("POST", "/api/outbox/<event_id>/replay"): "needs a dead letter: see the outbox tests",
+    ("POST", "/api/outbox/<event_id>/discard"):
+        "needs a dead letter: audited, see test_telegram's failed messages test",
+    ("POST", "/api/interactions/<interaction_id>/repair"):
+        "needs a stuck conversation: audited, see test_operations_pages.py",
     ("POST", "/api/agent/tasks/<task_id>/done"):
         "needs an agent's task: audited by the tasks service, see test_agent_tasks.py",
     ("POST", "/api/campaigns/<campaign_id>/targets/claim"):

@@ -384,6 +384,9 @@ async def test_the_failed_messages_page_resends_and_discards(app, api, services,
     _, _, response = await pages.post("/admin/failed-messages/discard", {"one": second.id})
     text = await pages.follow(response)
     assert "1 not discarded: only a failed message" in text
+    again = await api.post(f"/api/outbox/{second.id}/discard")
+    assert again.status_code == 409 and "can be discarded" in again.json_body["error"]["message"]
+    assert (await api.post("/api/outbox/unknown/discard")).status_code == 404
     _, text, _ = await pages.get("/admin/failed-messages?show=discarded")
     assert second.id in text and "1 discarded message" in text
 
