@@ -13,6 +13,7 @@ from admin.api import (
     agent,
     campaigns,
     cases,
+    changes,
     crm,
     interactions,
     outbox,
@@ -98,9 +99,9 @@ def create_app(settings: Settings) -> Quart:
     metrics = prometheus.install(app)
     frame_limit = FrameLimit(app.asgi_app, settings.websocket_max_frame_bytes)
     app.asgi_app = frame_limit  # type: ignore[method-assign,assignment]
-    for module in (health, accounts, routings, versions, reference, interactions, outbox,
-                   queues, agent, cases, crm, tasks, campaigns, surveys, statistics, webchat,
-                   webhooks, agent_console, pages):
+    for module in (health, accounts, routings, versions, changes, reference, interactions,
+                   outbox, queues, agent, cases, crm, tasks, campaigns, surveys, statistics,
+                   webchat, webhooks, agent_console, pages):
         app.register_blueprint(module.blueprint)
 
     @app.get("/")

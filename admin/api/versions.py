@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, Field
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
@@ -190,3 +191,36 @@ async def delete_action(version_id: str, action_id: str) -> tuple[str, int]:
 async def set_link(version_id: str, data: LinkIn) -> VersionOut:
     version = await services().trees.link(actor(), version_id, data.from_, data.branch, data.to)
     return VersionOut.of(version)
+
+
+class EditsOut(BaseModel):
+    undo: str | None = Field(description="What Undo would take back (None: nothing)")
+    redo: str | None = Field(description="What Redo would make again (None: nothing)")
+
+
+@blueprint.get("/versions/<version_id>/edits")
+@require(READ)
+@validate_response(EditsOut)
+async def edits(version_id: str) -> EditsOut:
+    """The version's undo history as Undo and Redo buttons read it (the last 50 edits are
+    kept, server-side: a reload keeps them)."""
+    await services().store.versions.get(version_id)
+    last, undone = await services().trees.history(version_id)
+    return EditsOut(undo=last.label if last else None, redo=undone.label if undone else None)
+
+
+@blueprint.post("/versions/<version_id>/undo")
+@require(EDIT)
+@validate_response(VersionOut)
+async def undo(version_id: str) -> VersionOut:
+    """Take back the last edit of a development version's tree (409: nothing to undo, or the
+    tree changed another way since)."""
+    return VersionOut.of(await services().trees.undo(actor(), version_id))
+
+
+@blueprint.post("/versions/<version_id>/redo")
+@require(EDIT)
+@validate_response(VersionOut)
+async def redo(version_id: str) -> VersionOut:
+    """Make again the edit undone last (409: nothing to redo — a new edit replaces them)."""
+    return VersionOut.of(await services().trees.redo(actor(), version_id))

@@ -23,8 +23,10 @@ from routing_core.infra.errors import DomainError, Invalid
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel
 from routing_core.model.routing import Version, VersionStatus
-from routing_core.model.tree import Action
+from routing_core.model.tree import Action, Tree
 from routing_core.routing import validation
+from routing_core.routing.impact import impact_of
+from routing_core.routing.version_diff import diff_trees
 from routing_core.store.statistics import Period
 
 blueprint = Blueprint("versions", __name__, url_prefix="/versions")
@@ -85,6 +87,34 @@ def _target_label(action: Action) -> str:
     return label if len(label) <= 80 else label[:79] + "…"
 
 
+async def _changes(version: Version, production: Version | None) -> dict[str, Any]:
+    """The diff against production (coloured on the tree with ``?diff=1``, or against
+    ``?against=<version>``), and, for the production confirmation, the diff and what
+    production touches."""
+    context: dict[str, Any] = {}
+    against = production
+    if request.args.get("against"):
+        other = await services().store.versions.find(request.args["against"])
+        if other is not None and other.routing_id == version.routing_id:
+            against = other
+    names = {action.id: action.name or action.type
+             for tree in (version.tree, against.tree if against else None) if tree
+             for action in tree.actions}
+    empty = Tree(start="", actions=[])
+    diff = diff_trees(against.tree if against else empty, version.tree)
+    if request.args.get("diff") == "1" or request.args.get("against"):
+        context |= {"diff_view": diff, "diff_against": against, "diff_names": names}
+    promotable = version.status in (VersionStatus.development, VersionStatus.backup)
+    if promotable and can("edit"):
+        production_diff = diff if against is production else diff_trees(
+            production.tree if production else empty, version.tree)
+        context["change"] = {
+            "version_id": version.id, "diff": production_diff, "against": production,
+            "names": names, "impact": await impact_of(services().store, version),
+        }
+    return context
+
+
 def last_week() -> Period:
     now, settings = services().runtime.clock(), services().settings
     return Period(since=now - timedelta(days=7), before=now + timedelta(minutes=1),
@@ -113,6 +143,9 @@ async def render_version(version_id: str, panel: Panel, status: int = 200) -> An
         "title_of": catalogue.action_title,
         "type_info": catalogue.type_info,
     }
+    if editable:
+        context["undo_edit"], context["redo_edit"] = await services().trees.history(version.id)
+    context |= await _changes(version, production)
     if request.args.get("counts") == "1":  # the last week's conversations, on the tree
         context["counts"] = await services().statistics.per_action(version.id, last_week())
     if panel.kind == "action":
@@ -298,6 +331,29 @@ async def update_details(version_id: str) -> Any:
             await flash(error.message, "error")
         else:
             await flash("Version details saved.", "success")
+    return redirect(url_for("pages.versions.show", version_id=version_id))
+
+
+@blueprint.post("/<version_id>/undo")
+@require(EDIT)
+async def undo(version_id: str) -> Any:
+    return await _undo_or_redo(version_id, "undo")
+
+
+@blueprint.post("/<version_id>/redo")
+@require(EDIT)
+async def redo(version_id: str) -> Any:
+    return await _undo_or_redo(version_id, "redo")
+
+
+async def _undo_or_redo(version_id: str, which: str) -> Any:
+    trees = services().trees
+    try:
+        await (trees.undo if which == "undo" else trees.redo)(actor(), version_id)
+    except DomainError as error:
+        await flash(error.message[:1].upper() + error.message[1:] + ".", "error")
+    else:
+        await flash("Edit undone." if which == "undo" else "Edit made again.", "success")
     return redirect(url_for("pages.versions.show", version_id=version_id))
 
 

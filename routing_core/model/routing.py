@@ -42,3 +42,22 @@ class Version(Timestamped):
     revision: int = 1
     tree: Tree = Field(default_factory=Tree.blank)
     production_at: datetime | None = None
+
+
+class TreeEdit(Timestamped):
+    """One saved edit of a development version's tree, kept so it can be undone and redone
+    (the newest ``TREE_EDITS_KEPT`` per version). ``seq`` is the version's revision the edit
+    produced; the edits after an undo are ``undone`` until redone or replaced by a new edit.
+    """
+
+    version_id: str
+    seq: int
+    what: str  # add, update, delete, link…
+    label: str = ""  # what people read: "add Ask tea or coffee"
+    before: Tree
+    after: Tree
+    undone: bool = False
+    actor: str = ""
+
+
+TREE_EDITS_KEPT = 50

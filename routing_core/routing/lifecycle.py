@@ -20,7 +20,14 @@ from pymongo.errors import DuplicateKeyError
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Invalid, NotFound
 from routing_core.model.audit import SYSTEM, Actor
-from routing_core.model.routing import RoutingType, SmartRouting, Version, VersionStatus
+from routing_core.model.routing import (
+    TREE_EDITS_KEPT,
+    RoutingType,
+    SmartRouting,
+    TreeEdit,
+    Version,
+    VersionStatus,
+)
 from routing_core.model.tree import Tree
 from routing_core.routing import validation
 from routing_core.store import Store
@@ -258,11 +265,19 @@ class Lifecycle:
         )
         return updated
 
-    async def save_tree(self, actor: Actor, version: Version, tree: Tree, what: str) -> Version:
-        """Store an edited tree, only if nobody changed the version since it was read."""
+    async def save_tree(self, actor: Actor, version: Version, tree: Tree, what: str,
+                        label: str = "", remember: bool = True) -> Version:
+        """Store an edited tree, only if nobody changed the version since it was read; the
+        edit joins the version's undo history unless it is an undo or a redo itself."""
         require_development(version, "edit")
         updated = await self._conditional_update(version, {"$set": {"tree": tree.model_dump()}})
-        await self.store.audit.record_change(actor, f"tree.{what}", "version", version.id)
+        await self.store.audit.record_change(actor, f"tree.{what}", "version", version.id,
+                                             label=label or None)
+        if remember:
+            await self.store.tree_edits.keep(TreeEdit(
+                version_id=version.id, seq=updated.revision, what=what, label=label or what,
+                before=version.tree, after=tree, actor=actor.name,
+            ), TREE_EDITS_KEPT)
         return updated
 
     async def delete_version(self, actor: Actor, version_id: str) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Conflict, Invalid
 from routing_core.model.audit import Actor
-from routing_core.model.routing import Version
+from routing_core.model.routing import TreeEdit, Version
 from routing_core.model.tree import Action
 from routing_core.routing.lifecycle import Lifecycle, require_development
 from routing_core.routing.tree_edits import (
@@ -68,7 +68,7 @@ class TreeEditor:
         else:
             action = new_action(type, name, params or {}, record_passage)
         tree = insert_action(version.tree, action, after, branch, before)
-        await self.lifecycle.save_tree(actor, version, tree, "add")
+        await self.lifecycle.save_tree(actor, version, tree, "add", f"add {named(action)}")
         return action
 
     async def update(
@@ -76,19 +76,57 @@ class TreeEditor:
     ) -> Action:
         version = await self._editable(version_id)
         tree = update_action(version.tree, action_id, changes)
-        await self.lifecycle.save_tree(actor, version, tree, "update")
         updated = tree.find(action_id)
         assert updated is not None
+        await self.lifecycle.save_tree(actor, version, tree, "update", f"change {named(updated)}")
         return updated
 
     async def delete(self, actor: Actor, version_id: str, action_id: str) -> None:
         version = await self._editable(version_id)
+        deleted = version.tree.find(action_id)
         tree = delete_action(version.tree, action_id)
-        await self.lifecycle.save_tree(actor, version, tree, "delete")
+        label = f"delete {named(deleted)}" if deleted else "delete"
+        await self.lifecycle.save_tree(actor, version, tree, "delete", label)
 
     async def link(
         self, actor: Actor, version_id: str, origin: str, branch: str, target: str | None
     ) -> Version:
         version = await self._editable(version_id)
         tree = set_link(version.tree, origin, branch, target)
-        return await self.lifecycle.save_tree(actor, version, tree, "link")
+        source = version.tree.find(origin)
+        label = f"re-link {named(source)} ({branch})" if source else "re-link"
+        return await self.lifecycle.save_tree(actor, version, tree, "link", label)
+
+    async def undo(self, actor: Actor, version_id: str) -> Version:
+        """Put the tree back as it was before its last edit (a revision-checked save);
+        refused when there is nothing to undo or the tree changed another way since."""
+        return await self._travel(actor, version_id, back=True)
+
+    async def redo(self, actor: Actor, version_id: str) -> Version:
+        """Make again the edit undone last; refused after a new edit replaced it."""
+        return await self._travel(actor, version_id, back=False)
+
+    async def _travel(self, actor: Actor, version_id: str, back: bool) -> Version:
+        version = await self._editable(version_id)
+        edits = self.store.tree_edits
+        edit = await (edits.last_done(version_id) if back else edits.first_undone(version_id))
+        word = "undo" if back else "redo"
+        if edit is None:
+            raise Conflict(f"there is no edit to {word}", code=f"nothing_to_{word}")
+        expected, restored = (edit.after, edit.before) if back else (edit.before, edit.after)
+        if expected.model_dump() != version.tree.model_dump():
+            raise Conflict("the tree changed since that edit (another editor?); reload it",
+                           code="concurrent_change")
+        saved = await self.lifecycle.save_tree(actor, version, restored, word,
+                                               f"{word} {edit.label}", remember=False)
+        await edits.mark(edit, undone=back)
+        return saved
+
+    async def history(self, version_id: str) -> tuple[TreeEdit | None, TreeEdit | None]:
+        """What Undo and Redo would do now (None: nothing)."""
+        return (await self.store.tree_edits.last_done(version_id),
+                await self.store.tree_edits.first_undone(version_id))
+
+
+def named(action: Action) -> str:
+    return action.name or action.type

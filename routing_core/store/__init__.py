@@ -29,7 +29,11 @@ from routing_core.store.reference import (
     VariableRepository,
 )
 from routing_core.store.repository import Repository
-from routing_core.store.routings import SmartRoutingRepository, VersionRepository
+from routing_core.store.routings import (
+    SmartRoutingRepository,
+    TreeEditRepository,
+    VersionRepository,
+)
 from routing_core.store.surveys import SurveyAnswerRepository, SurveyRepository
 from routing_core.store.tasks import TaskRepository
 from routing_core.store.users import ApiTokenRepository, RoleRepository, UserRepository
@@ -45,6 +49,7 @@ class Store:
         self.database = database
         self.routings = SmartRoutingRepository(database)
         self.versions = VersionRepository(database)
+        self.tree_edits = TreeEditRepository(database)
         self.users = UserRepository(database)
         self.roles = RoleRepository(database)
         self.tokens = ApiTokenRepository(database)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bson.regex import Regex
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from routing_core.infra.ids import id_at
@@ -30,7 +31,7 @@ class AuditFilter:
             query["actor_id"] = None if self.actor_id == "system" else self.actor_id
         if self.kind:
             query["action"] = (self.kind if "." in self.kind
-                               else re.compile("^" + re.escape(self.kind) + r"\."))
+                               else Regex("^" + re.escape(self.kind) + r"\."))
         if self.target:
             query["$or"] = [{"target_id": self.target}, {"target_type": self.target}]
         bounds = {}

@@ -10,10 +10,13 @@ million keys on every page view; the page says "more than 10,000".
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from bson.regex import Regex
 
 from routing_core.infra.ids import id_at
 from routing_core.model.interaction import Interaction, InteractionState
@@ -21,6 +24,9 @@ from routing_core.store.interactions import InteractionRepository
 from routing_core.store.repository import MAX_PAGE
 
 COUNT_CAP = 10_000
+# each way of naming a contact, and the index that answers it
+CONTACT_INDEXES = {"contact": "by_contact", "contact_phone": "list_by_phone",
+                   "contact_name": "list_by_name"}
 LIVE_STATES = (InteractionState.running, InteractionState.waiting, InteractionState.with_agent)
 OVER_STATES = (InteractionState.ended, InteractionState.failed)
 
@@ -37,7 +43,8 @@ class InteractionFilter:
     contact: str | None = None  # an address, a phone number, or the start of a name
     test: bool = False  # the simulator's and test entry points' conversations, or the real
 
-    def query(self) -> dict[str, Any]:
+    def query(self, before_id: str | None = None) -> dict[str, Any]:
+        """The MongoDB filter; ``before_id``: only ids below it (the next page)."""
         query: dict[str, Any] = {"test": self.test}
         for field, key in (("routing_id", "routing_id"), ("version_id", "version_id"),
                            ("entry_point_id", "entry_point_id"), ("channel", "channel")):
@@ -53,11 +60,17 @@ class InteractionFilter:
             bounds["$gte"] = id_at(self.started_from)
         if self.started_to is not None:
             bounds["$lt"] = id_at(self.started_to)
+        if before_id is not None:
+            bounds["$lt"] = min(before_id, bounds.get("$lt", before_id))
         if bounds:
             query["_id"] = bounds
-        if self.contact:
-            query["$or"] = contact_clauses(self.contact)
         return query
+
+
+def prefix_regex(prefix: str) -> Regex[str]:
+    """An anchored regex MongoDB reads as a range of an index. Not ``re.compile``: Python's
+    regexes carry the unicode flag, and with a flag MongoDB walks the whole index."""
+    return Regex("^" + re.escape(prefix))
 
 
 def contact_clauses(text: str) -> list[dict[str, Any]]:
@@ -65,11 +78,12 @@ def contact_clauses(text: str) -> list[dict[str, Any]]:
     typed, or capitalised: people type "ali" for "Alice"). Each clause has its index."""
     text = text.strip()
     prefixes = {text, text[:1].upper() + text[1:]}
+    # a clause per prefix: one anchored regex is a tight range of the name index ($in of
+    # regexes is not, and walks the whole index)
     return [
         {"contact": text},
         {"contact_phone": text},
-        {"contact_name": {"$in": [re.compile("^" + re.escape(prefix))
-                                  for prefix in sorted(prefixes)]}},
+        *({"contact_name": prefix_regex(prefix)} for prefix in sorted(prefixes)),
     ]
 
 
@@ -86,15 +100,45 @@ async def search(
     cursor: str | None = None, limit: int = 50,
 ) -> InteractionPage:
     """A page of the conversations that match, newest first, and how many match."""
-    query = filters.query()
     limit = max(1, min(limit, MAX_PAGE))
-    count = await repository.collection.count_documents(query, limit=COUNT_CAP + 1)
-    if cursor:
-        bound = dict(query.get("_id", {}))
-        bound["$lt"] = min(cursor, bound.get("$lt", cursor))
-        query["_id"] = bound
+    if filters.contact:
+        return await _contact_search(repository, filters, cursor, limit)
+    count = await repository.collection.count_documents(filters.query(), limit=COUNT_CAP + 1)
+    query = filters.query(before_id=cursor or None)
     found = repository.collection.find(query).sort("_id", -1).limit(limit + 1)
-    documents = await found.to_list()
+    return _page(await found.to_list(), limit, count)
+
+
+def _page(documents: list[dict[str, Any]], limit: int, count: int) -> InteractionPage:
     items = [Interaction.from_document(document) for document in documents[:limit]]
     next_cursor = items[-1].id if len(documents) > limit else None
     return InteractionPage(items, next_cursor, min(count, COUNT_CAP + 1), count > COUNT_CAP)
+
+
+async def _contact_search(repository: InteractionRepository, filters: InteractionFilter,
+                          cursor: str | None, limit: int) -> InteractionPage:
+    """One query per way of naming the contact, each told its index (as one ``$or`` the
+    planner walks the list's time index instead, a million keys), merged newest first.
+    The ids come from the indexes alone (``contact_name, test, _id``: a name's range sorted
+    by id in memory, no document read); then the page's documents are read by id."""
+    collection = repository.collection
+    clauses = contact_clauses(filters.contact or "")
+
+    async def ids(base: dict[str, Any], clause: dict[str, Any], cap: int,
+                  newest: bool) -> list[str]:
+        found = collection.find({**base, **clause}, projection={"_id": 1})
+        found = found.hint(CONTACT_INDEXES[next(iter(clause))])
+        if newest:  # a top-k sort of the range's keys: only ``cap`` kept in memory
+            found = found.sort("_id", -1)
+        return [document["_id"] for document in await found.limit(cap).to_list()]
+
+    counted, paged = await asyncio.gather(
+        asyncio.gather(*(ids(filters.query(), clause, COUNT_CAP + 1, newest=False)
+                         for clause in clauses)),
+        asyncio.gather(*(ids(filters.query(before_id=cursor or None), clause, limit + 1,
+                             newest=True) for clause in clauses)),
+    )
+    count = len(set().union(*counted))
+    page_ids = sorted(set().union(*paged), reverse=True)[:limit + 1]
+    documents = await collection.find({"_id": {"$in": page_ids}}).sort("_id", -1).to_list()
+    return _page(documents, limit, count)

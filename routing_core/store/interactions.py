@@ -93,11 +93,10 @@ class InteractionRepository(Repository[Interaction]):
         IndexModel([("state", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
                    name="list_by_state"),
         IndexModel([("test", ASCENDING), ("_id", DESCENDING)], name="list_all"),
-        IndexModel([("contact_phone", ASCENDING), ("_id", DESCENDING)],
-                   partialFilterExpression={"contact_phone": {"$type": "string"}},
+        # the contact search reads ids from these alone (no document): test is in them
+        IndexModel([("contact_phone", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
                    name="list_by_phone"),
-        IndexModel([("contact_name", ASCENDING), ("_id", DESCENDING)],
-                   partialFilterExpression={"contact_name": {"$type": "string"}},
+        IndexModel([("contact_name", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
                    name="list_by_name"),
     ]
     RETIRED_INDEXES = ("by_routing", "by_status", "list_by_address")
