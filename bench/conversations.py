@@ -37,6 +37,7 @@ from routing_core.infra.clock import utcnow
 from routing_core.model.interaction import Channel, Interaction, InteractionState, Waiting
 from routing_core.store.interaction_search import (
     CONTACT_INDEXES,
+    TIME_INDEX,
     InteractionFilter,
     contact_clauses,
 )
@@ -221,16 +222,23 @@ async def examined(collection: Any, query: dict[str, str]) -> dict[str, Any]:
     if filters_of.contact:  # one query per clause, each on its index, ids only
         keys = docs = 0
         text = ""
+        count_keys = 0
         for clause in contact_clauses(filters_of.contact):
+            query = {**filters_of.query(), **clause}
+            index = CONTACT_INDEXES[next(iter(clause))]
+            counted = await database.command("explain", {
+                "find": collection.name, "filter": query, "projection": {"_id": 1},
+                "limit": 10_001, "hint": index}, verbosity="executionStats")
+            count_keys += counted["executionStats"]["totalKeysExamined"]
+            if counted["executionStats"]["nReturned"] > 10_000:
+                index = TIME_INDEX  # dense: the page walks the time index
             explained = await database.command("explain", {
-                "find": collection.name, "filter": {**filters_of.query(), **clause},
-                "projection": {"_id": 1}, "sort": {"_id": -1}, "limit": 10_001,
-                "hint": CONTACT_INDEXES[next(iter(clause))],
-            }, verbosity="executionStats")
+                "find": collection.name, "filter": query, "projection": {"_id": 1},
+                "sort": {"_id": -1}, "limit": 51, "hint": index}, verbosity="executionStats")
             keys += explained["executionStats"]["totalKeysExamined"]
             docs += explained["executionStats"]["totalDocsExamined"]
             text += str(explained["queryPlanner"]["winningPlan"])
-        return {"find_keys": keys, "find_docs": docs, "count_keys": keys,
+        return {"find_keys": keys, "find_docs": docs, "count_keys": count_keys,
                 "scan": "COLLSCAN" in text}
     mongo_query = filters_of.query()
     find = await database.command("explain", {

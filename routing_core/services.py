@@ -27,6 +27,7 @@ from routing_core.reference.databases import Databases
 from routing_core.reference.schedules import Schedules
 from routing_core.reference.value_tables import ValueTables
 from routing_core.reference.variables import Variables
+from routing_core.routing.canaries import Canaries
 from routing_core.routing.entry_points import EntryPoints
 from routing_core.routing.lifecycle import Lifecycle
 from routing_core.routing.scheduling import ProductionScheduler
@@ -59,6 +60,7 @@ class Services:
     campaign_runner: CampaignRunner
     surveys: Surveys
     repairs: Repairs
+    canaries: Canaries
     statistics: RoutingStatistics
     relays: list[EventRelay] = field(default_factory=list)  # more may be added before start
     _relay_tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
@@ -135,6 +137,7 @@ class Services:
             campaign_runner=campaign_runner,
             surveys=surveys,
             repairs=Repairs(runtime),
+            canaries=Canaries(store, lifecycle),
             statistics=RoutingStatistics(store.interactions),
         )
 

@@ -11,6 +11,7 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 from admin.context import actor, require, services
 from admin.schemas.common import PageQuery
 from admin.schemas.interactions import (
+    CanaryIn,
     EntryPointIn,
     EntryPointList,
     EntryPointOut,
@@ -88,6 +89,33 @@ async def update_entry_point(entry_point_id: str, data: EntryPointPatch) -> Entr
 async def delete_entry_point(entry_point_id: str) -> tuple[str, int]:
     await services().entry_points.delete(actor(), entry_point_id)
     return "", 204
+
+
+@blueprint.put("/entry-points/<entry_point_id>/canary")
+@require("entry_points:edit")
+@validate_request(CanaryIn)
+@validate_response(EntryPointOut)
+async def start_canary(entry_point_id: str, data: CanaryIn) -> EntryPointOut:
+    """Send ``share`` % of new conversations (sticky per contact) to a development version
+    of the start routing, read-only while it runs; 409 while another canary runs."""
+    return _out(await services().canaries.start(actor(), entry_point_id, data.version,
+                                                data.share))
+
+
+@blueprint.post("/entry-points/<entry_point_id>/canary/promote")
+@require("smart_routings:edit")  # a production, as the version's own button
+@validate_response(EntryPointOut)
+async def promote_canary(entry_point_id: str) -> EntryPointOut:
+    """Put the candidate in production (the old production goes to backup)."""
+    return _out(await services().canaries.end(actor(), entry_point_id, promote=True))
+
+
+@blueprint.delete("/entry-points/<entry_point_id>/canary")
+@require("entry_points:edit")
+@validate_response(EntryPointOut)
+async def abandon_canary(entry_point_id: str) -> EntryPointOut:
+    """Every new conversation goes to production again; those on the candidate finish."""
+    return _out(await services().canaries.end(actor(), entry_point_id, promote=False))
 
 
 @blueprint.get("/interactions")

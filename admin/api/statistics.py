@@ -67,8 +67,20 @@ class EntryPointStatisticsOut(BaseModel):
     latency_p95_ms: float | None
 
 
+class VersionStatisticsOut(BaseModel):
+    version_id: str
+    canary: bool
+    started: int
+    ended: int
+    with_agent: int
+    abandoned: int
+    failed: int
+
+
 class StatisticsOut(BaseModel):
     days: list[DayOut]
+    versions: list[VersionStatisticsOut] = Field(
+        description="Every version's conversations of the period, canary ones apart")
     actions: ActionsOut | None
     entry_points: list[EntryPointStatisticsOut]
 
@@ -97,6 +109,8 @@ async def statistics(routing_id: str, query_args: StatisticsQuery) -> Statistics
     actions = await figures.per_action(version.id, period) if version else None
     return StatisticsOut(
         days=[DayOut(**asdict(day)) for day in await figures.per_day(routing.id, scope, period)],
+        versions=[VersionStatisticsOut(**asdict(item))
+                  for item in await figures.per_version(routing.id, period)],
         actions=ActionsOut(
             version_id=version.id, total=actions.total, conversations=actions.conversations,
             passages=actions.passages, ended_here=actions.ended_here,

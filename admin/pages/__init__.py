@@ -28,6 +28,7 @@ from admin.pages import (
     auth,
     campaign_targets,
     campaigns,
+    canaries,
     cases,
     crm,
     crm_objects,
@@ -76,7 +77,7 @@ blueprint = Blueprint(
 for area in (auth, audit, routings, versions, editor, interactions, outbox, repairs,
              entry_points, value_tables, variables, databases, database_rows, schedules, queues,
              users, roles, cases, crm, crm_types, crm_objects, tasks, campaigns,
-             campaign_targets, surveys, statistics):
+             campaign_targets, surveys, statistics, canaries):
     blueprint.register_blueprint(area.blueprint)
 
 

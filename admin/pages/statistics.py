@@ -82,6 +82,8 @@ async def index() -> Any:
         "entry_point_figures": await statistics.per_entry_point(
             routing.id, version.id if only_version else None, period),
         "entry_points": entry_points,
+        "by_version": await statistics.per_version(routing.id, period),
+        "version_names": {item.id: item.name for item in versions},
         "counts": counts,
         "drawing": draw(version.tree) if version else None,
         "panel": {"action_id": None, "after": None}, "editable": False,

@@ -11,6 +11,7 @@ from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
 from admin.pages import catalogue
+from admin.pages.canaries import canary_context
 from admin.pages.forms import form_fields
 from admin.pages.interactions import event_text
 from admin.pages.layout import draw
@@ -146,6 +147,7 @@ async def render_version(version_id: str, panel: Panel, status: int = 200) -> An
     if editable:
         context["undo_edit"], context["redo_edit"] = await services().trees.history(version.id)
     context |= await _changes(version, production)
+    context |= await canary_context(version)
     if request.args.get("counts") == "1":  # the last week's conversations, on the tree
         context["counts"] = await services().statistics.per_action(version.id, last_week())
     if panel.kind == "action":

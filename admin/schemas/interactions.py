@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from admin.schemas.common import Strict, refuse_null
-from routing_core.model.entry_point import EntryPoint, EntryPointMode
+from routing_core.model.entry_point import Canary, CanaryShare, EntryPoint, EntryPointMode
 from routing_core.model.interaction import (
     Channel,
     Event,
@@ -54,6 +54,7 @@ class EntryPointOut(BaseModel):
     fallback_text: str | None
     has_credentials: bool
     webhook_url: str | None = None
+    canary: Canary | None = None
     created_at: datetime
 
     @classmethod
@@ -188,3 +189,9 @@ class RepairIn(Strict):
     event_seq: int = Field(ge=0, description="The conversation's event_seq when you looked: "
                            "the repair is refused (409) if it moved since")
     action: str | None = Field(None, max_length=100, description="move: the action to go to")
+
+
+class CanaryIn(Strict):
+    version: str = Field(min_length=1, max_length=100,
+                         description="A development version of the start routing")
+    share: CanaryShare = Field(description="Per cent of new conversations, 1 to 50")

@@ -42,6 +42,7 @@ from routing_core.model.interaction import (
     InteractionStatus,
     Waiting,
 )
+from routing_core.model.routing import Version
 from routing_core.ports.world import Ports
 from routing_core.store import Store
 
@@ -68,6 +69,18 @@ class Receipt:
 
     duplicate: bool
     interaction_id: str | None
+
+
+def started_on(entry_point: EntryPoint, version: Version | None) -> dict[str, Any]:
+    """The version a new interaction runs, and whether it is a test or a canary one."""
+    if version is None:
+        return {"version_id": "", "revision": 0}
+    return {
+        "version_id": version.id, "revision": version.revision,
+        "test": bool(entry_point.simulated_version
+                     or (version.in_test and entry_point.mode is EntryPointMode.test)),
+        "canary": bool(entry_point.canary and version.id == entry_point.canary.version_id),
+    }
 
 
 def no_version(entry_point: EntryPoint, journal: Journal) -> Activation:
@@ -194,7 +207,8 @@ class Runtime:
         became active meanwhile."""
         entry_point = await self.store.entry_points.current(inbound.entry_point_id)
         routing_id = entry_point.start_routing if kind == "start" else entry_point.end_routing
-        version = await self.start_versions.of(entry_point, routing_id or "")
+        version = await self.start_versions.of(
+            entry_point, routing_id or "", inbound.contact if kind == "start" else None)
         if contact is None:
             contact, _ = await self.store.contacts.upsert(inbound, now)
         interaction = Interaction(
@@ -206,11 +220,7 @@ class Runtime:
             contact_phone=contact.phone,
             contact_variables=contact.variables,
             routing_id=routing_id or "",
-            version_id=version.id if version else "",
-            revision=version.revision if version else 0,
-            test=bool(version and (
-                entry_point.simulated_version
-                or (version.in_test and entry_point.mode is EntryPointMode.test))),
+            **started_on(entry_point, version),
             kind=kind,  # type: ignore[arg-type]
             variables=variables or {},
             pending=[inbound] if kind == "start" else [],

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Coroutine
+from typing import Any
 
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import Interaction
@@ -78,16 +80,31 @@ class StartVersions:
         """A version changed in this process: the next interaction reads them afresh."""
         self._versions.clear()
 
-    async def of(self, entry_point: EntryPoint, routing_id: str) -> Version | None:
+    async def of(self, entry_point: EntryPoint, routing_id: str,
+                 contact: str | None = None) -> Version | None:
         """Which version a new interaction runs; cached for a second (other processes'
-        changes are seen within that second, this process's at once)."""
+        changes are seen within that second, this process's at once). A ``contact`` starting
+        on a production entry point with a canary whose share takes it runs the candidate."""
+        canary = entry_point.canary
+        if (canary is not None and contact is not None and routing_id == entry_point.start_routing
+                and entry_point.mode is EntryPointMode.production
+                and canary.takes(entry_point.id, contact)):
+            candidate = await self._cached(("canary", False, canary.version_id),
+                                           self.store.versions.find(canary.version_id))
+            if candidate is not None and candidate.routing_id == routing_id:
+                return candidate
         key = (routing_id, entry_point.mode is EntryPointMode.test,
                entry_point.simulated_version)
+        return await self._cached(key, self._read(entry_point, routing_id))
+
+    async def _cached(self, key: tuple[str, bool, str | None],
+                      read: Coroutine[Any, Any, Version | None]) -> Version | None:
         now = asyncio.get_running_loop().time()
         cached = self._versions.get(key)
         if cached is not None and now - cached[0] < VERSION_CACHE_SECONDS:
+            read.close()
             return cached[1]
-        version = await self._read(entry_point, routing_id)
+        version = await read
         self._versions[key] = (now, version)
         return version
 

@@ -92,6 +92,7 @@ class Interaction(Timestamped):
     version_id: str
     revision: int
     test: bool = False
+    canary: bool = False  # started on the entry point's canary version, not production
     kind: Literal["start", "end"] = "start"
     status: InteractionStatus = InteractionStatus.active
     active: bool = True  # the partial unique index: one active interaction per contact

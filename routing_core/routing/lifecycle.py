@@ -265,11 +265,22 @@ class Lifecycle:
         )
         return updated
 
+    async def require_no_canary(self, version: Version, doing: str) -> None:
+        """A version taking canary traffic is read-only: what is measured is what would be
+        promoted (``routing/canaries.py``)."""
+        found = await self.store.entry_points.collection.find_one(
+            {"canary.version_id": version.id}, projection={"name": 1})
+        if found is not None:
+            raise Conflict(f"cannot {doing} version {version.name!r}: it takes canary "
+                           f"traffic on entry point {found['name']!r}; promote or abandon "
+                           "the canary first", code="in_canary")
+
     async def save_tree(self, actor: Actor, version: Version, tree: Tree, what: str,
                         label: str = "", remember: bool = True) -> Version:
         """Store an edited tree, only if nobody changed the version since it was read; the
         edit joins the version's undo history unless it is an undo or a redo itself."""
         require_development(version, "edit")
+        await self.require_no_canary(version, "edit")
         updated = await self._conditional_update(version, {"$set": {"tree": tree.model_dump()}})
         await self.store.audit.record_change(actor, f"tree.{what}", "version", version.id,
                                              label=label or None)
@@ -284,6 +295,7 @@ class Lifecycle:
         """Development or backup only; a scheduled version takes its schedule with it."""
         version = await self.store.versions.get(version_id)
         require_deletable(version)
+        await self.require_no_canary(version, "delete")
         result = await self.store.versions.collection.delete_one(
             {"_id": version_id, "status": {"$ne": VersionStatus.production.value}}
         )
@@ -439,6 +451,9 @@ class Lifecycle:
             return_document=ReturnDocument.AFTER,
             session=session,
         )
+        # a canary of it is over: it takes every new conversation now
+        await self.store.entry_points.collection.update_many(
+            {"canary.version_id": version.id}, {"$set": {"canary": None}}, session=session)
         promoted = await self._conditional_update(
             version,
             {

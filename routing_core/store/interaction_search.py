@@ -27,6 +27,7 @@ COUNT_CAP = 10_000
 # each way of naming a contact, and the index that answers it
 CONTACT_INDEXES = {"contact": "by_contact", "contact_phone": "list_by_phone",
                    "contact_name": "list_by_name"}
+TIME_INDEX = "list_all"  # test, _id: the list newest first
 LIVE_STATES = (InteractionState.running, InteractionState.waiting, InteractionState.with_agent)
 OVER_STATES = (InteractionState.ended, InteractionState.failed)
 
@@ -118,27 +119,33 @@ def _page(documents: list[dict[str, Any]], limit: int, count: int) -> Interactio
 async def _contact_search(repository: InteractionRepository, filters: InteractionFilter,
                           cursor: str | None, limit: int) -> InteractionPage:
     """One query per way of naming the contact, each told its index (as one ``$or`` the
-    planner walks the list's time index instead, a million keys), merged newest first.
-    The ids come from the indexes alone (``contact_name, test, _id``: a name's range sorted
-    by id in memory, no document read); then the page's documents are read by id."""
+    planner walks the list's time index instead, a million keys), merged newest first:
+    first the ids that match, up to the count's cap, from the indexes alone; then the
+    page's ids, newest first; then the page's documents, by id."""
     collection = repository.collection
     clauses = contact_clauses(filters.contact or "")
 
     async def ids(base: dict[str, Any], clause: dict[str, Any], cap: int,
                   newest: bool) -> list[str]:
-        found = collection.find({**base, **clause}, projection={"_id": 1})
-        found = found.hint(CONTACT_INDEXES[next(iter(clause))])
-        if newest:  # a top-k sort of the range's keys: only ``cap`` kept in memory
+        index = CONTACT_INDEXES[next(iter(clause))]
+        if newest and dense.get(id(clause)):
+            index = TIME_INDEX
+        found = collection.find({**base, **clause}, projection={"_id": 1}).hint(index)
+        if newest:
             found = found.sort("_id", -1)
         return [document["_id"] for document in await found.limit(cap).to_list()]
 
-    counted, paged = await asyncio.gather(
-        asyncio.gather(*(ids(filters.query(), clause, COUNT_CAP + 1, newest=False)
-                         for clause in clauses)),
-        asyncio.gather(*(ids(filters.query(before_id=cursor or None), clause, limit + 1,
-                             newest=True) for clause in clauses)),
-    )
+    dense: dict[int, bool] = {}
+    counted = await asyncio.gather(*(ids(filters.query(), clause, COUNT_CAP + 1, newest=False)
+                                     for clause in clauses))
+    # A clause with more matches than the count shows (a name start shared by thousands) is
+    # dense: walking the time index finds a page after a few thousand documents, where its
+    # own index would sort every match. A sparse one sorts its few matches' keys.
+    dense.update({id(clause): len(found) > COUNT_CAP for clause, found in zip(
+        clauses, counted, strict=True)})
     count = len(set().union(*counted))
+    paged = await asyncio.gather(*(ids(filters.query(before_id=cursor or None), clause,
+                                       limit + 1, newest=True) for clause in clauses))
     page_ids = sorted(set().union(*paged), reverse=True)[:limit + 1]
     documents = await collection.find({"_id": {"$in": page_ids}}).sort("_id", -1).to_list()
     return _page(documents, limit, count)

@@ -45,6 +45,20 @@ class DayFigures:
 
 
 @dataclass
+class VersionFigures:
+    """The period's conversations of one version, canary ones apart: how a candidate
+    compares with production side by side."""
+
+    version_id: str
+    canary: bool
+    started: int = 0
+    ended: int = 0
+    with_agent: int = 0
+    abandoned: int = 0
+    failed: int = 0
+
+
+@dataclass
 class ActionFigures:
     """Per action id: conversations that passed it, passages in all, ended there; per link
     (after, before): conversations that went along it."""
@@ -96,21 +110,41 @@ class RoutingStatistics:
             match["routing_id"] = routing_id
         return match
 
-    async def per_day(self, routing_id: str, version_id: str | None,
-                      period: Period) -> list[DayFigures]:
+    async def per_version(self, routing_id: str, period: Period) -> list[VersionFigures]:
+        pipeline = [
+            {"$match": self._match(routing_id, None, period)},
+            {"$group": {"_id": {"version": "$version_id", "canary": "$canary"},
+                        **self._outcomes()}},
+            {"$sort": {"started": -1}},
+        ]
+        found = await (await self.interactions.collection.aggregate(pipeline)).to_list()
+        return [VersionFigures(version_id=row["_id"]["version"],
+                               canary=bool(row["_id"].get("canary")),
+                               **{key: value for key, value in row.items() if key != "_id"})
+                for row in found]
+
+    @staticmethod
+    def _outcomes() -> dict[str, Any]:
+        """Counts of a group of conversations: started, and how they went."""
         def count_if(condition: Any) -> dict[str, Any]:
             return {"$sum": {"$cond": [condition, 1, 0]}}
 
+        return {
+            "started": {"$sum": 1},
+            "ended": count_if({"$eq": ["$state", InteractionState.ended.value]}),
+            "failed": count_if({"$eq": ["$state", InteractionState.failed.value]}),
+            "with_agent": count_if({"$gt": ["$agent_id", None]}),
+            "abandoned": count_if({"$eq": ["$end_reason", "inactivity"]}),
+        }
+
+    async def per_day(self, routing_id: str, version_id: str | None,
+                      period: Period) -> list[DayFigures]:
         pipeline = [
             {"$match": self._match(routing_id, version_id, period)},
             {"$group": {
                 "_id": {"$dateToString": {"format": "%Y-%m-%d", "date": "$created_at",
                                           "timezone": period.zone}},
-                "started": {"$sum": 1},
-                "ended": count_if({"$eq": ["$state", InteractionState.ended.value]}),
-                "failed": count_if({"$eq": ["$state", InteractionState.failed.value]}),
-                "with_agent": count_if({"$gt": ["$agent_id", None]}),
-                "abandoned": count_if({"$eq": ["$end_reason", "inactivity"]}),
+                **self._outcomes(),
             }},
             {"$sort": {"_id": 1}},
         ]

@@ -3,10 +3,12 @@ impact of a production against real waiting conversations, undo and redo of tree
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from quart import Quart
 
+from routing_core.infra.clock import utcnow
 from routing_core.model.interaction import Channel, Inbound
 from routing_core.services import Services
 from tests.conftest import Api
@@ -170,3 +172,95 @@ async def test_the_editor_shows_the_diff_the_impact_and_undoes(
     assert status == 302
     text = await pages.follow(response)
     assert "Edit undone." in text and "Redo: change Serve tea" in text
+
+
+async def test_a_canary_splits_new_conversations_sticky_per_contact(
+    api: Api, services: Services
+) -> None:
+    """1,000 new conversations at 20 %: the candidate's share lands within the binomial
+    bounds (±4 standard deviations); a contact's next conversation lands on the same side;
+    the candidate is read-only while it runs; statistics show both side by side."""
+    setup = await candidate_of(api, services)
+    vid, entry_point = setup["candidate"], setup["entry_point"]
+    ok(await api.patch(f"/api/versions/{vid}/actions/ask", json={"params": {
+        "text": "Tea, coffee or water?", "choices": [
+            {"label": "Tea", "value": "tea", "branch": "tea"},
+            {"label": "Coffee", "value": "coffee", "branch": "coffee"}]}}))
+    refused(await api.put(f"/api/entry-points/{entry_point}/canary",
+                          json={"version": vid, "share": 51}), 422)
+    started = ok(await api.put(f"/api/entry-points/{entry_point}/canary",
+                               json={"version": vid, "share": 20}))
+    assert started["canary"]["version_id"] == vid and started["canary"]["share"] == 20
+    other = ok(await api.post(f"/api/versions/{setup['production']}/duplicate",
+                              json={"name": "v3"}), 201)
+    refused(await api.put(f"/api/entry-points/{entry_point}/canary",
+                          json={"version": other["id"], "share": 10}), 409, "canary_running")
+    refused(await api.patch(f"/api/versions/{vid}/actions/tea", json={"name": "Tea!"}),
+            409, "in_canary")
+    refused(await api.delete(f"/api/versions/{vid}"), 409, "in_canary")
+
+    contacts = [f"visitor-canary-{number:04d}" for number in range(1000)]
+    for contact in contacts:
+        await services.runtime.receive(Inbound(
+            channel=Channel.webchat, entry_point_id=entry_point, contact=contact,
+            provider_id=f"{contact}-1", text="hi"))
+    await services.runtime.idle()
+    on_candidate = {document["contact"] async for document in
+                    services.store.interactions.collection.find(
+                        {"version_id": vid, "canary": True}, {"contact": 1})}
+    production_count = await services.store.interactions.collection.count_documents(
+        {"version_id": setup["production"], "canary": False, "contact": {"$in": contacts}})
+    assert len(on_candidate) + production_count == 1000
+    assert 200 - 4 * 12.65 <= len(on_candidate) <= 200 + 4 * 12.65, len(on_candidate)
+    texts = {event["data"]["text"] async for event in services.store.events.collection.find(
+        {"type": "outbound", "contact": {"$in": sorted(on_candidate)[:5]}})}
+    assert texts == {"Tea, coffee or water?"}
+
+    # sticky: a contact's next conversation lands on the same side
+    sample = sorted(on_candidate)[:3] + [c for c in contacts if c not in on_candidate][:3]
+    for contact in sample:
+        await services.runtime.end_interaction(
+            (await services.store.interactions.find_one({"contact": contact})).id,  # type: ignore[union-attr]
+            "ended by test")
+        await services.runtime.receive(Inbound(
+            channel=Channel.webchat, entry_point_id=entry_point, contact=contact,
+            provider_id=f"{contact}-2", text="again"), wait=True)
+        latest = await services.store.interactions.collection.find_one(
+            {"contact": contact}, sort=[("_id", -1)])
+        assert latest is not None and latest["canary"] is (contact in on_candidate)
+
+    since, before = (f"{moment:%Y-%m-%dT%H:%M:%SZ}" for moment in (
+        utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)))
+    figures = ok(await api.get(f"/api/smart-routings/{setup['routing']}/statistics"
+                               f"?since={since}&before={before}"))
+    sides = {(row["version_id"], row["canary"]): row["started"] for row in figures["versions"]}
+    assert sides[(vid, True)] == len(on_candidate) + 3
+    assert sides[(setup["production"], False)] == 1000 - len(on_candidate) + 2 + 3
+
+    promoted = ok(await api.post(f"/api/entry-points/{entry_point}/canary/promote"))
+    assert promoted["canary"] is None
+    assert (await services.store.versions.get(vid)).status.value == "production"
+    assert (await services.store.versions.get(setup["production"])).status.value == "backup"
+    refused(await api.delete(f"/api/entry-points/{entry_point}/canary"), 409, "no_canary")
+
+
+async def test_an_abandoned_canary_sends_everyone_to_production(
+    api: Api, services: Services
+) -> None:
+    setup = await candidate_of(api, services)
+    entry_point = setup["entry_point"]
+    ok(await api.put(f"/api/entry-points/{entry_point}/canary",
+                     json={"version": setup["candidate"], "share": 50}))
+    abandoned = ok(await api.delete(f"/api/entry-points/{entry_point}/canary"))
+    assert abandoned["canary"] is None
+    for number in range(20):
+        await services.runtime.receive(Inbound(
+            channel=Channel.webchat, entry_point_id=entry_point, contact=f"visitor-ab-{number}",
+            provider_id=f"ab-{number}", text="hi"), wait=True)
+    assert await services.store.interactions.collection.count_documents(
+        {"canary": True}) == 0
+    ok(await api.patch(f"/api/versions/{setup['candidate']}/actions/tea",
+                       json={"name": "editable again"}))
+    audited = [entry["action"] async for entry in services.store.audit.collection.find(
+        {"target_id": entry_point}).sort("_id", 1)]
+    assert audited[-2:] == ["entry_point.canary_start", "entry_point.canary_abandon"]

@@ -334,6 +334,14 @@ NOT_AUDITED = {
         "needs a dead letter: audited, see test_telegram's failed messages test",
     ("POST", "/api/interactions/<interaction_id>/repair"):
         "needs a stuck conversation: audited, see test_operations_pages.py",
+    ("POST", "/api/versions/<version_id>/undo"): "audited as tree.undo: see test_safe_change.py",
+    ("POST", "/api/versions/<version_id>/redo"): "audited as tree.redo: see test_safe_change.py",
+    ("PUT", "/api/entry-points/<entry_point_id>/canary"):
+        "needs a production and a candidate: audited, see test_safe_change.py",
+    ("POST", "/api/entry-points/<entry_point_id>/canary/promote"):
+        "a production, audited as such: see test_safe_change.py",
+    ("DELETE", "/api/entry-points/<entry_point_id>/canary"):
+        "needs a running canary: audited, see test_safe_change.py",
     ("POST", "/api/agent/tasks/<task_id>/done"):
         "needs an agent's task: audited by the tasks service, see test_agent_tasks.py",
     ("POST", "/api/campaigns/<campaign_id>/targets/claim"):
