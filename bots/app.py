@@ -19,6 +19,7 @@ from admin.api import (
     outbox,
     queues,
     reference,
+    replays,
     routings,
     statistics,
     surveys,
@@ -101,7 +102,7 @@ def create_app(settings: Settings) -> Quart:
     app.asgi_app = frame_limit  # type: ignore[method-assign,assignment]
     for module in (health, accounts, routings, versions, changes, reference, interactions,
                    outbox, queues, agent, cases, crm, tasks, campaigns, surveys, statistics,
-                   webchat, webhooks, agent_console, pages):
+                   replays, webchat, webhooks, agent_console, pages):
         app.register_blueprint(module.blueprint)
 
     @app.get("/")

@@ -20,6 +20,7 @@ from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.reference_port import StoreReference
 from routing_core.engine.relay import EventRelay, webchat_relay
 from routing_core.engine.repairs import Repairs
+from routing_core.engine.replay_jobs import ReplayJobs
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.infra.secrets_box import SecretsBox
 from routing_core.ports.world import HttpPort, MailPort, Ports, SmsPort
@@ -61,6 +62,7 @@ class Services:
     surveys: Surveys
     repairs: Repairs
     canaries: Canaries
+    replays: ReplayJobs
     statistics: RoutingStatistics
     relays: list[EventRelay] = field(default_factory=list)  # more may be added before start
     _relay_tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
@@ -138,6 +140,7 @@ class Services:
             surveys=surveys,
             repairs=Repairs(runtime),
             canaries=Canaries(store, lifecycle),
+            replays=ReplayJobs(runtime),
             statistics=RoutingStatistics(store.interactions),
         )
 

@@ -41,6 +41,7 @@ from admin.pages import (
     outbox,
     queues,
     repairs,
+    replays,
     roles,
     routings,
     schedules,
@@ -77,7 +78,7 @@ blueprint = Blueprint(
 for area in (auth, audit, routings, versions, editor, interactions, outbox, repairs,
              entry_points, value_tables, variables, databases, database_rows, schedules, queues,
              users, roles, cases, crm, crm_types, crm_objects, tasks, campaigns,
-             campaign_targets, surveys, statistics, canaries):
+             campaign_targets, surveys, statistics, canaries, replays):
     blueprint.register_blueprint(area.blueprint)
 
 

@@ -64,6 +64,9 @@ Url = Annotated[
 ]
 
 
+RECORDED_BODY_BYTES = 16_384
+
+
 @register
 class WebService(ActionType):
     """Calls an HTTP API and maps values of its JSON answer into variables."""
@@ -89,12 +92,16 @@ class WebService(ActionType):
         body = ctx.render(params.body) if params.body else ""
         if body and not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = _content_type(body)
+        url = ctx.render(params.url).strip()
         try:
-            response = await _call(
-                http, params, ctx.render(params.url).strip(), headers, body.encode() or None
-            )
+            response = await _call(http, params, url, headers, body.encode() or None)
         except (HttpFailure, HttpRefused) as error:
+            ctx.emit("web_service", method=params.method, url=url, status=None,
+                     error=str(error) or type(error).__name__)
             return _outcome(ctx, None, str(error) or type(error).__name__)
+        # what it got, kept with the conversation: a regression replay answers from it
+        ctx.emit("web_service", method=params.method, url=url, status=response.status,
+                 body=response.body[:RECORDED_BODY_BYTES].decode("utf-8", "replace"))
         if not 200 <= response.status < 300:
             return _outcome(ctx, response.status, f"HTTP status {response.status}")
         if params.into:

@@ -67,6 +67,17 @@ def require_promotable(version: Version) -> None:
         )
 
 
+async def require_no_canary(store: Store, version: Version, doing: str) -> None:
+    """A version taking canary traffic is read-only: what is measured is what would be
+    promoted (``routing/canaries.py``)."""
+    found = await store.entry_points.collection.find_one(
+        {"canary.version_id": version.id}, projection={"name": 1})
+    if found is not None:
+        raise Conflict(f"cannot {doing} version {version.name!r}: it takes canary "
+                       f"traffic on entry point {found['name']!r}; promote or abandon "
+                       "the canary first", code="in_canary")
+
+
 def require_deletable(version: Version) -> None:
     if version.status is VersionStatus.production:
         raise Conflict(
@@ -265,22 +276,12 @@ class Lifecycle:
         )
         return updated
 
-    async def require_no_canary(self, version: Version, doing: str) -> None:
-        """A version taking canary traffic is read-only: what is measured is what would be
-        promoted (``routing/canaries.py``)."""
-        found = await self.store.entry_points.collection.find_one(
-            {"canary.version_id": version.id}, projection={"name": 1})
-        if found is not None:
-            raise Conflict(f"cannot {doing} version {version.name!r}: it takes canary "
-                           f"traffic on entry point {found['name']!r}; promote or abandon "
-                           "the canary first", code="in_canary")
-
     async def save_tree(self, actor: Actor, version: Version, tree: Tree, what: str,
                         label: str = "", remember: bool = True) -> Version:
         """Store an edited tree, only if nobody changed the version since it was read; the
         edit joins the version's undo history unless it is an undo or a redo itself."""
         require_development(version, "edit")
-        await self.require_no_canary(version, "edit")
+        await require_no_canary(self.store, version, "edit")
         updated = await self._conditional_update(version, {"$set": {"tree": tree.model_dump()}})
         await self.store.audit.record_change(actor, f"tree.{what}", "version", version.id,
                                              label=label or None)
@@ -295,7 +296,7 @@ class Lifecycle:
         """Development or backup only; a scheduled version takes its schedule with it."""
         version = await self.store.versions.get(version_id)
         require_deletable(version)
-        await self.require_no_canary(version, "delete")
+        await require_no_canary(self.store, version, "delete")
         result = await self.store.versions.collection.delete_one(
             {"_id": version_id, "status": {"$ne": VersionStatus.production.value}}
         )

@@ -28,6 +28,7 @@ from routing_core.store.reference import (
     ValueTableRepository,
     VariableRepository,
 )
+from routing_core.store.replays import ReplayJobRepository, ReplayOutcomeRepository
 from routing_core.store.repository import Repository
 from routing_core.store.routings import (
     SmartRoutingRepository,
@@ -50,6 +51,8 @@ class Store:
         self.routings = SmartRoutingRepository(database)
         self.versions = VersionRepository(database)
         self.tree_edits = TreeEditRepository(database)
+        self.replay_jobs = ReplayJobRepository(database)
+        self.replay_results = ReplayOutcomeRepository(database)
         self.users = UserRepository(database)
         self.roles = RoleRepository(database)
         self.tokens = ApiTokenRepository(database)

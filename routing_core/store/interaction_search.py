@@ -42,6 +42,11 @@ class InteractionFilter:
     started_from: datetime | None = None  # included
     started_to: datetime | None = None  # excluded
     contact: str | None = None  # an address, a phone number, or the start of a name
+
+    def __post_init__(self) -> None:
+        if self.contact is not None:  # blank (or only what no name holds): no filter
+            object.__setattr__(self, "contact",
+                               self.contact.replace("\x00", "").strip() or None)
     test: bool = False  # the simulator's and test entry points' conversations, or the real
 
     def query(self, before_id: str | None = None) -> dict[str, Any]:
@@ -77,7 +82,7 @@ def prefix_regex(prefix: str) -> Regex[str]:
 def contact_clauses(text: str) -> list[dict[str, Any]]:
     """The channel address or phone number as typed, or a name that starts with it (as
     typed, or capitalised: people type "ali" for "Alice"). Each clause has its index."""
-    text = text.strip()
+    text = text.replace("\x00", "").strip()  # a NUL cannot be in a regex, nor in a name
     prefixes = {text, text[:1].upper() + text[1:]}
     # a clause per prefix: one anchored regex is a tight range of the name index ($in of
     # regexes is not, and walks the whole index)

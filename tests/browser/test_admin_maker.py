@@ -431,6 +431,8 @@ async def test_a_user_without_edit_permission_cannot_change_anything(
     version = server.api("POST", f"/api/smart-routings/{routing['id']}/versions", {"name": "V1"})
 
     await log_in(page, server, viewer_email, "viewer password")
+    await page.goto(server.url + "/admin/smart-routings")
+    await expect(page.get_by_role("heading", name="Messaging smart routings")).to_be_visible()
     await expect(page.get_by_role("link", name="New smart routing")).to_have_count(0)
     row = page.locator(f'tr[data-routing="{routing["reference"]}"]')
     await expect(row.get_by_role("link", name="Edit")).to_have_count(0)

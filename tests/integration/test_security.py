@@ -334,6 +334,8 @@ NOT_AUDITED = {
         "needs a dead letter: audited, see test_telegram's failed messages test",
     ("POST", "/api/interactions/<interaction_id>/repair"):
         "needs a stuck conversation: audited, see test_operations_pages.py",
+    ("POST", "/api/versions/<version_id>/replays"):
+        "needs recorded conversations: audited as version.replay, see test_replay.py",
     ("POST", "/api/versions/<version_id>/undo"): "audited as tree.undo: see test_safe_change.py",
     ("POST", "/api/versions/<version_id>/redo"): "audited as tree.redo: see test_safe_change.py",
     ("PUT", "/api/entry-points/<entry_point_id>/canary"):
