@@ -8,13 +8,16 @@
 - the scheduled productions of the routing, which will replace the candidate when they fire;
 - the references of the candidate that do not resolve: a queue, value table, database,
   schedule, survey, campaign or routing it names that does not exist (or a campaign closed,
-  a routing with no production version to hand over to).
+  a routing with no production version to hand over to), a global variable a template
+  reads (``globals.name``) that does not exist.
 
 Everything here is read from what is stored when the confirmation opens; nothing is kept.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -125,9 +128,15 @@ async def _leading_here(store: Store, routing: SmartRouting) -> list[tuple[str, 
     return found
 
 
+GLOBAL_NAME = re.compile(r"\bglobals\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
 async def _unresolved(store: Store, version: Version) -> list[Unresolved]:
     missing: list[Unresolved] = []
+    named: dict[str, list[tuple[str, str]]] = {}  # global variable → actions reading it
     for action in version.tree.actions:
+        for name in set(GLOBAL_NAME.findall(json.dumps(action.params))):
+            named.setdefault(name, []).append((action.id, action.name or action.type))
         for param, (kind, collection, fields) in REFERENCE_PARAMS.items():
             reference = action.params.get(param)
             if not isinstance(reference, str) or not reference or "{" in reference:
@@ -138,6 +147,12 @@ async def _unresolved(store: Store, version: Version) -> list[Unresolved]:
             if problem:
                 missing.append(Unresolved(action.id, action.name or action.type, kind,
                                           reference, problem))
+    if named:
+        known = set(await store.database["variables"].distinct(
+            "name", {"name": {"$in": sorted(named)}}))
+        for name in sorted(set(named) - known):
+            missing += [Unresolved(action_id, action_name, "variable", name, "does not exist")
+                        for action_id, action_name in named[name]]
     return missing
 
 

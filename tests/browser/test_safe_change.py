@@ -1,6 +1,7 @@
-"""Safe change in Chromium: compare a candidate with production on the tree, read the diff
+"""Safe change in Chromium: compare a candidate with production on the tree, undo and redo
+an edit, replay production's conversations through it and read the report, read the diff
 and the impact (two conversations waiting on production) in the production confirmation,
-undo and redo an edit, then put the candidate in production."""
+then put the candidate in production."""
 
 from __future__ import annotations
 
@@ -77,6 +78,18 @@ async def test_compare_confirm_undo_and_produce(page: Any, server: Server) -> No
     await expect(page.get_by_role("button", name="↶ Undo")).to_be_disabled()
     await page.get_by_role("button", name="↷ Redo").click()
     await expect(page.locator(".flash-success")).to_have_text("Edit made again.")
+
+    # replay production's conversations through it: both asked the same question
+    replay = page.locator("section[aria-labelledby=replay-heading]")
+    await replay.get_by_label("Newest conversations").fill("10")
+    await replay.get_by_role("button", name="Replay").click()
+    await expect(page.locator("[data-replay-status]")).to_have_attribute(
+        "data-replay-status", "done")
+    await expect(page.locator('[data-verdict="same"] .figure-value')).to_have_text("2")
+    await expect(page.locator('[data-verdict="different_replies"] .figure-value')
+                 ).to_have_text("0")
+    await page.screenshot(path=shot_path("safe-change-replay"), full_page=True)
+    await page.goto(server.url + f"/admin/versions/{candidate['id']}")
 
     # the confirmation says what changes and what it touches, then production
     await page.get_by_role("button", name="Put in production").first.click()

@@ -85,6 +85,8 @@ async def test_the_impact_counts_waiting_conversations_and_loose_references(
     ok(await api.post(f"/api/versions/{vid}/actions", json={
         "type": "to_smart_routing", "name": "To billing", "params": {"routing": "billing"},
         "after": {"action": "coffee"}}), 201)
+    ok(await api.patch(f"/api/versions/{vid}/actions/tea", json={
+        "params": {"text": "Tea it is, {{ globals.barista }}."}}))
     leader = await production_routing(services, "front-desk", {
         "start": "start", "actions": [
             {"id": "start", "type": "start", "name": "start", "params": {},
@@ -108,7 +110,8 @@ async def test_the_impact_counts_waiting_conversations_and_loose_references(
     assert [item["name"] for item in impact["scheduled"]] == ["v3"]
     assert {(item["kind"], item["reference"], item["problem"])
             for item in impact["unresolved"]} == {
-        ("queue", "sales", "does not exist"), ("smart routing", "billing", "does not exist")}
+        ("queue", "sales", "does not exist"), ("smart routing", "billing", "does not exist"),
+        ("variable", "barista", "does not exist")}
 
 
 async def test_undo_and_redo_edits_kept_server_side(api: Api, services: Services) -> None:
