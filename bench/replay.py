@@ -4,13 +4,14 @@ a candidate version.
     python -m bench.replay [--conversations 1000] [--in-flight 16]
 
 Starts a fresh service with its embedded MongoDB and the web chat bench routing
-(``bench.webchat``: a choice, a validated question, a values-table look-up, a reply), records
-``--conversations`` real conversations over the WebSocket (three messages each; a third of
-the visitors choose "Nothing"), duplicates the production version, changes the reply's text
-in the copy, and asks the service to replay every recorded conversation through it
-(``POST /api/versions/{id}/replays``). Reports how long the job took (the service's own
-measure, and from the request to the report), the verdicts, and checks them: the visitors
-who were told a price get different replies, the others the same; exits 1 otherwise.
+(``bench.webchat``: a choice, a validated question, a values-table look-up, a reply),
+records ``--conversations`` real conversations over the WebSocket (two in three are told a
+price after three messages; the others only say hello and wait on the menu), duplicates the
+production version, changes the reply's text in the copy, and asks the service to replay
+every recorded conversation through it (``POST /api/versions/{id}/replays``). Reports how
+long the job took (the service's own measure, and from the request to the report) and the
+verdicts, and checks them: those told a price get different replies, the others the same;
+exits 1 otherwise.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ async def record(session: aiohttp.ClientSession, base: str, count: int,
     async def converse() -> None:
         nonlocal priced
         for number in numbers:
-            script = ["hello", "none"] if number % 3 == 0 else ["hello", "price", "A150"]
+            script = ["hello"] if number % 3 == 0 else ["hello", "price", "A150"]
             visitor = "r" + uuid.uuid4().hex[:16]
             async with session.ws_connect(chat_url(base, visitor)) as ws:
                 await ws.receive_json()  # the history frame
