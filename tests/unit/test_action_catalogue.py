@@ -1,4 +1,4 @@
-"""Every type of the catalogue (shared/ACTIONS.md) is registered, with the branches it documents."""
+"""Every type of the catalogue (docs/actions.md) is registered, with the branches it documents."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from routing_core.actions import action_type, known_types
 from routing_core.actions.base import branches_of
 
-CATALOGUE = Path(__file__).resolve().parents[2].parent / "shared" / "ACTIONS.md"
+CATALOGUE = Path(__file__).resolve().parents[2] / "docs" / "actions.md"
 CELL_SEPARATOR = re.compile(r"(?<!\\)\|")  # a pipe, unless escaped inside a cell
 
 CAMPAIGN = {"campaign": "spring"}
