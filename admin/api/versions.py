@@ -57,7 +57,12 @@ async def create_version(routing_id: str, data: VersionIn) -> tuple[VersionOut, 
 @require(READ)
 @validate_response(VersionOut)
 async def get_version(version_id: str) -> VersionOut:
-    return VersionOut.of(await services().store.versions.get(version_id))
+    version = await services().store.versions.get(version_id)
+    shown = VersionOut.of(version)
+    if version.in_test:
+        points = await services().entry_points.test_entry_points_of(version.routing_id)
+        shown.test_entry_points = [point.id for point in points]
+    return shown
 
 
 @blueprint.patch("/versions/<version_id>")

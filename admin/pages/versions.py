@@ -469,7 +469,7 @@ async def duplicate(version_id: str) -> Any:
         await flash(error.message, "error")
         return back_to(default, form)
     await flash(f"Version {version.name} created in development.", "success")
-    return back_to(default, form)
+    return redirect(url_for("pages.versions.show", version_id=version.id))
 
 
 @blueprint.post("/<version_id>/delete")

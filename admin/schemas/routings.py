@@ -95,7 +95,9 @@ class TreeOut(BaseModel):
 
 class VersionOut(VersionSummary):
     tree: TreeOut
-    test_entry_points: list[str] = []
+    test_entry_points: list[str] = Field(
+        default_factory=list, description="While the version is in test: the ids of the "
+        "routing's test entry points, which run it")
 
     @classmethod
     def of(cls, version: Version) -> VersionOut:  # type: ignore[override]

@@ -85,8 +85,11 @@ def started_on(entry_point: EntryPoint, version: Version | None) -> dict[str, An
 
 def no_version(entry_point: EntryPoint, journal: Journal) -> Activation:
     """No version to run: record why, send the fallback text if there is one."""
-    journal.add("error", None, message="the smart routing has no version to run "
-                "(none in production, or in test for a test entry point)")
+    if entry_point.mode is EntryPointMode.test:
+        journal.add("error", None, message="this test entry point runs the version in test "
+                    "of its smart routing, and none is in test: put a version in test")
+    else:
+        journal.add("error", None, message="the smart routing has no version in production")
     if entry_point.fallback_text:
         journal.outbound(None, entry_point.fallback_text)
     return Activation(ended=True, reason="no version")

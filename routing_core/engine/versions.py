@@ -113,12 +113,8 @@ class StartVersions:
     ) -> Version | None:
         if entry_point.simulated_version:  # the simulator runs the version being edited
             return await self.store.versions.find(entry_point.simulated_version)
-        if entry_point.mode is EntryPointMode.test:
-            in_test = await self.store.versions.find_one(
-                {"routing_id": routing_id, "in_test": True}
-            )
-            if in_test is not None:
-                return in_test
+        if entry_point.mode is EntryPointMode.test:  # a test entry point never runs production
+            return await self.store.versions.find_one({"routing_id": routing_id, "in_test": True})
         return await self.store.versions.find_one(
             {"routing_id": routing_id, "status": VersionStatus.production.value}
         )

@@ -353,9 +353,11 @@ async def test_backup_duplicate_and_delete(page: Any, server: Server) -> None:
     await expect(backup.locator(".version-card")).to_have_attribute("data-version", "V1")
     await expect(production.locator(".version-card")).to_have_attribute("data-version", "V2")
 
-    # Duplicate the production version: a new development version.
+    # Duplicate the production version: a new development version, opened at once.
     await production.get_by_role("button", name="Duplicate").click()
     await expect(page.locator(".flash-success")).to_contain_text("Version V2 (copy) created")
+    await expect(page.get_by_role("heading", name=re.compile(r"^V2 \(copy\)"))).to_be_visible()
+    await page.goto(routing_url)
     development = page.locator("section[aria-labelledby=development-heading]")
     await expect(development.locator('.version-card[data-version="V2 (copy)"]')).to_be_visible()
     await page.screenshot(path=shot_path("09-routing-versions"), full_page=True)

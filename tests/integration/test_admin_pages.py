@@ -407,7 +407,7 @@ async def test_the_history_panel_shows_test_executions_and_their_path(
               data={"text": "Step 0"}),
     ])
     _, text, _ = await admin.get(f"/admin/versions/{version.id}")
-    assert "Test executions" in text and "visitor-7" in text
+    assert ">History<" in text and "visitor-7" in text
     _, text, _ = await admin.get(f"/admin/versions/{version.id}?execution={execution.id}")
     assert text.count(" on-path") == 5  # three boxes, two links
     assert "hello bot" in text

@@ -104,6 +104,19 @@ async def test_a_test_entry_point_runs_the_version_in_test(services, clock, api)
     assert [event["type"] for event in executions["items"][0]["events"]] == [
         "inbound", "outbound", "end"]
 
+    shown = (await api.get(f"/api/versions/{candidate.id}")).json_body
+    assert shown["test_entry_points"] == [test_point.id]
+
+    # nothing in test any more: the test entry point refuses, with the reason, and never
+    # runs production instead
+    await services.lifecycle.remove_from_test(SYSTEM, candidate.id)
+    await runtime.receive(inbound(test_point.id, "hi", "t2", contact="tester2"), wait=True)
+    assert await sent_texts(services, "tester2") == []
+    refused = await services.store.interactions.find_one({"contact": "tester2"})
+    assert refused is not None and refused.end_reason == "no version"
+    [error] = await services.store.events.all({"interaction_id": refused.id, "type": "error"})
+    assert "none is in test: put a version in test" in error.data["message"]
+
 
 async def test_a_redelivered_message_is_processed_once(services, clock):
     runtime = make_runtime(services, clock)
