@@ -1,4 +1,4 @@
-"""Same-origin checks for WebSockets.
+"""Who opens a WebSocket that acts for a logged-in user: same-origin checks, the user.
 
 A browser sends its page's ``Origin`` with every WebSocket handshake, and sends this
 site's cookies whatever page opened the socket: without a check, a page on another origin
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from quart import websocket
+from quart import session, websocket
 
 from admin.context import services
+from routing_core.infra.errors import Unauthenticated
+from routing_core.model.users import User
 
 
 def origin_of(url: str) -> str:
@@ -31,3 +33,21 @@ def same_origin_socket() -> bool:
     scheme = "https" if websocket.scheme in ("wss", "https") else "http"
     allowed = {origin_of(services().settings.public_url), f"{scheme}://{websocket.host}".lower()}
     return origin.strip().lower() in allowed
+
+
+async def socket_user(permission: str) -> User | None:
+    """The user behind ``?token=``, a bearer header or the panel's session cookie, if they
+    hold ``permission``; None otherwise (and for a page of another origin)."""
+    if not same_origin_socket():
+        return None
+    header = websocket.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    token = token or websocket.args.get("token") or session.get("token")
+    if not token:
+        return None
+    accounts = services().accounts
+    try:
+        user = await accounts.user_for_token(token)
+    except Unauthenticated:
+        return None
+    return user if permission in await accounts.permissions_of(user) else None

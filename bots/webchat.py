@@ -21,8 +21,10 @@ from typing import Any
 from quart import Blueprint, render_template, websocket
 
 from admin.context import services
+from bots.origins import socket_user
 from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Channel, Event, Inbound
+from routing_core.model.users import SIMULATE
 
 blueprint = Blueprint(
     "webchat", __name__, template_folder="templates", static_folder="static",
@@ -52,7 +54,7 @@ async def widget() -> Any:
 @blueprint.get("/chat/<entry_point_key>")
 async def demo_page(entry_point_key: str) -> Any:
     entry_point = await services().entry_points.resolve(entry_point_key)
-    if entry_point.channel is not Channel.webchat:
+    if entry_point.channel is not Channel.webchat or entry_point.simulated_version:
         return {"error": {"code": "not_found", "message": "not a web chat entry point"}}, 404
     return await render_template("chat.html", entry_point=entry_point)
 
@@ -95,6 +97,11 @@ async def chat_socket(entry_point_key: str) -> None:
         return
     if entry_point.channel is not Channel.webchat or not VISITOR.match(visitor):
         await websocket.close(4400, "a web chat entry point and ?visitor=<8-64 letters> needed")
+        return
+    # a simulator's chat is the admin panel's: a user allowed to simulate, on its pages
+    if entry_point.simulated_version and await socket_user(SIMULATE) is None:
+        await websocket.close(4403, "log in to the admin panel with the permission to "
+                              "simulate to chat with a version")
         return
     await websocket.accept()
     built = services()

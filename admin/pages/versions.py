@@ -25,6 +25,7 @@ from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel
 from routing_core.model.routing import Version, VersionStatus
 from routing_core.model.tree import Action, Tree
+from routing_core.model.users import SIMULATE
 from routing_core.routing import validation
 from routing_core.routing.impact import impact_of
 from routing_core.routing.version_diff import diff_trees
@@ -187,28 +188,23 @@ async def _execution_panel(version: Version, panel: Panel) -> dict[str, Any]:
 # -- the simulator ----------------------------------------------------------------------
 
 
-def simulator_address(version_id: str) -> str:
-    return f"simulator-{version_id}"
-
-
 async def _simulator_of(version_id: str) -> EntryPoint | None:
     """The hidden web chat entry point of the version's simulator, once it was opened."""
     return await services().store.entry_points.find_one(
-        {"channel": Channel.webchat.value, "address": simulator_address(version_id),
-         "simulated_version": version_id}
+        {"channel": Channel.webchat.value, "simulated_version": version_id}
     )
 
 
 @blueprint.post("/<version_id>/simulator")
-@require(READ)
+@require(SIMULATE)
 async def open_simulator(version_id: str) -> Any:
-    """Reading a version is enough to chat with it: the simulator changes nothing of it."""
+    """Chatting runs the tree (its side effects sandboxed): a permission of its own."""
     await services().entry_points.simulator_for(actor(), version_id)
     return redirect(url_for("pages.versions.show", version_id=version_id, simulator=1))
 
 
 @blueprint.get("/<version_id>/simulation")
-@require(READ)
+@require(SIMULATE)
 async def simulation(version_id: str) -> Any:
     """The simulator's latest interaction (of the widget's visitor when given): the path it
     took, for the tree, and its events. Polled by admin.js while the panel is open."""

@@ -18,17 +18,15 @@ import json
 from typing import Any, cast
 
 from pymongo.errors import PyMongoError
-from quart import Blueprint, Quart, current_app, render_template, session, websocket
+from quart import Blueprint, Quart, current_app, render_template, websocket
 
-from admin.context import services
 from bots.agent.console import AgentHub
-from bots.origins import same_origin_socket
+from bots.origins import same_origin_socket, socket_user
 from routing_core.contact_centre.agent_desk import AgentDesk
 from routing_core.contact_centre.distribution import Distribution
 from routing_core.contact_centre.presence import PRESENCE_BEAT_SECONDS
 from routing_core.engine.relay import EventRelay
-from routing_core.infra.errors import Unauthenticated
-from routing_core.model.users import AGENT_CONSOLE, User
+from routing_core.model.users import AGENT_CONSOLE
 from routing_core.services import Services
 
 blueprint = Blueprint(
@@ -56,27 +54,12 @@ async def console_page() -> Any:
     return await render_template("agent/console.html")
 
 
-async def _socket_user() -> User | None:
-    """The agent behind ``?token=``, a bearer header or the session cookie."""
-    header = websocket.headers.get("Authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    token = token or websocket.args.get("token") or session.get("token")
-    if not token:
-        return None
-    accounts = services().accounts
-    try:
-        user = await accounts.user_for_token(token)
-    except Unauthenticated:
-        return None
-    return user if AGENT_CONSOLE in await accounts.permissions_of(user) else None
-
-
 @blueprint.websocket("/agent/ws")
 async def console_socket() -> None:
     if not same_origin_socket():
         await websocket.close(4403, "this console opens only from this service's pages")
         return
-    user = await _socket_user()
+    user = await socket_user(AGENT_CONSOLE)
     if user is None:
         await websocket.close(4401, "log in as an agent: ?token=<token> or the session")
         return

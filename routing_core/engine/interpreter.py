@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from routing_core.actions.base import Outcome, action_type, parse_params
 from routing_core.actions.context import Journal, OutboundLimits, RunContext, Trigger
+from routing_core.engine.sandbox import sandboxed
 from routing_core.expressions.templates import TemplateFailure
 from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Inbound, Interaction, Waiting
@@ -115,7 +116,9 @@ class Interpreter:
                 trigger=trigger if resuming else "run",
                 message=message if resuming else None,
                 memory=memory if resuming else {},
-                ports=self.ports, journal=journal, extra_scope=scope,
+                # the admin's simulator writes no record, sends no SMS or e-mail
+                ports=sandboxed(self.ports) if interaction.simulated else self.ports,
+                journal=journal, extra_scope=scope,
                 signal=signal if resuming else None, limits=self.limits,
             )
             outcome = await self._run_action(ctx)

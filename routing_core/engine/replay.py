@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from routing_core.actions.context import Journal
 from routing_core.engine.interpreter import Interpreter
+from routing_core.engine.sandbox import Unreachable, sandboxed
 from routing_core.engine.versions import TreeCache
 from routing_core.infra.errors import DomainError
 from routing_core.infra.ids import new_id
@@ -77,45 +78,6 @@ class RecordedHttp:
             raise HttpFailure(str(answer.get("error") or "recorded failure"))
         return HttpResponse(status=int(answer["status"]), headers={},
                             body=str(answer.get("body", "")).encode())
-
-
-class ReadOnlyReference:
-    """The real reference data, read only."""
-
-    def __init__(self, real: ReferencePort, guard: ReplayGuard):
-        self.real = real
-        self.guard = guard
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("database_insert", "database_modify"):
-            async def refused(*args: Any, **kwargs: Any) -> Any:
-                raise self.guard.refuse("a write to a custom database")
-            return refused
-        return getattr(self.real, name)
-
-
-class Unreachable:
-    """A port a replay may not use (records, distribution): any call is not replayable."""
-
-    def __init__(self, what: str, guard: ReplayGuard):
-        self.what = what
-        self.guard = guard
-
-    def __getattr__(self, name: str) -> Any:
-        async def refused(*args: Any, **kwargs: Any) -> Any:
-            raise self.guard.refuse(self.what)
-        return refused
-
-
-class Captured:
-    """SMS and e-mail: kept, never sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    async def send(self, **message: Any) -> str:
-        self.sent.append(message)
-        return f"replay-{len(self.sent)}"
 
 
 @dataclass
@@ -170,14 +132,9 @@ async def replay_one(
 ) -> ReplayResult:
     """Play the conversation's messages again through ``tree``; never stored, never sent."""
     guard = ReplayGuard()
-    ports = Ports(
-        reference=ReadOnlyReference(reference, guard) if reference else None,  # type: ignore[arg-type]
-        http=RecordedHttp(events, guard), mail=Captured(), sms=Captured(),  # type: ignore[arg-type]
-        extra={name: Unreachable(what, guard) for name, what in (
-            ("cases", "a case"), ("crm", "a CRM card"), ("tasks", "a task"),
-            ("campaigns", "a campaign"), ("surveys", "a survey"),
-            ("distribution", "a hand-over to agents"))},
-    )
+    real = Ports(reference=reference)
+    ports = sandboxed(real, guard.refuse, http=RecordedHttp(events, guard),
+                      distribution=Unreachable("a hand-over to agents", guard.refuse))
     interpreter = Interpreter(ports, FixedTree(tree, trees))
     inbound, recorded, cut = recorded_messages(events)
     interaction = Interaction(

@@ -80,6 +80,7 @@ def started_on(entry_point: EntryPoint, version: Version | None) -> dict[str, An
         "test": bool(entry_point.simulated_version
                      or (version.in_test and entry_point.mode is EntryPointMode.test)),
         "canary": bool(entry_point.canary and version.id == entry_point.canary.version_id),
+        "simulated": bool(entry_point.simulated_version),
     }
 
 

@@ -93,6 +93,7 @@ class Interaction(Timestamped):
     revision: int
     test: bool = False
     canary: bool = False  # started on the entry point's canary version, not production
+    simulated: bool = False  # the admin's simulator: its side effects are sandboxed
     kind: Literal["start", "end"] = "start"
     status: InteractionStatus = InteractionStatus.active
     active: bool = True  # the partial unique index: one active interaction per contact

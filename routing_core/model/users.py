@@ -29,6 +29,8 @@ RESOURCES = (
 )
 OPERATIONS = ("read", "create", "edit", "delete")
 AGENT_CONSOLE = "agent:console"
+# chat with a version in the simulator: apart from reading, as a chat runs the tree
+SIMULATE = "smart_routings:simulate"
 
 
 def permission(resource: str, operation: str) -> str:
@@ -37,7 +39,7 @@ def permission(resource: str, operation: str) -> str:
 
 ALL_PERMISSIONS = tuple(
     permission(resource, operation) for resource in RESOURCES for operation in OPERATIONS
-) + (AGENT_CONSOLE,)
+) + (AGENT_CONSOLE, SIMULATE)
 
 
 class AgentStatus(StrEnum):

@@ -6,6 +6,7 @@ e.g. Telegram's ``setWebhook``; the domain stays free of provider libraries.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -180,11 +181,16 @@ class EntryPoints:
         """The hidden web chat entry point on which the admin's simulator talks with one
         version, whatever its status (no entry point of the routing is involved)."""
         version = await self.store.versions.get(version_id)
-        address = f"simulator-{version.id}"
+        # not derived from the version's id (ids can be guessed): a secret of its own
+        address = f"simulator-{secrets.token_urlsafe(18)}"
         existing = await self.store.entry_points.find_one(
-            {"channel": Channel.webchat.value, "address": address}
+            {"channel": Channel.webchat.value, "simulated_version": version.id}
         )
         if existing is not None:
+            if existing.address == f"simulator-{version.id}":  # made by an older release
+                await self.store.entry_points.collection.update_one(
+                    {"_id": existing.id}, {"$set": {"address": address}})
+                return await self.store.entry_points.get(existing.id)
             return existing
         entry_point = EntryPoint(
             channel=Channel.webchat, name=f"Simulator of {version.name}", address=address,
@@ -193,7 +199,7 @@ class EntryPoints:
         try:
             await self.store.entry_points.insert(entry_point)
         except DuplicateKeyError:  # opened twice at once
-            return await self.resolve(address)
+            return await self.simulator_for(actor, version_id)
         await self.store.audit.record_change(actor, "entry_point.simulator", "entry_point",
                                              entry_point.id, version=version.id)
         return entry_point

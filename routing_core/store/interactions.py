@@ -461,6 +461,10 @@ class EntryPointRepository(Repository[EntryPoint]):
                    name="unique_address"),
         IndexModel([("start_routing", ASCENDING)], name="by_start_routing"),
         IndexModel([("end_routing", ASCENDING)], name="by_end_routing"),
+        # one simulator per version (opened twice at once: the second finds the first)
+        IndexModel([("simulated_version", ASCENDING)], unique=True,
+                   partialFilterExpression={"simulated_version": {"$type": "string"}},
+                   name="one_simulator_per_version"),
     ]
     CACHE_SECONDS = 1.0
 
