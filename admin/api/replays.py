@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
@@ -21,6 +21,10 @@ class ReplayIn(Strict):
     last: int = Field(100, ge=1, le=5_000, description="The newest recorded conversations")
     against: str | None = Field(None, max_length=100, description="The version whose "
                                 "conversations are replayed (default: production)")
+    entry_point: str | None = Field(None, max_length=100,
+                                    description="Only conversations of this entry point")
+    since: AwareDatetime | None = Field(None, description="Only those started from then")
+    before: AwareDatetime | None = Field(None, description="Only those started before")
 
 
 class ReplayJobOut(BaseModel):
@@ -76,7 +80,9 @@ async def job_out(job_id: str) -> ReplayJobOut:
 async def start(version_id: str, data: ReplayIn) -> tuple[ReplayJobOut, int]:
     """Replay the newest recorded conversations of production (or ``against``) through this
     version, in the background: no message sent, nothing written outside the report."""
-    job = await services().replays.start(actor(), version_id, data.last, data.against)
+    job = await services().replays.start(actor(), version_id, data.last, data.against,
+                                         entry_point_id=data.entry_point, since=data.since,
+                                         before=data.before)
     return await job_out(job.id), 202
 
 

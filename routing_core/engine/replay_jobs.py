@@ -10,12 +10,13 @@ import asyncio
 import logging
 import time
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from routing_core.engine.replay import replay_one
 from routing_core.engine.runtime import Runtime
 from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.ids import id_at
 from routing_core.model.audit import Actor
 from routing_core.model.interaction import Interaction
 from routing_core.model.replays import ReplayJob, ReplayOutcome
@@ -34,7 +35,9 @@ class ReplayJobs:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, actor: Actor, version_id: str, last: int,
-                    against_id: str | None = None) -> ReplayJob:
+                    against_id: str | None = None, *, entry_point_id: str | None = None,
+                    since: datetime | None = None, before: datetime | None = None,
+                    ) -> ReplayJob:
         if not 1 <= last <= MAX_CONVERSATIONS:
             raise Invalid(f"replay from 1 to {MAX_CONVERSATIONS:,} conversations",
                           field="last")
@@ -51,7 +54,10 @@ class ReplayJobs:
                 raise Conflict("the smart routing has no production version whose "
                                "conversations could be replayed", code="no_production")
             against = found
+        if since and before and before <= since:
+            raise Invalid("the period's end comes after its start", field="before")
         job = ReplayJob(version_id=candidate.id, against_id=against.id, requested=last,
+                        entry_point_id=entry_point_id, since=since, before=before,
                         actor=actor.name)
         await self.store.replay_jobs.insert(job)
         await self.store.audit.record_change(actor, "version.replay", "version", candidate.id,
@@ -79,9 +85,15 @@ class ReplayJobs:
     async def _replay(self, job: ReplayJob) -> None:
         candidate = await self.store.versions.get(job.version_id)
         tree = candidate.tree
-        found = self.store.interactions.collection.find(
-            {"version_id": job.against_id, "test": False, "kind": "start"},
-        ).sort("_id", -1).limit(job.requested)
+        query: dict[str, Any] = {"version_id": job.against_id, "test": False, "kind": "start"}
+        if job.entry_point_id:
+            query["entry_point_id"] = job.entry_point_id
+        bounds = {key: id_at(moment) for key, moment in (("$gte", job.since),
+                                                         ("$lt", job.before)) if moment}
+        if bounds:
+            query["_id"] = bounds
+        found = self.store.interactions.collection.find(query).sort("_id", -1).limit(
+            job.requested)
         recorded = [Interaction.from_document(document) for document in await found.to_list()]
         await self._progress(job, total=len(recorded))
         reference = self.runtime.interpreter.ports.reference

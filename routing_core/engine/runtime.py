@@ -404,6 +404,7 @@ class Runtime:
             return await self.interpreter.activate(interaction, "run", journal, now)
         waiting = interaction.waiting
         if waiting is not None and waiting.until is not None and waiting.until <= now:
+            interaction.timed_out = True
             return await self.interpreter.activate(interaction, "timeout", journal, now)
         if interaction.expires_at is not None and interaction.expires_at <= now:
             return Activation(ended=True, reason="inactivity")

@@ -94,6 +94,7 @@ class Interaction(Timestamped):
     test: bool = False
     canary: bool = False  # started on the entry point's canary version, not production
     simulated: bool = False  # the admin's simulator: its side effects are sandboxed
+    timed_out: bool = False  # a wait of it ran out (the customer did not answer in time)
     kind: Literal["start", "end"] = "start"
     status: InteractionStatus = InteractionStatus.active
     active: bool = True  # the partial unique index: one active interaction per contact

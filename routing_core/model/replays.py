@@ -3,6 +3,7 @@ another; each conversation's verdict is a result of its own (a job's results can
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -15,7 +16,10 @@ ReplayStatus = Literal["running", "done", "failed"]
 class ReplayJob(Timestamped):
     version_id: str  # the candidate
     against_id: str  # the version whose conversations are replayed
-    requested: int  # how many recorded conversations were asked for
+    requested: int  # how many recorded conversations were asked for (the newest)
+    entry_point_id: str | None = None  # only those that came through this entry point
+    since: datetime | None = None  # only those started from then
+    before: datetime | None = None  # only those started before then
     total: int = 0
     done: int = 0
     status: ReplayStatus = "running"

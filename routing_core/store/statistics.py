@@ -3,7 +3,8 @@ on the hot path (no command added to a turn), and every process's conversations 
 same collections, so the figures are right however many processes run.
 
 - per day (the day a conversation started, in the service's time zone): started, ended,
-  handed to an agent, abandoned (the customer never answered: ended by inactivity), failed;
+  handed to an agent, abandoned (the customer stopped answering: a question's wait ran out,
+  or the conversation expired), failed;
 - per action of a version: how many conversations passed it (``passages``), how many went
   along each link between two actions (consecutive ``path`` entries), how many ended there;
 - per entry point: messages in and out, and the reply latency — from a customer's message
@@ -134,7 +135,12 @@ class RoutingStatistics:
             "ended": count_if({"$eq": ["$state", InteractionState.ended.value]}),
             "failed": count_if({"$eq": ["$state", InteractionState.failed.value]}),
             "with_agent": count_if({"$gt": ["$agent_id", None]}),
-            "abandoned": count_if({"$eq": ["$end_reason", "inactivity"]}),
+            # the customer stopped answering: a wait ran out, or the conversation expired
+            "abandoned": count_if({"$and": [
+                {"$in": ["$state", [InteractionState.ended.value,
+                                    InteractionState.failed.value]]},
+                {"$or": [{"$eq": ["$end_reason", "inactivity"]},
+                         {"$eq": ["$timed_out", True]}]}]}),
         }
 
     async def per_day(self, routing_id: str, version_id: str | None,

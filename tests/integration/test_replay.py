@@ -88,6 +88,17 @@ async def test_replay_verdicts(api: Api, services: Services) -> None:
         {"action": "version.replay"}) == 3
     refused(await api.post(f"/api/versions/{words}/replays", json={"last": 0}), 422)
 
+    # filters: a period with none of them, then one entry point's (all three came there)
+    job = ok(await api.post(f"/api/versions/{words}/replays", json={
+        "last": 10, "since": "2099-01-01T00:00:00Z"}), 202)
+    await services.replays.wait()
+    assert ok(await api.get(f"/api/replays/{job['id']}"))["total"] == 0
+    bob_point = (await services.store.interactions.get(bob)).entry_point_id
+    job = ok(await api.post(f"/api/versions/{words}/replays", json={
+        "last": 10, "entry_point": bob_point}), 202)
+    await services.replays.wait()
+    assert ok(await api.get(f"/api/replays/{job['id']}"))["total"] == 3
+
 
 async def test_the_report_page_shows_the_transcripts(
     app: Quart, api: Api, services: Services

@@ -191,6 +191,15 @@ async def test_a_reply_timeout_takes_the_timeout_branch(services, clock):
     await runtime.wake_due()
     await runtime.idle()
     assert await sent_texts(services) == ["Name?", "Too late."]
+    # the customer did not answer in time: statistics count it as abandoned
+    interaction = await services.store.interactions.find_one({"contact": "alice"})
+    assert interaction is not None and interaction.timed_out and not interaction.active
+    from routing_core.store.statistics import Period
+
+    period = Period(since=clock.now - timedelta(hours=1), before=clock.now + timedelta(hours=1),
+                    zone="UTC")
+    [day] = await services.statistics.per_day(routing_id, None, period)
+    assert (day.started, day.ended, day.abandoned) == (1, 1, 1)
 
 
 async def test_inactivity_ends_the_interaction_and_runs_the_end_routing(services, clock):
