@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from bots.logging_setup import configure_logging
 from config import Settings, SettingsError, load_settings
 from routing_core.infra.errors import DomainError
@@ -174,12 +176,10 @@ def command_user_add(settings: Settings, args: argparse.Namespace) -> None:
     agent = AgentProfile(queues=args.queue or [], capacity=args.capacity) if args.agent else None
 
     async def work(built: Services) -> None:
+        # an agent is an agent unless told otherwise: --agent alone never makes an admin
+        roles = args.role or (["agent"] if args.agent else ["admin"])
         user = await built.accounts.create_user(
-            CLI_ACTOR,
-            email=args.email,
-            password=password,
-            roles=args.role or ["admin"],
-            agent=agent,
+            CLI_ACTOR, email=args.email, password=password, roles=roles, agent=agent,
         )
         print(f"user {user.email} created (id {user.id}, roles {', '.join(user.roles)})")
 
@@ -223,6 +223,13 @@ def command_import(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(with_services(ready, work))
 
 
+def capacity(text: str) -> int:
+    """An agent's capacity from the command line, refused in one sentence."""
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 100")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="smart-routing", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -239,10 +246,15 @@ def parser() -> argparse.ArgumentParser:
     add = user.add_parser("add", help="create a user")
     add.add_argument("--email", required=True)
     add.add_argument("--password", help="else SR_NEW_USER_PASSWORD, else asked")
-    add.add_argument("--role", action="append", help="role name (repeatable; default admin)")
-    add.add_argument("--agent", action="store_true", help="give the user an agent profile")
+    add.add_argument("--role", action="append", metavar="ROLE",
+                     help="a role's name, repeatable: admin (every permission), agent (the "
+                     "agent console), or a role created in the panel; default: admin, or "
+                     "agent with --agent")
+    add.add_argument("--agent", action="store_true",
+                     help="an agent: an agent profile, and the agent role unless --role says")
     add.add_argument("--queue", action="append", help="agent queue (repeatable)")
-    add.add_argument("--capacity", type=int, default=3, help="concurrent conversations")
+    add.add_argument("--capacity", type=capacity, default=3,
+                     help="conversations an agent holds at once (1 to 100, default 3)")
     add.set_defaults(run=command_user_add)
 
     export = commands.add_parser("export", help="export a smart routing with its versions")
@@ -269,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (CliError, DomainError) as error:
         print(f"smart-routing: {getattr(error, 'message', error)}", file=sys.stderr)
+        return 2
+    except ValidationError as error:  # a value the records refuse: its field, in a sentence
+        problem = error.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"]) or "a value"
+        message = problem["msg"].removeprefix("Value error, ")
+        print(f"smart-routing: {field}: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

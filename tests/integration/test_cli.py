@@ -191,6 +191,23 @@ def test_serve_answers_refuses_a_second_owner_adds_users_and_stops_cleanly(
     assert added.returncode == 0, added.stderr
     assert "agent@example.com" in added.stdout
     service.login({"email": "agent@example.com", "password": "s3cret-pw"})
+    agent = run(environ, "user", "add", "--email", "desk@example.com", "--password",
+                "s3cret-pw", "--agent", "--queue", "sales")
+    assert agent.returncode == 0 and "roles agent" in agent.stdout, agent.stderr
+    for arguments, words in (
+        (["--email", "not an e-mail", "--password", "s3cret-pw"], "e-mail"),
+        (["--email", "x@example.com", "--password", "s3cret-pw", "--role", "wizard"],
+         "wizard"),
+        (["--email", "agent@example.com", "--password", "s3cret-pw"], "agent@example.com"),
+        (["--email", "y@example.com", "--password", "s3cret-pw", "--agent",
+          "--capacity", "0"], "from 1 to 100"),
+    ):
+        refused = run(environ, "user", "add", *arguments)
+        assert refused.returncode == 2, (arguments, refused.stdout)
+        lines = refused.stderr.strip().splitlines()
+        assert words in lines[-1] and "Traceback" not in refused.stderr, refused.stderr
+    helped = run(environ, "user", "add", "--help")
+    assert "admin (every permission), agent" in " ".join(helped.stdout.split())
 
     assert service.stop() == 0, service.output
     assert mongod_pids(dbpath) == []
