@@ -136,8 +136,9 @@ async def get_target(campaign_id: str, target_id: str) -> TargetOut:
 @validate_request(TargetPatch)
 @validate_response(TargetOut)
 async def update_target(campaign_id: str, target_id: str, data: TargetPatch) -> TargetOut:
-    changes = data.model_dump(exclude_unset=True)
-    target = await services().campaigns.update_target(actor(), campaign_id, target_id, changes)
+    changes = data.model_dump(exclude_unset=True, exclude={"revision"})
+    target = await services().campaigns.update_target(actor(), campaign_id, target_id, changes,
+                                                      data.revision)
     return TargetOut.of(target)
 
 

@@ -168,7 +168,8 @@ async def get_object(object_id: str) -> ObjectOut:
 @validate_request(ObjectPatch)
 @validate_response(ObjectOut)
 async def update_object(object_id: str, data: ObjectPatch) -> ObjectOut:
-    return ObjectOut.of(await services().crm.objects.update(actor(), object_id, data.values))
+    return ObjectOut.of(await services().crm.objects.update(actor(), object_id, data.values,
+                                                            data.revision))
 
 
 @blueprint.delete("/crm2/objects/<object_id>")

@@ -116,12 +116,15 @@ async def update(type_id: str, object_id: str) -> Any:
 
 async def _save(crm_type: CrmType, found: CrmObject | None) -> Any:
     """Create (``found`` None) or update from the posted form; the form again on refusal."""
-    values = read_values(crm_type, await request.form)
+    form = await request.form
+    values = read_values(crm_type, form)
+    shown = form.get("revision", "")
     try:
         if found is None:
             await services().crm.objects.create(actor(), crm_type.id, values)
         else:
-            await services().crm.objects.update(actor(), found.id, values)
+            await services().crm.objects.update(actor(), found.id, values,
+                                                int(shown) if shown.isdigit() else None)
     except (Invalid, Conflict) as error:
         return await _form_page(crm_type, found, values, errors_of(error, crm_type), 422)
     done = "added to" if found is None else "saved in"

@@ -109,6 +109,8 @@ class TargetsAdded(BaseModel):
 
 
 class TargetPatch(Strict):
+    revision: int | None = Field(None, description="The revision you read: 409 when the "
+                                 "target changed since")
     fields: dict[str, Any] | None = None
     call_after: datetime | None = None
     status: Literal["pending"] | None = Field(

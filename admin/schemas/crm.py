@@ -79,6 +79,8 @@ class ObjectIn(Strict):
 
 class ObjectPatch(Strict):
     values: dict[str, Any] = Field(description="The values to change; null clears one.")
+    revision: int | None = Field(None, description="The revision you read: 409 when the "
+                                 "object was saved since")
 
 
 class ObjectOut(Stored):

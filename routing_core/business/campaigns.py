@@ -293,11 +293,15 @@ class Campaigns(Kept[Campaign]):
         return target
 
     async def update_target(
-        self, actor: Actor, campaign_id: str, target_id: str, changes: Mapping[str, Any]
+        self, actor: Actor, campaign_id: str, target_id: str, changes: Mapping[str, Any],
+        revision: int | None = None,
     ) -> CampaignTarget:
         """Fields and ``call_after`` change; ``status: pending`` queues a target again
-        (attempts reset), e.g. after a failure."""
+        (attempts reset), e.g. after a failure. ``revision``: the one the editor read."""
         target = await self.get_target(campaign_id, target_id)
+        if revision is not None and revision != target.revision:
+            raise Conflict("the target was changed meanwhile (by someone else, or its "
+                           "dialer); reload it", code="concurrent_change")
         written: dict[str, Any] = {"updated_at": self.clock()}
         if "fields" in changes:
             written["fields"] = json_fields(changes["fields"] or {})

@@ -308,10 +308,15 @@ class CrmObjects(Kept[CrmObject]):
         return created
 
     async def update(
-        self, actor: Actor, object_id: str, values: Mapping[str, Any]
+        self, actor: Actor, object_id: str, values: Mapping[str, Any],
+        revision: int | None = None,
     ) -> CrmObject:
-        """Sets the given values; null (or "") clears one."""
+        """Sets the given values; null (or "") clears one. ``revision``: the one the editor
+        was shown — refused when someone saved it since (never last write wins)."""
         current = await self.repository.get(object_id)
+        if revision is not None and revision != current.revision:
+            raise Conflict("the object was changed meanwhile by someone else; reload it "
+                           "(your changes were not saved)", code="concurrent_change")
         crm_type = await self.types.repository.get(current.type_id)
         merged = complete(crm_type, {**current.values, **coerce_values(crm_type, values)})
         updated = current.model_copy(update={

@@ -159,8 +159,10 @@ async def test_objects_are_added_edited_and_deleted(admin: Pages, services: Serv
     assert "ada@example.com" in text and "+33612345678" in text and "gold" in text
     status, text, _ = await admin.get(f"{objects_url}/{found.id}")
     assert 'value="ada@example.com"' in text and '<option value="gold" selected>' in text
+    assert f'name="revision" value="{found.revision}"' in text
     status, _, _ = await admin.post(f"{objects_url}/{found.id}",
-                                    good | {"visits": "4", "tier": "", "phone": ""})
+                                    good | {"visits": "4", "tier": "", "phone": "",
+                                            "revision": str(found.revision)})
     assert status == 302
     saved = await services.crm.objects.get(found.id)
     assert saved.values["visits"] == 4 and "tier" not in saved.values
@@ -168,6 +170,11 @@ async def test_objects_are_added_edited_and_deleted(admin: Pages, services: Serv
     assert await audited(services, "crm_object.update", found.id)
     status, text, _ = await admin.post(f"{objects_url}/{found.id}", good | {"tier": "platinum"})
     assert status == 422 and "expected one of gold, silver" in text
+    assert (await services.crm.objects.get(found.id)).values == saved.values
+    # a form shown before the last save: refused with a sentence, the save kept
+    status, text, _ = await admin.post(f"{objects_url}/{found.id}",
+                                       good | {"visits": "9", "revision": str(found.revision)})
+    assert status == 422 and "changed meanwhile by someone else; reload it" in text
     assert (await services.crm.objects.get(found.id)).values == saved.values
 
     status, _, _ = await admin.post(f"{objects_url}/{found.id}/delete")

@@ -88,8 +88,12 @@ async def test_targets_are_unique_per_campaign_and_refused_when_closed(api: Api)
     later = ok(await api.get(f"{targets}?phone=%2B15005550006"))["items"][0]
     assert later["due_at"] == "2030-01-01T09:00:00Z"
     assert len(ok(await api.get(f"{targets}?status=pending"))["items"]) == 3
-    changed = ok(await api.patch(f"{targets}/{ada['id']}", json={"fields": {"name": "Ada L."}}))
+    changed = ok(await api.patch(f"{targets}/{ada['id']}", json={
+        "fields": {"name": "Ada L."}, "revision": ada["revision"]}))
     assert changed["fields"] == {"name": "Ada L."}
+    refused(await api.patch(f"{targets}/{ada['id']}", json={
+        "fields": {"name": "Ada Lovelace"}, "revision": ada["revision"]}), 409,
+        "concurrent_change")
     refused(await api.patch(f"{targets}/{ada['id']}", json={"status": "sent"}), 422)
     assert (await api.delete(f"{targets}/{later['id']}")).status_code == 204
     refused(await api.get(f"{targets}/{later['id']}"), 404, "not_found")

@@ -90,8 +90,14 @@ async def test_typed_objects_are_checked_and_unique(api: Api):
     refused(await api.patch(f"/api/crm2/objects/{bob['id']}", json={"values": {"email": None}}),
             422, "invalid", "values.email")
     changed = ok(await api.patch(f"/api/crm2/objects/{bob['id']}",
-                                 json={"values": {"plan": None, "age": 40}}))
+                                 json={"values": {"plan": None, "age": 40},
+                                       "revision": bob["revision"]}))
     assert changed["values"] == {"email": "bob@example.com", "age": 40}
+    # saved from what was read before that change: refused, not last write wins
+    stale = refused(await api.patch(f"/api/crm2/objects/{bob['id']}", json={
+        "values": {"age": 41}, "revision": bob["revision"]}), 409, "concurrent_change")
+    assert "changed meanwhile" in stale["message"]
+    assert ok(await api.get(f"/api/crm2/objects/{bob['id']}"))["values"]["age"] == 40
 
 
 async def test_a_type_keeps_its_objects_valid(api: Api):
