@@ -51,7 +51,7 @@ class ReplayGuard:
 
     def refuse(self, what: str) -> NotReplayable:
         if self.problem is None:
-            self.problem = what
+            self.problem = f"it would {what}"
         return NotReplayable(what)
 
 
@@ -71,7 +71,7 @@ class RecordedHttp:
                       body: bytes | None, timeout_seconds: float) -> HttpResponse:
         answers = self.answers.get((method, url))
         if not answers:
-            raise self.guard.refuse(f"a web service call ({method} {url}) with no recorded "
+            raise self.guard.refuse(f"call a web service ({method} {url}) with no recorded "
                                     "answer")
         answer = answers.popleft()
         if answer.get("status") is None:
@@ -134,7 +134,8 @@ async def replay_one(
     guard = ReplayGuard()
     real = Ports(reference=reference)
     ports = sandboxed(real, guard.refuse, http=RecordedHttp(events, guard),
-                      distribution=Unreachable("a hand-over to agents", guard.refuse))
+                      distribution=Unreachable("hand the conversation over to agents",
+                                               guard.refuse))
     interpreter = Interpreter(ports, FixedTree(tree, trees))
     inbound, recorded, cut = recorded_messages(events)
     interaction = Interaction(

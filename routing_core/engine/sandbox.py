@@ -1,6 +1,7 @@
 """Ports that cannot change the world, for trees run on a trial: the admin's simulator and
 regression replays. Reference data is read but never written; the records (cases, CRM,
-tasks, campaigns, surveys) are refused; SMS and e-mail are kept, never sent. What a refusal
+tasks, campaigns, surveys) and web calls are refused (a replay answers web calls from the
+recording instead); SMS and e-mail are kept, never sent. What a refusal
 raises is the caller's: a replay notes that the conversation is not replayable, the
 simulator lets the action fail with a sentence the admin reads in the events.
 """
@@ -14,8 +15,11 @@ from routing_core.infra.errors import DomainError
 from routing_core.ports.world import Ports, ReferencePort
 
 Refuse = Callable[[str], Exception]
-RECORD_PORTS = (("cases", "a case"), ("crm", "a CRM card"), ("tasks", "a task"),
-                ("campaigns", "a campaign"), ("surveys", "a survey"))
+# each port a trial refuses, and what it would have done
+RECORD_PORTS = (("cases", "write a case"), ("crm", "write a CRM card"),
+                ("tasks", "write a task"), ("campaigns", "write a campaign target"),
+                ("surveys", "record a survey"))
+WEB_CALL = "call a web service"
 
 
 class ReadOnlyReference:
@@ -28,7 +32,7 @@ class ReadOnlyReference:
     def __getattr__(self, name: str) -> Any:
         if name in ("database_insert", "database_modify"):
             async def refused(*args: Any, **kwargs: Any) -> Any:
-                raise self.refuse("a write to a custom database")
+                raise self.refuse("write to a custom database")
             return refused
         return getattr(self.real, name)
 
@@ -62,8 +66,8 @@ class SimulatorRefused(DomainError):
 
 
 def simulator_refusal(what: str) -> Exception:
-    return SimulatorRefused(f"the simulator does not create or change {what} (nothing "
-                            "stored outside the conversation)")
+    return SimulatorRefused(f"the simulator does not {what}: nothing leaves the "
+                            "conversation (try it on a test entry point)")
 
 
 def sandboxed(ports: Ports, refuse: Refuse = simulator_refusal, **overrides: Any) -> Ports:
@@ -73,7 +77,8 @@ def sandboxed(ports: Ports, refuse: Refuse = simulator_refusal, **overrides: Any
     extra.update({name: Unreachable(what, refuse) for name, what in RECORD_PORTS})
     built = Ports(
         reference=ReadOnlyReference(ports.reference, refuse) if ports.reference else None,  # type: ignore[arg-type]
-        http=ports.http, mail=Captured(), sms=Captured(), extra=extra,  # type: ignore[arg-type]
+        http=Unreachable(WEB_CALL, refuse), mail=Captured(),  # type: ignore[arg-type]
+        sms=Captured(), extra=extra,  # type: ignore[arg-type]
     )
     for name, port in overrides.items():
         if name in ("reference", "http", "mail", "sms"):

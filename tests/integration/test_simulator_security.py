@@ -17,12 +17,15 @@ ACTOR = Actor(id="test", name="test")
 
 
 async def draft_with_writes(services: Services) -> tuple[str, str]:
-    """A draft whose tree creates a CRM card, saves a database row, then says done."""
+    """A draft whose tree creates a CRM card, saves a database row, calls a web service,
+    then says done."""
     routing_id = await production_routing(services, "writes", tree(
         action("card", "crm_create", {"fields": {"name": "{{ contact.name }}"}},
                next="row", failure="row"),
         action("row", "database_save", {"database": "orders", "values": {"id": "1"}},
-               next="done", failure="done"),
+               next="call", failure="call"),
+        action("call", "web_service", {"url": "https://api.example.com/orders"},
+               success="done", failure="done"),
         action("done", "message", {"text": "done"}),
     ))
     production = await services.store.versions.find_one({"routing_id": routing_id})
@@ -42,9 +45,9 @@ async def test_a_simulated_conversation_writes_nothing(services: Services) -> No
     assert interaction is not None and interaction.simulated and interaction.test
     events = await services.store.events.of_interaction(interaction.id)
     errors = [event.data["message"] for event in events if event.type == "error"]
-    assert any("the simulator does not create or change a CRM card" in text
-               for text in errors), errors
-    assert any("a write to a custom database" in text for text in errors), errors
+    assert any("the simulator does not write a CRM card" in text for text in errors), errors
+    assert any("does not write to a custom database" in text for text in errors), errors
+    assert any("does not call a web service" in text for text in errors), errors
     assert [event.data["text"] for event in events if event.type == "outbound"] == ["done"]
     assert await services.store.crm_cards.collection.count_documents({}) == 0
     assert await services.store.database_rows.collection.count_documents({}) == 0
