@@ -77,6 +77,9 @@ class Settings(BaseModel):
     # and per hour; past them nothing more is sent, with an outbound_capped event.
     messages_per_step: int = Field(20, ge=1, le=1000)
     messages_per_hour: int = Field(120, ge=1, le=100_000)
+    # Timers that fired in a row with no customer message between them: past it the
+    # conversation expires (a loop through a pause keeps nobody's chat alive for ever).
+    wakes_without_reply: int = Field(50, ge=1, le=100_000)
     inactivity_expiry_seconds: int = Field(24 * 3600, ge=1)
     lease_seconds: float = Field(30.0, gt=0, le=3600)
     # Conversations this process has accepted and not yet processed; beyond it, webhooks

@@ -100,6 +100,7 @@ class Services:
                 step_budget=settings.step_budget,
                 messages_per_step=settings.messages_per_step,
                 messages_per_hour=settings.messages_per_hour,
+                wakes_without_reply=settings.wakes_without_reply,
                 sweep_seconds=settings.sweep_seconds,
             ),
         )

@@ -61,6 +61,7 @@ class RuntimeSettings:
     concurrent_steps: int = 32
     messages_per_step: int = 20
     messages_per_hour: int = 120
+    wakes_without_reply: int = 50
 
 
 @dataclass
@@ -391,6 +392,7 @@ class Runtime:
             data["media"] = message.media
         journal.add("inbound", None, **data)
         interaction.last_text = message.text
+        interaction.wakes_without_reply = 0
         if not interaction.path:  # the first message starts the tree
             return await self.interpreter.activate(interaction, "run", journal, now, message)
         if interaction.waiting is None:
@@ -404,15 +406,17 @@ class Runtime:
             return await self.interpreter.activate(interaction, "run", journal, now)
         waiting = interaction.waiting
         if waiting is not None and waiting.until is not None and waiting.until <= now:
+            # timers count toward expiry: a loop through a pause ends when nobody answers
+            interaction.wakes_without_reply += 1
+            if interaction.wakes_without_reply > self.settings.wakes_without_reply:
+                return Activation(ended=True, reason="inactivity")
             interaction.timed_out = True
             return await self.interpreter.activate(interaction, "timeout", journal, now)
         if interaction.expires_at is not None and interaction.expires_at <= now:
             return Activation(ended=True, reason="inactivity")
         return Activation()
 
-    async def signal(
-        self, interaction_id: str, name: str, **data: Any
-    ) -> None:
+    async def signal(self, interaction_id: str, name: str, **data: Any) -> None:
         """Resume the interaction's wait with a signal (the waiting action decides)."""
 
         async def resume(interaction: Interaction, journal: Journal, now: datetime) -> Activation:
@@ -429,7 +433,6 @@ class Runtime:
 
         async def finish(interaction: Interaction, journal: Journal, now: datetime) -> Activation:
             return Activation(ended=True, reason=reason)
-
         await self.apply(interaction_id, finish)
 
     def _end(self, interaction: Interaction, journal: Journal, reason: str, now: datetime) -> None:

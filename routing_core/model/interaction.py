@@ -95,6 +95,7 @@ class Interaction(Timestamped):
     canary: bool = False  # started on the entry point's canary version, not production
     simulated: bool = False  # the admin's simulator: its side effects are sandboxed
     timed_out: bool = False  # a wait of it ran out (the customer did not answer in time)
+    wakes_without_reply: int = 0  # timers fired since the customer last wrote
     kind: Literal["start", "end"] = "start"
     status: InteractionStatus = InteractionStatus.active
     active: bool = True  # the partial unique index: one active interaction per contact

@@ -361,3 +361,32 @@ async def test_a_timer_loop_is_capped_per_hour(services, clock):
     await runtime.wake_due()
     await runtime.idle()
     assert len(await sent_texts(services)) == 5
+
+
+async def test_timers_with_nobody_answering_end_the_conversation(services, clock):
+    """A loop through a pause keeps nobody's chat alive for ever: past the timers allowed
+    in a row without a customer message, the conversation expires; a message resets it."""
+    runtime = make_runtime(services, clock, wakes_without_reply=3)
+    routing_id = await production_routing(services, "nag", tree(
+        action("ping", "message", {"text": "still there?"}, next="wait"),
+        action("wait", "pause", {"seconds": 60}, next="ping")))
+    entry_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+
+    async def timers(count: int) -> None:
+        for _ in range(count):
+            clock.advance(61)
+            await runtime.wake_due()
+            await runtime.idle()
+
+    await timers(2)
+    await runtime.receive(inbound(entry_point.id, "yes", "2"), wait=True)  # resets
+    await timers(3)
+    interaction = await services.store.interactions.find_one({"contact": "alice"})
+    assert interaction is not None and interaction.active
+    assert interaction.wakes_without_reply == 3
+    await timers(1)
+    interaction = await services.store.interactions.find_one({"contact": "alice"})
+    assert interaction is not None and not interaction.active
+    assert interaction.end_reason == "inactivity"
+    assert len(await sent_texts(services)) == 1 + 2 + 3  # nothing after the expiry
