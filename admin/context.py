@@ -25,11 +25,15 @@ def client_address() -> str | None:
     (``SR_TRUSTED_PROXIES``) it is the nearest address in ``X-Forwarded-For`` that is no
     trusted proxy; anyone else's ``X-Forwarded-For`` is ignored, since a client could write
     any address there to escape the per-address limit."""
+    return address_behind_proxies(request.remote_addr, request.headers)
+
+
+def address_behind_proxies(address: str | None, headers: Any) -> str | None:
+    """``client_address`` for any connection (a request, a WebSocket)."""
     trusted = set(services().settings.trusted_proxies)
-    address = request.remote_addr
     if address not in trusted:
         return address
-    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    forwarded = [hop.strip() for hop in headers.get("X-Forwarded-For", "").split(",")]
     for hop in reversed([hop for hop in forwarded if hop]):
         if hop not in trusted:
             return hop

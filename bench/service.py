@@ -62,6 +62,9 @@ def running_service(server: str = "hypercorn", mongodb_uri: str | None = None,
         "SR_BENCH_PROBE": "1",
         "SR_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        # the benchmarks' visitors all come from 127.0.0.1, by thousands
+        "SR_WEBCHAT_SOCKETS_PER_ADDRESS": "100000", "SR_WEBCHAT_OPENS_PER_MINUTE": "100000",
+        "SR_WEBCHAT_MESSAGES_PER_MINUTE": "100000",
         **env,
     })
     if mongodb_uri:

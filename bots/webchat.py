@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import uuid
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
-from quart import Blueprint, render_template, websocket
+from quart import Blueprint, current_app, render_template, websocket
 
-from admin.context import services
+from admin.context import address_behind_proxies, services
 from bots.origins import socket_user
+from bots.webchat_limits import REFUSALS_BEFORE_CLOSE, WebChatGuard, WebChatLimits
 from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Channel, Event, Inbound
 from routing_core.model.users import SIMULATE
@@ -33,6 +35,8 @@ blueprint = Blueprint(
 
 VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_TEXT = 4096
+log = logging.getLogger(__name__)
+SLOW_DOWN = "slow down: this message was not sent, you are writing too fast"
 HISTORY_LIMIT = 100
 
 
@@ -103,10 +107,26 @@ async def chat_socket(entry_point_key: str) -> None:
         await websocket.close(4403, "log in to the admin panel with the permission to "
                               "simulate to chat with a version")
         return
+    address = address_behind_proxies(websocket.remote_addr, websocket.headers) or "unknown"
+    limits = guard()
+    if (refusal := limits.open(address)) is not None:
+        if limits.first_refusal_in_a_while(address):
+            log.warning("web chat refused for %s: %s (behind a reverse proxy? list it in "
+                        "SR_TRUSTED_PROXIES)", address, refusal)
+        await websocket.close(4429, refusal)
+        return
+    try:
+        await _converse(entry_point, visitor, limits)
+    finally:
+        limits.close(address)
+
+
+async def _converse(entry_point: Any, visitor: str, limits: WebChatGuard) -> None:
     await websocket.accept()
     built = services()
     queue = built.hub.subscribe(entry_point.id, visitor)
     forward = asyncio.create_task(_forward(queue))
+    bucket, refused = limits.messages(), 0
     try:
         await _catch_up(entry_point.id, visitor, websocket.args.get("after"))
         while True:
@@ -114,6 +134,14 @@ async def chat_socket(entry_point_key: str) -> None:
             if isinstance(parsed, str):
                 await websocket.send_json({"type": "error", "message": parsed})
                 continue
+            if not bucket.take():
+                refused += 1
+                if refused >= REFUSALS_BEFORE_CLOSE:
+                    await websocket.close(4429, "too many messages too fast")
+                    return
+                await websocket.send_json({"type": "error", "message": SLOW_DOWN})
+                continue
+            refused = 0
             text, payload, client_id = parsed
             if not text:  # the visitor closed the conversation
                 await _close_conversation(entry_point.id, visitor)
@@ -131,6 +159,19 @@ async def chat_socket(entry_point_key: str) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await forward
         built.hub.unsubscribe(entry_point.id, visitor, queue)
+
+
+def guard() -> WebChatGuard:
+    """This process's web chat bounds, from the settings (made once per app)."""
+    extensions = current_app.extensions
+    if "webchat_guard" not in extensions:
+        settings = services().settings
+        extensions["webchat_guard"] = WebChatGuard(WebChatLimits(
+            messages_per_minute=settings.webchat_messages_per_minute,
+            sockets_per_address=settings.webchat_sockets_per_address,
+            opens_per_minute=settings.webchat_opens_per_minute,
+        ))
+    return cast(WebChatGuard, extensions["webchat_guard"])
 
 
 async def _close_conversation(entry_point_id: str, visitor: str) -> None:

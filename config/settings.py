@@ -97,6 +97,12 @@ class Settings(BaseModel):
     login_failures_per_address: int = Field(20, ge=1)
     login_throttle_seconds: int = Field(900, ge=1)
     websocket_max_frame_bytes: int = Field(65_536, ge=1024)
+    # What one web chat visitor or address may cost (bots/webchat_limits.py)
+    # (per address: behind a reverse proxy, list it in trusted_proxies, or every visitor
+    # shares the proxy's address)
+    webchat_messages_per_minute: int = Field(30, ge=1, le=100_000)
+    webchat_sockets_per_address: int = Field(100, ge=1, le=100_000)
+    webchat_opens_per_minute: int = Field(120, ge=1, le=100_000)
 
     @field_validator("timezone")
     @classmethod

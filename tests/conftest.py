@@ -48,6 +48,10 @@ def settings(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         schedule_poll_seconds=3600,
         demo_bot=False,
         argon2_memory_kib=64,
+        # every test's sockets come from 127.0.0.1: the bounds have tests of their own
+        webchat_sockets_per_address=100_000,
+        webchat_opens_per_minute=100_000,
+        webchat_messages_per_minute=100_000,
     )
 
 

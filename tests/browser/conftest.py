@@ -104,6 +104,7 @@ def serving(mongodb_uri: str, data_dir: Path, **settings: str) -> Iterator[Serve
         "SR_SCHEDULE_POLL_SECONDS": "3600",
         "SR_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        "SR_WEBCHAT_SOCKETS_PER_ADDRESS": "100000", "SR_WEBCHAT_OPENS_PER_MINUTE": "100000",
         **settings,
     })
     command = [

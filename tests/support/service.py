@@ -37,6 +37,9 @@ class ServiceProcess:
             "SR_DEMO_BOT": "false",
             "SR_LOG_LEVEL": "WARNING",
             "SR_SWEEP_SECONDS": "0.2",
+            # all its visitors come from 127.0.0.1
+            "SR_WEBCHAT_SOCKETS_PER_ADDRESS": "100000", "SR_WEBCHAT_OPENS_PER_MINUTE": "100000",
+            "SR_WEBCHAT_MESSAGES_PER_MINUTE": "100000",
             "PYTHONUNBUFFERED": "1",
             **settings,
         })
