@@ -35,9 +35,10 @@ class Period:
     zone: str  # the time zone days are cut in (IANA name)
 
 
-@dataclass
-class DayFigures:
-    day: str  # YYYY-MM-DD
+@dataclass(kw_only=True)
+class Outcomes:
+    """How a group of conversations went (``RoutingStatistics._outcomes`` counts them)."""
+
     started: int = 0
     ended: int = 0
     with_agent: int = 0
@@ -45,18 +46,18 @@ class DayFigures:
     failed: int = 0
 
 
-@dataclass
-class VersionFigures:
+@dataclass(kw_only=True)
+class DayFigures(Outcomes):
+    day: str  # YYYY-MM-DD
+
+
+@dataclass(kw_only=True)
+class VersionFigures(Outcomes):
     """The period's conversations of one version, canary ones apart: how a candidate
     compares with production side by side."""
 
     version_id: str
     canary: bool
-    started: int = 0
-    ended: int = 0
-    with_agent: int = 0
-    abandoned: int = 0
-    failed: int = 0
 
 
 @dataclass
