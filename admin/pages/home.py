@@ -1,6 +1,7 @@
 """The home page at ``/admin``: what an operator on call looks at first — live
-conversations, agents available, failed messages of the last hour, stuck conversations,
-the next scheduled productions — each figure a link to the page behind it.
+conversations, agents available, failed messages of the last hour, the next scheduled
+productions — each figure a link to the page behind it, and links to every page (stuck
+conversations too: finding them reads the waiting conversations, too much for every view).
 
 Every figure is one indexed count or a short find; none is computed on the hot path."""
 
@@ -33,7 +34,6 @@ async def home_page() -> Any:
              "failed_at": {"$gte": now - timedelta(hours=1)}})
         figures["failed"] = await store.events.collection.count_documents(
             {"type": "outbound", "status": DeliveryStatus.failed.value}, limit=COUNT_CAP + 1)
-        figures["stuck"] = len(await services().repairs.stuck(timedelta(hours=1)))
     if "users:read" in permissions or "queues:read" in permissions:
         figures["agents_available"] = await store.database["agent_states"].count_documents(
             {"status": AgentStatus.available.value})

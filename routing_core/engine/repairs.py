@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from routing_core.actions.context import Journal
 from routing_core.engine.interpreter import Activation
@@ -51,17 +51,24 @@ class Repairs:
                     limit: int = STUCK_SHOWN) -> list[StuckConversation]:
         """The stuck conversations, the longest-waiting first (real ones, not tests)."""
         now = self.runtime.clock()
+        cutoff = now - waiting_longer_than
         collection = self.store.interactions.collection
-        query: dict[str, Any] = {"active": True, "test": False, "$or": [
-            {"state": InteractionState.waiting.value,
-             "updated_at": {"$lt": now - waiting_longer_than}},
-            {"step_failures": {"$gt": 0}},
-            {"waiting": {"$ne": None}},  # checked against its tree below
-        ]}
+        # two reads, each on its index: the waiting conversations, oldest first, until
+        # ``limit`` of them wait since before the cutoff; the steps failing (a partial index
+        # that holds only those). A conversation on a tree that lost its action is one of
+        # them: it fails at its next step, or waits for ever.
+        waiting_long = collection.find(
+            {"state": InteractionState.waiting.value, "test": False,
+             "updated_at": {"$lt": cutoff}},
+            hint="list_by_state").sort("_id", 1).limit(limit)
+        failing = collection.find(
+            {"step_failures": {"$gt": 0}, "active": True, "test": False},
+            hint="failing_steps").limit(limit)
+        documents = {document["_id"]: document
+                     for found in (await waiting_long.to_list(), await failing.to_list())
+                     for document in found}
         found: dict[str, StuckConversation] = {}
-        # the partial index of active interactions: ended ones are never read
-        documents = collection.find(query, hint="due_wake_ups").sort("updated_at", 1)
-        async for document in documents:
+        for document in sorted(documents.values(), key=lambda item: item["updated_at"]):
             interaction = Interaction.from_document(document)
             reasons: list[StuckReason] = []
             tree = await self._tree_of(interaction)
@@ -75,9 +82,7 @@ class Repairs:
                 reasons.append("step_failing")
             if reasons:
                 found[interaction.id] = StuckConversation(interaction, reasons, tree)
-                if len(found) >= limit:
-                    break
-        return list(found.values())
+        return list(found.values())[:limit]
 
     async def _tree_of(self, interaction: Interaction) -> Tree | None:
         try:

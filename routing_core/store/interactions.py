@@ -93,6 +93,10 @@ class InteractionRepository(Repository[Interaction]):
         IndexModel([("state", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
                    name="list_by_state"),
         IndexModel([("test", ASCENDING), ("_id", DESCENDING)], name="list_all"),
+        # the stuck conversations whose steps keep failing: only those are in it
+        IndexModel([("step_failures", ASCENDING)],
+                   partialFilterExpression={"step_failures": {"$gt": 0}},
+                   name="failing_steps"),
         # the contact search reads ids from these alone (no document): test is in them
         IndexModel([("contact_phone", ASCENDING), ("test", ASCENDING), ("_id", DESCENDING)],
                    name="list_by_phone"),
