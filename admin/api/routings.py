@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint
+from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from admin.context import actor, require, services
@@ -21,6 +21,7 @@ from admin.schemas.routings import (
     RoutingVersions,
     VersionSummary,
 )
+from routing_core.infra.errors import Forbidden
 from routing_core.model.routing import VersionStatus
 from routing_core.routing.portability import export_routing, import_routing
 
@@ -106,6 +107,12 @@ async def export(routing_id: str) -> dict[str, Any]:
 @validate_request(ImportIn)
 @validate_response(RoutingOut, 201)
 async def import_(data: ImportIn) -> tuple[RoutingOut, int]:
+    """A version imported in production takes traffic at once (a hand-over by reference
+    reaches it): that is a production, which needs ``smart_routings:edit`` like any."""
+    if any(isinstance(version, dict) and version.get("status") == "production"
+           for version in data.versions) and EDIT not in g.permissions:
+        raise Forbidden("importing a version in production needs the permission "
+                        "'smart_routings:edit'; import it in development instead")
     routing = await import_routing(
         services().lifecycle,
         actor(),

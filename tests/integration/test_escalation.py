@@ -86,3 +86,28 @@ async def test_a_user_created_without_a_role_has_no_permission(app, api: Api) ->
     nobody = await login(app, "nobody@example.com", "a long enough password")
     assert (await nobody.get("/api/smart-routings")).status_code == 403
     assert (await nobody.get("/api/users")).status_code == 403
+
+
+async def test_a_create_only_user_cannot_import_a_version_in_production(
+    app: Quart, services: Services
+) -> None:
+    """Importing a version in production puts it in production: smart_routings:edit."""
+    from routing_core.model.audit import SYSTEM as ACTOR
+
+    await services.accounts.create_role(ACTOR, "makers", ["smart_routings:read",
+                                                          "smart_routings:create"])
+    await services.accounts.create_user(ACTOR, email="maker@example.com",
+                                        password="maker password", roles=["makers"])
+    maker = await login(app, "maker@example.com", "maker password")
+    tree = {"start": "s", "actions": [
+        {"id": "s", "type": "start", "next": {"next": "m"}},
+        {"id": "m", "type": "message", "params": {"text": "Hi"}, "next": {}}]}
+    exported = {"routing": {"name": "Billing", "reference": "billing", "type": "start"},
+                "versions": [{"name": "v1", "status": "production", "tree": tree}]}
+    refused = await maker.post("/api/smart-routings/import", json=exported)
+    assert refused.status_code == 403
+    assert "smart_routings:edit" in refused.json_body["error"]["message"]
+    assert await services.store.routings.find_one({"reference": "billing"}) is None
+    exported["versions"][0]["status"] = "development"
+    created = await maker.post("/api/smart-routings/import", json=exported)
+    assert created.status_code == 201, created.json_body
