@@ -18,11 +18,9 @@ a filter's p50 is over 100 ms or its plan scans the collection.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import re
 import secrets
-import sys
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,8 +29,8 @@ from urllib.parse import urlencode
 import aiohttp
 from pymongo import AsyncMongoClient
 
-from bench.measure import admin_headers, percentile
-from bench.service import ADMIN, Service, running_service
+from bench.measure import admin_headers, percentile, run_checked
+from bench.service import ADMIN, Service
 from routing_core.infra.clock import utcnow
 from routing_core.model.interaction import Channel, Interaction, InteractionState, Waiting
 from routing_core.store.interaction_search import (
@@ -266,9 +264,7 @@ def main() -> None:
     parser.add_argument("--interactions", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
-    with running_service() as service:
-        ok = asyncio.run(measure(service, args.interactions, args.requests))
-    sys.exit(0 if ok else 1)
+    run_checked(lambda service: measure(service, args.interactions, args.requests))
 
 
 if __name__ == "__main__":

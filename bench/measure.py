@@ -7,15 +7,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
+import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from pymongo import AsyncMongoClient
 
-from bench.service import ADMIN
+from bench.service import ADMIN, Service, running_service
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -143,3 +145,11 @@ def raise_file_limit() -> int:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
+
+
+def run_checked(work: Callable[[Service], Awaitable[bool]]) -> NoReturn:
+    """A benchmark that checks what it measured: on a fresh service, exit 1 when it did not
+    hold."""
+    with running_service() as service:
+        held = asyncio.run(work(service))
+    sys.exit(0 if held else 1)

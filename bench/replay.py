@@ -26,8 +26,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.measure import admin_headers, api
-from bench.service import Service, running_service
+from bench.measure import admin_headers, api, run_checked
+from bench.service import Service
 from bench.webchat import chat_url, setup
 
 
@@ -95,9 +95,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=16)
     args = parser.parse_args()
-    with running_service() as service:
-        ok = asyncio.run(measure(service, args.conversations, args.in_flight))
-    sys.exit(0 if ok else 1)
+    run_checked(lambda service: measure(service, args.conversations, args.in_flight))
 
 
 if __name__ == "__main__":

@@ -338,6 +338,14 @@ async def test_one_customer_message_never_turns_into_a_flood(services, clock):
     assert [event.data["reason"] for event in capped] == ["more than 20 messages in one step"]
 
 
+async def timers(runtime: Runtime, clock: Clock, count: int) -> None:
+    """``count`` one-minute timers fire, one after the other."""
+    for _ in range(count):
+        clock.advance(61)
+        await runtime.wake_due()
+        await runtime.idle()
+
+
 async def test_a_timer_loop_is_capped_per_hour(services, clock):
     """message → pause → back messaged a visitor who had left 320 times in 6 minutes."""
     runtime = make_runtime(services, clock, messages_per_hour=3)
@@ -346,10 +354,7 @@ async def test_a_timer_loop_is_capped_per_hour(services, clock):
         action("wait", "pause", {"seconds": 60}, next="ping")))
     entry_point = await webchat_entry_point(services, routing_id)
     await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
-    for _ in range(5):  # five more timers within the hour
-        clock.advance(61)
-        await runtime.wake_due()
-        await runtime.idle()
+    await timers(runtime, clock, 5)  # five more timers within the hour
     # the answer to "hi", then three unprompted ones: the fourth and fifth timers send nothing
     assert len(await sent_texts(services)) == 4
     interaction = await services.store.interactions.find_one({"contact": "alice"})
@@ -372,20 +377,13 @@ async def test_timers_with_nobody_answering_end_the_conversation(services, clock
         action("wait", "pause", {"seconds": 60}, next="ping")))
     entry_point = await webchat_entry_point(services, routing_id)
     await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
-
-    async def timers(count: int) -> None:
-        for _ in range(count):
-            clock.advance(61)
-            await runtime.wake_due()
-            await runtime.idle()
-
-    await timers(2)
+    await timers(runtime, clock, 2)
     await runtime.receive(inbound(entry_point.id, "yes", "2"), wait=True)  # resets
-    await timers(3)
+    await timers(runtime, clock, 3)
     interaction = await services.store.interactions.find_one({"contact": "alice"})
     assert interaction is not None and interaction.active
     assert interaction.wakes_without_reply == 3
-    await timers(1)
+    await timers(runtime, clock, 1)
     interaction = await services.store.interactions.find_one({"contact": "alice"})
     assert interaction is not None and not interaction.active
     assert interaction.end_reason == "inactivity"
