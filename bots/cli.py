@@ -7,7 +7,6 @@ import asyncio
 import getpass
 import json
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bots.logging_setup import configure_logging
+from bots.secret_key import SecretKeyError, check_opens_stored_credentials, secret_key_for
 from config import Settings, SettingsError, load_settings
 from routing_core.infra.errors import DomainError
 from routing_core.model.audit import Actor
@@ -32,21 +32,6 @@ CLI_ACTOR = Actor(id="cli", name="command line")
 
 class CliError(Exception):
     """A refusal the command prints as one line, exiting with status 2."""
-
-
-def secret_key_for(settings: Settings) -> str:
-    """The configured key, or one generated once and kept in the data directory."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = settings.data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key)
-    return key
 
 
 @contextmanager
@@ -100,7 +85,9 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> None:
     except OSError as error:
         raise CliError(f"cannot listen on {settings.host}:{settings.port}: {error}") from None
     with database(settings, owner=True) as connected:
-        ready = connected.model_copy(update={"secret_key": secret_key_for(connected)})
+        key, source = secret_key_for(connected)
+        asyncio.run(check_opens_stored_credentials(connected, key, source))
+        ready = connected.model_copy(update={"secret_key": key})
         host, port = sock.getsockname()[:2]
         where = f"http://{host}:{port}"
 
@@ -279,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"smart-routing: {error}", file=sys.stderr)
         return 2
-    except (CliError, DomainError) as error:
+    except (CliError, DomainError, SecretKeyError) as error:
         print(f"smart-routing: {getattr(error, 'message', error)}", file=sys.stderr)
         return 2
     except ValidationError as error:  # a value the records refuse: its field, in a sentence

@@ -40,8 +40,12 @@ class Settings(BaseModel):
     # and recent documents fit in it (see the history benchmark)
     embedded_mongodb_cache_gb: float = Field(0.5, ge=0.25, le=1024)
     secret_key: str | None = Field(
-        None, description="Signs sessions and encrypts credentials; generated in data_dir if unset."
+        None, description="Signs sessions and encrypts credentials; read from secret_key_file "
+        "(generated there once) if unset."
     )
+    # Where the key is kept when secret_key is unset: never beside the database, so a copy
+    # of the data does not carry the key that opens its credentials (bots/secret_key.py).
+    secret_key_file: Path | None = None
     admin_email: str | None = None
     admin_password: str | None = None
     public_url: str = "http://127.0.0.1:8080"
@@ -103,6 +107,14 @@ class Settings(BaseModel):
     webchat_messages_per_minute: int = Field(30, ge=1, le=100_000)
     webchat_sockets_per_address: int = Field(100, ge=1, le=100_000)
     webchat_opens_per_minute: int = Field(120, ge=1, le=100_000)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 32:
+            raise ValueError("must have at least 32 characters (make one with: python3 -c "
+                             "'import secrets; print(secrets.token_urlsafe(48))')")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -172,6 +184,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         for item in error.errors():
             name = ".".join(str(part) for part in item["loc"])
             source = sources.get(str(item["loc"][0]), ENV_PREFIX + name.upper()) if name else ""
-            problems.append(f"{source}: {item['msg']}" if source else item["msg"])
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(f"{source}: {message}" if source else message)
         # One line, so a service manager's log shows the whole reason next to the exit.
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -42,7 +42,7 @@ def settings(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         mongodb_uri=mongodb_uri,
         mongodb_database=f"test_{secrets.token_hex(4)}",
         data_dir=str(tmp_path_factory.mktemp("data")),
-        secret_key="test-secret-key",
+        secret_key="test-secret-key-of-at-least-32-characters",
         admin_email=ADMIN_EMAIL,
         admin_password=ADMIN_PASSWORD,
         schedule_poll_seconds=3600,

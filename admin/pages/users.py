@@ -7,6 +7,7 @@ from typing import Any
 from admin.api.queues import distribution
 from admin.context import services
 from admin.pages.resources import Column, Field, Resource
+from routing_core.accounts.password_policy import check_password
 from routing_core.infra.errors import Invalid
 from routing_core.model.users import AgentProfile, User
 
@@ -15,8 +16,7 @@ def _read(form: Any, item: User | None) -> dict[str, Any]:
     values: dict[str, Any] = {"email": form.text("email"), "roles": form.all("roles")}
     password = form.raw("password")
     if password or item is None:
-        if len(password) < 8:
-            raise Invalid("a password has at least 8 characters", field="password")
+        check_password(password, email=values["email"])
         values["password"] = password
     if form.checked("is_agent"):
         try:

@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from routing_core.accounts.password_policy import check_password
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from routing_core.model.audit import SYSTEM, Actor
@@ -31,14 +32,11 @@ from routing_core.model.users import (
 )
 from routing_core.store import Store
 
-MIN_PASSWORD_LENGTH = 8
 
-
-def hash_password(hasher: PasswordHasher, password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
+def hash_password(hasher: PasswordHasher, password: str, email: str | None = None) -> str:
+    """The argon2 hash of a password the policy accepts (run off the event loop: both
+    the policy and argon2 take milliseconds of CPU)."""
+    check_password(password, email=email)
     return hasher.hash(password)
 
 
@@ -167,7 +165,7 @@ class Accounts:
         await self._may_grant_roles(actor, await self._check_roles(roles))
         user = User(
             email=normalise_email(email),
-            password_hash=await asyncio.to_thread(hash_password, self.hasher, password),
+            password_hash=await asyncio.to_thread(hash_password, self.hasher, password, email),
             roles=roles,
             agent=agent,
         )
@@ -185,8 +183,10 @@ class Accounts:
         if "email" in changes:
             updates["email"] = normalise_email(changes["email"])
         if "password" in changes:
+            owner = await self.store.users.find(user_id)
+            email = changes.get("email") or (owner.email if owner else None)
             updates["password_hash"] = await asyncio.to_thread(
-                hash_password, self.hasher, changes["password"])
+                hash_password, self.hasher, changes["password"], email)
         if "roles" in changes:
             updates["roles"] = await self._check_roles(changes["roles"])
         if "agent" in changes:

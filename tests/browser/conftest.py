@@ -97,7 +97,7 @@ def serving(mongodb_uri: str, data_dir: Path, **settings: str) -> Iterator[Serve
         "MONGODB_URI": mongodb_uri,
         "SR_MONGODB_DATABASE": database,
         "SR_DATA_DIR": str(data_dir),
-        "SR_SECRET_KEY": "browser-test-secret",
+        "SR_SECRET_KEY": "browser-test-secret-of-at-least-32-characters",
         "SR_ADMIN_EMAIL": ADMIN_EMAIL,
         "SR_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SR_DEMO_BOT": "false",

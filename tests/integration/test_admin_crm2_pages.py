@@ -224,9 +224,9 @@ async def test_readers_see_no_buttons_and_change_nothing(app: Quart, services: S
     found = await services.crm.objects.create(ACTOR, crm_type.id, {"email": "a@b.fr"})
     await services.accounts.create_role(ACTOR, "crm-readers", ["crm:read"])
     await services.accounts.create_user(
-        ACTOR, email="crm@example.com", password="crm password", roles=["crm-readers"])
+        ACTOR, email="crm@example.com", password="crm reader password", roles=["crm-readers"])
     pages = Pages(app)
-    await pages.log_in("crm@example.com", "crm password")
+    await pages.log_in("crm@example.com", "crm reader password")
     entries = await services.store.audit.collection.count_documents({})
     types_url, objects_url = "/admin/crm2/types", f"/admin/crm2/types/{crm_type.id}/objects"
     status, text, _ = await pages.get(types_url)

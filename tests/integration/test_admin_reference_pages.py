@@ -148,7 +148,7 @@ async def test_roles_users_and_queues(admin: Pages, services: Services) -> None:
     status, text, _ = await post_multi(admin, "/admin/users/new", [
         ("email", "agent@example.com"), ("password", "short"), ("roles", "supervisors"),
     ])
-    assert status == 422 and "at least 8 characters" in text
+    assert status == 422 and "at least 10 characters" in text
     status, _, _ = await post_multi(admin, "/admin/users/new", [
         ("email", "agent@example.com"), ("password", "agent password"),
         ("roles", "supervisors"), ("is_agent", "on"), ("capacity", "3"),

@@ -119,10 +119,10 @@ async def test_reading_rows_does_not_allow_changing_them(
         ACTOR, "data-readers", ["databases:read", "value_tables:read"]
     )
     await services.accounts.create_user(
-        ACTOR, email="data@example.com", password="data password", roles=["data-readers"]
+        ACTOR, email="data@example.com", password="data reader password", roles=["data-readers"]
     )
     pages = Pages(app)
-    await pages.log_in("data@example.com", "data password")
+    await pages.log_in("data@example.com", "data reader password")
     rows_url = f"/admin/databases/{database.id}/rows"
     status, text, _ = await pages.get(rows_url)
     assert status == 200 and "a@b.fr" in text

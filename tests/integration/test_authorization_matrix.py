@@ -29,7 +29,8 @@ DUMMY_ID = "0123456789abcdef"
 
 def api_routes() -> list[tuple[str, str, str | None]]:
     """(method, rule, required permission) of every /api/ route of a throw-away app."""
-    app = create_app(load_settings({}, mongodb_uri="mongodb://unused", secret_key="unused"))
+    app = create_app(load_settings({}, mongodb_uri="mongodb://unused",
+                                   secret_key="unused-secret-key-of-at-least-32-chars"))
     routes = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.websocket:

@@ -115,6 +115,7 @@ def environ(tmp_path: Path) -> dict[str, str]:
     }
     return inherited | {
         "SR_DATA_DIR": str(tmp_path / "var"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),  # where a generated secret key goes
         "SR_EMBEDDED_MONGODB_PORT": str(free_port()),
         "SR_ADMIN_EMAIL": ADMIN["email"],
         "SR_ADMIN_PASSWORD": ADMIN["password"],
@@ -187,19 +188,20 @@ def test_serve_answers_refuses_a_second_owner_adds_users_and_stops_cleanly(
     assert call(f"{url}/readyz")[0] == 200  # the first one is unharmed
     assert service.login() != token
 
-    added = run(environ, "user", "add", "--email", "agent@example.com", "--password", "s3cret-pw")
+    added = run(environ, "user", "add", "--email", "agent@example.com",
+                "--password", "s3cret-pw-of-agent")
     assert added.returncode == 0, added.stderr
     assert "agent@example.com" in added.stdout
-    service.login({"email": "agent@example.com", "password": "s3cret-pw"})
+    service.login({"email": "agent@example.com", "password": "s3cret-pw-of-agent"})
     agent = run(environ, "user", "add", "--email", "desk@example.com", "--password",
-                "s3cret-pw", "--agent", "--queue", "sales")
+                "s3cret-pw-of-agent", "--agent", "--queue", "sales")
     assert agent.returncode == 0 and "roles agent" in agent.stdout, agent.stderr
     for arguments, words in (
-        (["--email", "not an e-mail", "--password", "s3cret-pw"], "e-mail"),
-        (["--email", "x@example.com", "--password", "s3cret-pw", "--role", "wizard"],
+        (["--email", "not an e-mail", "--password", "s3cret-pw-of-agent"], "e-mail"),
+        (["--email", "x@example.com", "--password", "s3cret-pw-of-agent", "--role", "wizard"],
          "wizard"),
-        (["--email", "agent@example.com", "--password", "s3cret-pw"], "agent@example.com"),
-        (["--email", "y@example.com", "--password", "s3cret-pw", "--agent",
+        (["--email", "agent@example.com", "--password", "s3cret-pw-of-agent"], "agent@example.com"),
+        (["--email", "y@example.com", "--password", "s3cret-pw-of-agent", "--agent",
           "--capacity", "0"], "from 1 to 100"),
     ):
         refused = run(environ, "user", "add", *arguments)
@@ -312,3 +314,41 @@ def test_a_bad_setting_exits_2_with_one_line_naming_it(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0], result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_the_secret_key_is_kept_apart_long_enough_and_the_one_that_sealed_the_data(
+    serve: Any, environ: dict[str, str], tmp_path: Path
+) -> None:
+    service = serve()
+    key_file = tmp_path / "config" / "smart-routing" / "secret_key"
+    assert f"generated a secret key in {key_file}" in service.output, service.output
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(key_file.read_text()) >= 32
+    assert not list((tmp_path / "var").rglob("secret_key"))  # a copy of the data lacks it
+    token = service.login()
+    routing = create_routing(str(service.url), token, "shop")
+    body = {"name": "Shop", "channel": "messenger", "address": "page-1",
+            "start_routing": routing["id"],
+            "credentials": {"page_access_token": "EAA-token", "app_secret": "app-secret",
+                            "verify_token": "verify-me"}}
+    status, created = call(f"{service.url}/api/entry-points", "POST", body, token)
+    assert status == 201, created
+    assert service.stop() == 0
+    again = serve()  # the same key file: starts, says nothing about generating
+    assert "generated a secret key" not in again.output
+    assert again.stop() == 0
+
+    for key, words in (("too short", "SR_SECRET_KEY: must have at least 32 characters"),
+                       ("another key of more than thirty-two characters",
+                        "were sealed with another secret key than SR_SECRET_KEY: set "
+                        "SR_SECRET_KEY or SR_SECRET_KEY_FILE to the key that sealed them")):
+        refused = serve(listening=False, SR_SECRET_KEY=key)
+        assert refused.process.wait(60) == 2, refused.output
+        assert words in refused.output and "Traceback" not in refused.output, refused.output
+        assert len(refused.output.strip().splitlines()) == 1, refused.output
+    moved = tmp_path / "elsewhere"
+    moved.write_text(key_file.read_text())
+    key_file.unlink()
+    shared = serve(SR_SECRET_KEY_FILE=str(moved))  # the file named by the setting
+    assert "generated a secret key" not in shared.output
+    assert shared.stop() == 0

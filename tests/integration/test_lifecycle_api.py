@@ -619,9 +619,9 @@ def fill(value: Any, ids: dict[str, str]) -> Any:
 async def user_with(api: Api, app: Quart, name: str, permissions: list[str]) -> Api:
     ok(await api.post("/api/roles", json={"name": name, "permissions": permissions}), 201)
     email = f"{name}@example.com"
-    body = {"email": email, "password": "long enough", "roles": [name]}
+    body = {"email": email, "password": "long enough to pass", "roles": [name]}
     ok(await api.post("/api/users", json=body), 201)
-    return await login(app, email, "long enough")
+    return await login(app, email, "long enough to pass")
 
 
 async def test_each_mutation_needs_its_permission(api: Api, app: Quart) -> None:

@@ -37,7 +37,8 @@ BASE = f"http://{asgi.HOST}"
 def api_operations() -> list[tuple[str, str]]:
     """(method, OpenAPI path) of every /api/ route, read from a throw-away app; deletions
     last, so the seeded records live as long as possible."""
-    app = create_app(load_settings({}, mongodb_uri="mongodb://unused", secret_key="unused"))
+    app = create_app(load_settings({}, mongodb_uri="mongodb://unused",
+                                   secret_key="unused-secret-key-of-at-least-32-chars"))
     found = set()
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.websocket:
@@ -101,7 +102,7 @@ def seeded(fuzzed_app: Any, admin_headers: dict[str, str]) -> dict[str, str]:
                      {"values": {"phone": "+33612345678"}})
         role = create("/api/roles", {"name": "readers", "permissions": ["audit:read"]})
         user = create("/api/users", {"email": "fuzzed@example.com",
-                                     "password": "long enough", "roles": ["readers"]})
+                                     "password": "long enough to pass", "roles": ["readers"]})
         return {
             "routing_id": routing["id"], "version_id": version["id"],
             "action_id": action["id"], "entry_point_id": entry_point["id"],

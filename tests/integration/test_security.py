@@ -172,6 +172,37 @@ async def test_passwords_are_stored_as_argon2_hashes(api: Api, services: Service
     assert "a long password" not in json.dumps(document, default=str)
 
 
+@pytest.mark.parametrize(("password", "sentence"), [
+    ("password", "at least 10 characters"),
+    ("password1234", "too easy to guess: This is a very common password"),
+    ("qwertyuiop", "too easy to guess: This is a top-100 common password"),
+    ("P@ssw0rd2024", "too easy to guess"),
+    ("aaaaaaaaaaaaaaaa", "too easy to guess"),
+    ("newcomer@example.com", "too easy to guess"),  # the user's own e-mail
+])
+async def test_a_guessable_password_is_refused_with_a_sentence(
+    api: Api, password: str, sentence: str
+) -> None:
+    response = await api.post("/api/users", json={"email": "newcomer@example.com",
+                                                  "password": password, "roles": ["agent"]})
+    assert response.status_code == 422, response.json_body
+    error = response.json_body["error"]
+    assert sentence in error["message"] and error.get("field") == "password", error
+    users = await api.get("/api/users")
+    assert "newcomer@example.com" not in json.dumps(users.json_body)
+
+
+async def test_a_changed_password_meets_the_policy_too(api: Api) -> None:
+    created = ok(await api.post("/api/users", json={
+        "email": "changer@example.com", "password": "a long password", "roles": ["agent"]}),
+        201)
+    refused = await api.patch(f"/api/users/{created['id']}", json={"password": "changer123"})
+    assert refused.status_code == 422 and "too easy to guess" in \
+        refused.json_body["error"]["message"]
+    ok(await api.patch(f"/api/users/{created['id']}",
+                       json={"password": "a longer and odd passphrase"}))
+
+
 SECRETS = {"page_access_token": "EAA-page-token-7f3a9c", "app_secret": "app-secret-51e2d8",
            "verify_token": "verify-token-0b4c6e"}
 
@@ -354,7 +385,8 @@ NOT_AUDITED = {
 
 
 def mutating_routes() -> set[tuple[str, str]]:
-    app = create_app(load_settings({}, mongodb_uri="mongodb://unused", secret_key="unused"))
+    app = create_app(load_settings({}, mongodb_uri="mongodb://unused",
+                                   secret_key="unused-secret-key-of-at-least-32-chars"))
     return {
         (method, rule.rule)
         for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
@@ -440,7 +472,7 @@ async def test_every_change_through_the_api_is_audited(api: Api, services: Servi
                                                                        "users:read"]},
                role_id=role["id"])
     user = await call("POST", "/api/users", 201, {"email": "eve@example.com",
-                                                  "password": "long enough",
+                                                  "password": "long enough to pass",
                                                   "roles": ["auditors"]})
     await call("PATCH", "/api/users/<user_id>", body={"active": False}, user_id=user["id"])
     await call("DELETE", "/api/users/<user_id>", 204, user_id=user["id"])
@@ -549,11 +581,11 @@ async def test_disabled_accounts_cannot_log_in_and_lose_their_tokens(
     api: Api, anonymous: Api, services: Services, app: Quart
 ) -> None:
     created = ok(await api.post("/api/users", json={
-        "email": "temp@example.com", "password": "long enough", "roles": ["agent"]}), 201)
+        "email": "temp@example.com", "password": "long enough to pass", "roles": ["agent"]}), 201)
     user: User = await services.store.users.get(created["id"])
     token = await services.accounts.issue_token(user)
     ok(await api.patch(f"/api/users/{created['id']}", json={"active": False}))
     response = await app.test_client().get(
         "/api/agent/status", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
-    assert (await attempt(anonymous, "temp@example.com", "long enough")).status_code == 401
+    assert (await attempt(anonymous, "temp@example.com", "long enough to pass")).status_code == 401

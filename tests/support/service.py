@@ -31,7 +31,7 @@ class ServiceProcess:
             "MONGODB_URI": mongodb_uri,
             "SR_MONGODB_DATABASE": f"proc_{secrets.token_hex(4)}",
             "SR_DATA_DIR": str(data_dir),
-            "SR_SECRET_KEY": "process-test-secret",
+            "SR_SECRET_KEY": "process-test-secret-of-at-least-32-characters",
             "SR_ADMIN_EMAIL": ADMIN_EMAIL,
             "SR_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "SR_DEMO_BOT": "false",
