@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Quart, Response, redirect
+from quart import Quart, Response, redirect, request
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
 from admin import pages
@@ -26,6 +26,7 @@ from admin.api import (
     tasks,
     versions,
 )
+from admin.context import authenticated_user
 from admin.errors import register_error_handlers
 from bots import agent as agent_console
 from bots import health, webchat, webhooks
@@ -92,6 +93,8 @@ def create_app(settings: Settings) -> Quart:
     app.secret_key = settings.secret_key
     QuartSchema(
         app,
+        # the browsable UIs load their scripts from a CDN: the JSON description only
+        swagger_ui_path=None, redoc_ui_path=None, scalar_ui_path=None,
         info=Info(title="smart-routing", version="0.1.0"),
         security_schemes={"bearer": HttpSecurityScheme(scheme="bearer")},
         security=[{"bearer": []}],
@@ -104,6 +107,13 @@ def create_app(settings: Settings) -> Quart:
                    outbox, queues, agent, cases, crm, tasks, campaigns, surveys, statistics,
                    replays, webchat, webhooks, agent_console, pages):
         app.register_blueprint(module.blueprint)
+
+    @app.before_request
+    async def api_description_for_users() -> None:
+        """The API's description maps every route an attacker could try: for logged-in
+        users unless the operator makes it public (``SR_PUBLIC_API_DOCS``)."""
+        if request.path == "/openapi.json" and not settings.public_api_docs:
+            await authenticated_user()
 
     @app.get("/")
     async def root() -> Any:

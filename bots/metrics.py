@@ -10,19 +10,22 @@ registry, so several apps in one process (tests) do not collide.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
-from quart import Blueprint, Quart, current_app
+from quart import Blueprint, Quart, current_app, request
 
-from admin.context import services
+from admin.context import authenticated_user, services
+from routing_core.infra.errors import Forbidden
 from routing_core.model.interaction import DeliveryStatus, Event, Interaction
 from routing_core.services import Services
 
 blueprint = Blueprint("metrics", __name__)
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+METRICS_PERMISSION = "audit:read"
 WAIT_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
@@ -133,8 +136,26 @@ def unplug(counter: logging.Handler) -> None:
     logging.getLogger().removeHandler(counter)
 
 
+async def _may_read_metrics() -> None:
+    """Metrics tell how busy the platform is and which entry points fail: public only when
+    the operator says so (``SR_PUBLIC_METRICS``). Otherwise a scraper sends the bearer token
+    ``SR_METRICS_TOKEN``, or a person logs in with the permission to read the audit log."""
+    settings = services().settings
+    if settings.public_metrics:
+        return
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if settings.metrics_token and given and hmac.compare_digest(
+            given.encode(), settings.metrics_token.encode()):
+        return
+    _, permissions = await authenticated_user()
+    if METRICS_PERMISSION not in permissions:
+        raise Forbidden(f"you lack the permission {METRICS_PERMISSION!r} to read metrics")
+
+
 @blueprint.get("/metrics")
 async def export() -> Any:
+    await _may_read_metrics()
     metrics: PrometheusMetrics = current_app.extensions["metrics"]
     interactions = services().store.interactions.collection
     # served by the partial index of active interactions

@@ -91,6 +91,11 @@ class Settings(BaseModel):
     # growing until replies come minutes late.
     inbox_limit: int = Field(500, ge=1)
     sweep_seconds: float = Field(0.5, gt=0, le=60)
+    # /metrics: public only when set; else a scraper's bearer token, or a user with audit:read
+    public_metrics: bool = False
+    metrics_token: str | None = Field(None, min_length=16)
+    # /openapi.json: public only when set; else for logged-in users (any role)
+    public_api_docs: bool = False
     demo_bot: bool = True
     bench_probe: bool = False
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")

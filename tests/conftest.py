@@ -35,6 +35,9 @@ def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         mongo.stop()
 
 
+METRICS_TOKEN = "scraper-token-of-the-tests"
+
+
 @pytest.fixture(scope="session")
 def settings(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return load_settings(
@@ -48,6 +51,7 @@ def settings(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         schedule_poll_seconds=3600,
         demo_bot=False,
         argon2_memory_kib=64,
+        metrics_token=METRICS_TOKEN,
         # every test's sockets come from 127.0.0.1: the bounds have tests of their own
         webchat_sockets_per_address=100_000,
         webchat_opens_per_minute=100_000,

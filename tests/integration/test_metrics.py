@@ -16,7 +16,7 @@ from quart import Quart
 
 from bots.logging_setup import JsonFormatter, configure_logging, handler_for
 from bots.metrics import PrometheusMetrics
-from config import SettingsError, load_settings
+from config import Settings, SettingsError, load_settings
 from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.runtime import Runtime, RuntimeSettings
@@ -27,6 +27,8 @@ from routing_core.model.routing import RoutingType
 from routing_core.ports.channels import RateLimited, Rejected
 from routing_core.ports.world import Ports
 from routing_core.services import Services
+from tests.conftest import METRICS_TOKEN, Api, login
+from tests.support.apps import app_of_its_own
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
 HELLO = tree(
@@ -37,7 +39,8 @@ HELLO = tree(
 
 async def scrape(app: Quart) -> dict[str, float]:
     """Every sample of /metrics as ``name{label="value",…}`` → value."""
-    response = await app.test_client().get("/metrics")
+    response = await app.test_client().get(
+        "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain")
     samples: dict[str, float] = {}
@@ -222,3 +225,21 @@ def test_the_log_format_is_a_setting() -> None:
         root.setLevel(kept_level)
     with pytest.raises(SettingsError, match="SR_LOG_FORMAT"):
         load_settings({"SR_LOG_FORMAT": "xml"})
+
+
+async def test_metrics_are_for_the_scraper_and_operators_unless_made_public(
+    app: Quart, settings: Settings, api: Api
+) -> None:
+    anonymous = app.test_client()
+    assert (await anonymous.get("/metrics")).status_code == 401
+    wrong = await anonymous.get("/metrics", headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401
+    assert (await api.get("/metrics")).status_code == 200  # the admin may read them
+    await api.post("/api/roles", json={"name": "builders", "permissions": ["smart_routings:read"]})
+    await api.post("/api/users", json={"email": "builder@example.com",
+                                       "password": "a builder's passphrase", "roles": ["builders"]})
+    builder = await login(app, "builder@example.com", "a builder's passphrase")
+    refused = await builder.get("/metrics")
+    assert refused.status_code == 403 and "audit:read" in refused.json_body["error"]["message"]
+    async with app_of_its_own(settings, "public_metrics", public_metrics=True) as public:
+        assert (await public.test_client().get("/metrics")).status_code == 200

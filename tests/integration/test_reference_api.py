@@ -619,8 +619,10 @@ async def test_deleting_what_a_tree_names_is_allowed(api):
     assert entry["action"] == "value_table.delete" and entry["details"] == {"name": "agencies"}
 
 
-async def test_openapi_lists_the_reference_routes(anonymous):
-    response = await anonymous.get("/openapi.json")
+async def test_openapi_lists_the_reference_routes(anonymous, api):
+    refused = await anonymous.get("/openapi.json")  # a map of the routes: for users only
+    assert refused.status_code == 401 and "log in" in refused.json_body["error"]["message"]
+    response = await api.get("/openapi.json")
     assert response.status_code == 200
     paths = response.json_body["paths"]
     for path in (

@@ -53,7 +53,7 @@ def api_operations() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def fuzzed_app(settings: Settings) -> Iterator[Any]:
     app = create_app(settings.model_copy(
-        update={"mongodb_database": f"fuzz_{secrets.token_hex(4)}"}
+        update={"mongodb_database": f"fuzz_{secrets.token_hex(4)}", "public_api_docs": True}
     ))
     yield app
     asgi.shutdown_lifespans()
