@@ -6,6 +6,10 @@ Protocol (API.md, plus acknowledgements and replay): the client sends
 ``{type: "message", text, choices?, media_url?, seq}`` for every bot message, ``{type:
 "ack", id}`` once a client message is stored, and on connection either the conversation's
 ``history`` or, with ``?after=<seq>``, the messages missed since ``seq``.
+
+A socket is ``?visitor=<id>&key=<key>``: a visitor that never wrote comes without a key
+and receives it in its ``history`` frame (``key``); once it wrote, the key is required
+(4401 without it). ``seq`` is opaque (bots/webchat_keys.py).
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from typing import Any, cast
 
 from quart import Blueprint, current_app, render_template, websocket
 
+from admin import simulator_tickets
 from admin.context import address_behind_proxies, services
-from bots.origins import socket_user
+from bots.origins import same_origin_socket
+from bots.webchat_keys import WebChatKeys
 from bots.webchat_limits import REFUSALS_BEFORE_CLOSE, WebChatGuard, WebChatLimits
 from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Channel, Event, Inbound
-from routing_core.model.users import SIMULATE
 
 blueprint = Blueprint(
     "webchat", __name__, template_folder="templates", static_folder="static",
@@ -42,7 +47,7 @@ HISTORY_LIMIT = 100
 
 def message_frame(event: Event) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "message", "text": event.data.get("text", ""),
-                             "seq": event.id}
+                             "seq": keys().seal(event.id)}
     if choices := event.data.get("choices"):
         frame["choices"] = choices
     if media_url := event.data.get("media_url"):
@@ -102,10 +107,18 @@ async def chat_socket(entry_point_key: str) -> None:
     if entry_point.channel is not Channel.webchat or not VISITOR.match(visitor):
         await websocket.close(4400, "a web chat entry point and ?visitor=<8-64 letters> needed")
         return
-    # a simulator's chat is the admin panel's: a user allowed to simulate, on its pages
-    if entry_point.simulated_version and await socket_user(SIMULATE) is None:
+    # a simulator's chat is the admin panel's: a user allowed to simulate, on its pages,
+    # with a ticket the page asked for a moment ago (admin/simulator_tickets.py)
+    if entry_point.simulated_version and not (
+            same_origin_socket() and await simulator_tickets.holder(
+                websocket.args.get("ticket", ""), entry_point.id)):
         await websocket.close(4403, "log in to the admin panel with the permission to "
                               "simulate to chat with a version")
+        return
+    issued = await _visitor_key(entry_point.id, visitor)
+    if issued is None:
+        await websocket.close(4401, "this conversation continues only with the visitor's "
+                              "key: start a new conversation")
         return
     address = address_behind_proxies(websocket.remote_addr, websocket.headers) or "unknown"
     limits = guard()
@@ -116,19 +129,30 @@ async def chat_socket(entry_point_key: str) -> None:
         await websocket.close(4429, refusal)
         return
     try:
-        await _converse(entry_point, visitor, limits)
+        await _converse(entry_point, visitor, limits, issued)
     finally:
         limits.close(address)
 
 
-async def _converse(entry_point: Any, visitor: str, limits: WebChatGuard) -> None:
+async def _visitor_key(entry_point_id: str, visitor: str) -> str | None:
+    """An empty text when the socket holds the visitor's key; the key to give a visitor
+    that has never written (so has no conversation anyone could take over); else None."""
+    given = websocket.args.get("key", "")
+    if given:
+        return "" if keys().holds(entry_point_id, visitor, given[:64]) else None
+    known = await services().store.contacts.collection.find_one(
+        {"entry_point_id": entry_point_id, "external_id": visitor}, projection={"_id": 1})
+    return None if known is not None else keys().visitor_key(entry_point_id, visitor)
+
+
+async def _converse(entry_point: Any, visitor: str, limits: WebChatGuard, issued: str) -> None:
     await websocket.accept()
     built = services()
     queue = built.hub.subscribe(entry_point.id, visitor)
     forward = asyncio.create_task(_forward(queue))
     bucket, refused = limits.messages(), 0
     try:
-        await _catch_up(entry_point.id, visitor, websocket.args.get("after"))
+        await _catch_up(entry_point.id, visitor, websocket.args.get("after"), issued)
         while True:
             parsed = _parse(await websocket.receive())
             if isinstance(parsed, str):
@@ -174,6 +198,14 @@ def guard() -> WebChatGuard:
     return cast(WebChatGuard, extensions["webchat_guard"])
 
 
+def keys() -> WebChatKeys:
+    """Visitor keys and sealed positions, under the service's secret key."""
+    extensions = current_app.extensions
+    if "webchat_keys" not in extensions:
+        extensions["webchat_keys"] = WebChatKeys(services().settings.secret_key or "")
+    return cast(WebChatKeys, extensions["webchat_keys"])
+
+
 async def _close_conversation(entry_point_id: str, visitor: str) -> None:
     """The customer closed the chat: the interaction ends and the end routing runs."""
     active = await services().store.interactions.latest(entry_point_id, visitor)
@@ -183,19 +215,23 @@ async def _close_conversation(entry_point_id: str, visitor: str) -> None:
     await websocket.send_json({"type": "ended"})
 
 
-async def _catch_up(entry_point_id: str, visitor: str, after: str | None) -> None:
-    """Replay what a reconnecting socket missed, or the conversation so far."""
+async def _catch_up(entry_point_id: str, visitor: str, after: str | None,
+                    issued: str) -> None:
+    """Replay what a reconnecting socket missed, or the conversation so far (with the key,
+    for a visitor that came without one)."""
     store = services().store
-    if after:
-        for event in await store.events.outbound_after(entry_point_id, visitor, after):
+    position = keys().open(after[:200]) if after and not issued else None
+    if position is not None:
+        for event in await store.events.outbound_after(entry_point_id, visitor, position):
             await websocket.send_json(message_frame(event))
         return
+    session = {"key": issued} if issued else {}
     latest = await store.interactions.collection.find_one(
         {"entry_point_id": entry_point_id, "contact": visitor},
         projection={"_id": 1}, sort=[("_id", -1)],
     )
     if latest is None:
-        await websocket.send_json({"type": "history", "messages": []})
+        await websocket.send_json({"type": "history", "messages": [], **session})
         return
     events = await store.events.latest_of_interaction(latest["_id"], HISTORY_LIMIT,
                                                       types=("inbound", "outbound"))
@@ -204,7 +240,7 @@ async def _catch_up(entry_point_id: str, visitor: str, after: str | None) -> Non
         else {"from": "bot", **message_frame(event)}
         for event in events
     ]
-    await websocket.send_json({"type": "history", "messages": messages})
+    await websocket.send_json({"type": "history", "messages": messages, **session})
 
 
 async def _forward(queue: asyncio.Queue[Event]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -22,6 +23,7 @@ from routing_core.engine.relay import EventRelay, webchat_relay
 from routing_core.engine.repairs import Repairs
 from routing_core.engine.replay_jobs import ReplayJobs
 from routing_core.engine.runtime import Runtime, RuntimeSettings
+from routing_core.engine.simulators import Simulators
 from routing_core.infra.secrets_box import SecretsBox
 from routing_core.ports.world import HttpPort, MailPort, Ports, SmsPort
 from routing_core.reference.databases import Databases
@@ -35,6 +37,9 @@ from routing_core.routing.scheduling import ProductionScheduler
 from routing_core.routing.tree_editor import TreeEditor
 from routing_core.store import Store
 from routing_core.store.statistics import RoutingStatistics
+
+log = logging.getLogger(__name__)
+HOUSEKEEPING_SECONDS = 600
 
 
 @dataclass
@@ -61,6 +66,7 @@ class Services:
     campaign_runner: CampaignRunner
     surveys: Surveys
     repairs: Repairs
+    simulators: Simulators
     canaries: Canaries
     replays: ReplayJobs
     statistics: RoutingStatistics
@@ -140,6 +146,7 @@ class Services:
             campaign_runner=campaign_runner,
             surveys=surveys,
             repairs=Repairs(runtime),
+            simulators=Simulators(runtime, entry_points),
             canaries=Canaries(store, lifecycle),
             replays=ReplayJobs(runtime),
             statistics=RoutingStatistics(store.interactions),
@@ -158,6 +165,16 @@ class Services:
         self.runtime.start()
         self.relays.append(webchat_relay(self.store, self.hub, self.runtime.owner))
         self._relay_tasks = [asyncio.create_task(relay.run()) for relay in self.relays]
+        self._relay_tasks.append(asyncio.create_task(self._housekeeping()))
+
+    async def _housekeeping(self) -> None:
+        """Every few minutes: the simulators nobody used for an hour go."""
+        while True:
+            try:
+                await self.simulators.remove_idle(self.runtime.clock())
+            except Exception:  # noqa: BLE001 — retried at the next round, never fatal
+                log.exception("removing idle simulators failed")
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
     async def stop(self) -> None:
         for task in self._relay_tasks:

@@ -9,7 +9,8 @@ from typing import Any
 
 from quart import Blueprint, flash, redirect, request, url_for
 
-from admin.context import actor, require, services
+from admin import simulator_tickets
+from admin.context import actor, authenticated_user, require, services
 from admin.pages import catalogue
 from admin.pages.canaries import canary_context
 from admin.pages.forms import form_fields
@@ -20,7 +21,7 @@ from admin.pages.security import can
 from admin.pages.views import back_to, form_text, page, validated, when
 from admin.schemas.routings import VersionPatch
 from routing_core.actions import action_type
-from routing_core.infra.errors import DomainError, Invalid
+from routing_core.infra.errors import DomainError, Invalid, NotFound
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel
 from routing_core.model.routing import Version, VersionStatus
@@ -201,6 +202,27 @@ async def open_simulator(version_id: str) -> Any:
     """Chatting runs the tree (its side effects sandboxed): a permission of its own."""
     await services().entry_points.simulator_for(actor(), version_id)
     return redirect(url_for("pages.versions.show", version_id=version_id, simulator=1))
+
+
+@blueprint.post("/<version_id>/simulator/close")
+@require(SIMULATE)
+async def close_simulator(version_id: str) -> Any:
+    """The hidden entry point goes (its running conversations end); they stay listed."""
+    if await services().simulators.close(actor(), version_id):
+        await flash("The simulator is closed; its conversations stay among the executions.")
+    return redirect(url_for("pages.versions.show", version_id=version_id))
+
+
+@blueprint.get("/<version_id>/simulator-ticket")
+@require(SIMULATE)
+async def simulator_ticket(version_id: str) -> Any:
+    """A ticket for the simulator's socket, asked for by the widget before it connects."""
+    entry_point = await _simulator_of(version_id)
+    if entry_point is None:
+        raise NotFound("this version's simulator is not open")
+    user, _ = await authenticated_user()
+    return {"ticket": simulator_tickets.issue(user, entry_point.id),
+            "expires_in": simulator_tickets.TICKET_SECONDS}
 
 
 @blueprint.get("/<version_id>/simulation")

@@ -3,9 +3,12 @@
  *   <script src="https://HOST/chat/widget.js" data-entry-point="demo"
  *           data-title="Chat with us" data-container="#chat"></script>
  *
- * Without data-container the chat opens as a floating panel. The visitor id is kept in
- * localStorage, so a reload resumes the same conversation with its history; a dropped
- * socket reconnects and asks for what it missed (?after=<last seq>).
+ * Without data-container the chat opens as a floating panel. The visitor id and its key
+ * (given by the service in the first history frame) are kept in localStorage, so a reload
+ * resumes the same conversation with its history; a dropped socket reconnects and asks
+ * for what it missed (?after=<last seq>). A socket refused for a missing or wrong key
+ * (4401) starts a new conversation. data-ticket-url (the admin's simulator): a ticket is
+ * fetched from it, with the page's cookies, before each connection.
  */
 (function () {
   "use strict";
@@ -15,6 +18,7 @@
   var entryPoint = script.getAttribute("data-entry-point") || "demo";
   var title = script.getAttribute("data-title") || "Chat";
   var containerSelector = script.getAttribute("data-container");
+  var ticketUrl = script.getAttribute("data-ticket-url");
   var storageKey = "smart-routing:" + entryPoint;
 
   function randomId() {
@@ -30,8 +34,17 @@
     if (!id) {
       id = "v" + randomId();
       window.localStorage.setItem(storageKey + ":visitor", id);
+      window.localStorage.removeItem(storageKey + ":key");
     }
     return id;
+  }
+
+  function visitorKey() { return window.localStorage.getItem(storageKey + ":key"); }
+
+  function forgetVisitor() {
+    window.localStorage.removeItem(storageKey + ":visitor");
+    window.localStorage.removeItem(storageKey + ":key");
+    lastSeq = null;
   }
 
   var style = document.createElement("style");
@@ -105,7 +118,7 @@
     if (frame.seq) {
       if (shown[frame.seq]) { return; }
       shown[frame.seq] = true;
-      if (!lastSeq || frame.seq > lastSeq) { lastSeq = frame.seq; }
+      lastSeq = frame.seq;  // opaque: the latest one received (a repeat is skipped above)
     }
     var bubble = addBubble("bot", frame.text || "");
     if (frame.media_url) {
@@ -149,9 +162,25 @@
   }
 
   function connect() {
+    if (!ticketUrl) { openSocket(""); return;  }
+    window.fetch(ticketUrl, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) { throw new Error("no ticket"); }
+      return response.json();
+    }).then(function (answer) { openSocket("&ticket=" + encodeURIComponent(answer.ticket)); },
+      function () { status.textContent = "log in again to chat"; retry(); });
+  }
+
+  function retry() {
+    window.setTimeout(connect, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 10000);
+  }
+
+  function openSocket(ticket) {
+    var key = visitorKey();
     var url = origin.replace(/^http/, "ws") + "/chat/" + encodeURIComponent(entryPoint) +
       "/ws?visitor=" + encodeURIComponent(visitorId()) +
-      (lastSeq ? "&after=" + encodeURIComponent(lastSeq) : "");
+      (key ? "&key=" + encodeURIComponent(key) : "") +
+      (lastSeq && key ? "&after=" + encodeURIComponent(lastSeq) : "") + ticket;
     socket = new WebSocket(url);
     socket.onopen = function () {
       status.textContent = "online";
@@ -164,6 +193,7 @@
       if (frame.type === "message") {
         addBotMessage(frame, true);
       } else if (frame.type === "history") {
+        if (frame.key) { window.localStorage.setItem(storageKey + ":key", frame.key); }
         frame.messages.forEach(function (item, index) {
           if (item.from === "visitor") { addBubble("visitor", item.text); } else {
             addBotMessage(item, index === frame.messages.length - 1);
@@ -175,10 +205,14 @@
         status.textContent = frame.message;
       }
     };
-    socket.onclose = function () {
+    socket.onclose = function (closed) {
+      if (closed.code === 4401) {  // this browser lost the key: a new conversation
+        forgetVisitor();
+        log.textContent = "";
+        shown = {};
+      }
       status.textContent = "reconnecting…";
-      window.setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 10000);
+      retry();
     };
   }
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from routing_core.actions.context import Journal
 from routing_core.engine.interpreter import Interpreter
-from routing_core.engine.sandbox import Unreachable, sandboxed
+from routing_core.engine.sandbox import sandboxed
 from routing_core.engine.versions import TreeCache
 from routing_core.infra.errors import DomainError
 from routing_core.infra.ids import new_id
@@ -133,9 +133,7 @@ async def replay_one(
     """Play the conversation's messages again through ``tree``; never stored, never sent."""
     guard = ReplayGuard()
     real = Ports(reference=reference)
-    ports = sandboxed(real, guard.refuse, http=RecordedHttp(events, guard),
-                      distribution=Unreachable("hand the conversation over to agents",
-                                               guard.refuse))
+    ports = sandboxed(real, guard.refuse, http=RecordedHttp(events, guard))
     interpreter = Interpreter(ports, FixedTree(tree, trees))
     inbound, recorded, cut = recorded_messages(events)
     interaction = Interaction(

@@ -1,6 +1,7 @@
 """Ports that cannot change the world, for trees run on a trial: the admin's simulator and
 regression replays. Reference data is read but never written; the records (cases, CRM,
-tasks, campaigns, surveys) and web calls are refused (a replay answers web calls from the
+tasks, campaigns, surveys), hand-overs to agents (no agent should take a trial for a
+customer) and web calls are refused (a replay answers web calls from the
 recording instead); SMS and e-mail are kept, never sent. What a refusal
 raises is the caller's: a replay notes that the conversation is not replayable, the
 simulator lets the action fail with a sentence the admin reads in the events.
@@ -18,7 +19,8 @@ Refuse = Callable[[str], Exception]
 # each port a trial refuses, and what it would have done
 RECORD_PORTS = (("cases", "write a case"), ("crm", "write a CRM card"),
                 ("tasks", "write a task"), ("campaigns", "write a campaign target"),
-                ("surveys", "record a survey"))
+                ("surveys", "record a survey"),
+                ("distribution", "hand the conversation over to agents"))
 WEB_CALL = "call a web service"
 
 

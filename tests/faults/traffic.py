@@ -39,6 +39,7 @@ class Visitor:
     started: bool = False  # the first message (which starts the tree) was accepted
     awake: bool = False  # the pause's "woke" arrived
     sent: int = 0
+    key: str = ""  # the visitor key the first history frame gave
 
 
 async def _frames_until(socket: Any, wanted: str) -> None:
@@ -64,10 +65,11 @@ async def talk(visitor: Visitor, url: str, stop: asyncio.Event) -> None:
         while not stop.is_set():
             with contextlib.suppress(*DISCONNECTED):
                 async with session.ws_connect(
-                    f"{url.replace('http', 'ws', 1)}/chat/faults/ws?visitor={visitor.name}",
-                    timeout=aiohttp.ClientWSTimeout(ws_close=2),
+                    f"{url.replace('http', 'ws', 1)}/chat/faults/ws?visitor={visitor.name}"
+                    f"&key={visitor.key}", timeout=aiohttp.ClientWSTimeout(ws_close=2),
                 ) as socket:
                     history = await socket.receive_json(timeout=10)
+                    visitor.key = visitor.key or history.get("key", "")
                     said = [m.get("text") for m in history.get("messages", [])]
                     visitor.awake = visitor.awake or "woke" in said
                     if not visitor.started:

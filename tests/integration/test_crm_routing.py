@@ -68,7 +68,7 @@ async def test_a_customer_is_identified_gets_a_case_and_answers_a_survey(app, se
     await webchat_entry_point(services, routing_id, address="care")
     client = app.test_client()
     async with client.websocket("/chat/care/ws?visitor=visitor-ada") as socket:
-        await receive(socket, "history")
+        key = (await receive(socket, "history"))["key"]
         assert await say(socket, "hi") == ["Your mobile number?"]
         await socket.send_json({"type": "message", "text": "+44 7700 900 123"})
         assert await texts_until_choices(socket) == [
@@ -94,7 +94,7 @@ async def test_a_customer_is_identified_gets_a_case_and_answers_a_survey(app, se
     assert variables["crm"]["name"] == "Ada" and variables["case"]["reference"] == "CASE-000001"
     assert variables["survey"] == {"rating": 5, "comment": "Quick and kind"}
     # the next conversation of the same visitor finds the case still open
-    async with client.websocket("/chat/care/ws?visitor=visitor-ada") as socket:
+    async with client.websocket(f"/chat/care/ws?visitor=visitor-ada&key={key}") as socket:
         await receive(socket, "history")
         await socket.send_json({"type": "message", "text": "it's me again"})
         while (await receive(socket))["text"] != "Your mobile number?":

@@ -28,12 +28,17 @@ def install(service: ServiceProcess, reference: str, definition: dict[str, Any])
         "start_routing": routing["id"]})
 
 
+VISITOR_KEYS: dict[str, str] = {}  # what each visitor's widget would keep
+
+
 async def say(service: ServiceProcess, address: str, visitor: str, text: str,
               replies: int) -> list[dict[str, Any]]:
+    key = VISITOR_KEYS.get(visitor, "")
     async with aiohttp.ClientSession() as session, session.ws_connect(
-        f"{service.url.replace('http', 'ws', 1)}/chat/{address}/ws?visitor={visitor}"
+        f"{service.url.replace('http', 'ws', 1)}/chat/{address}/ws?visitor={visitor}&key={key}"
     ) as socket:
-        await socket.receive_json(timeout=10)  # history
+        history = await socket.receive_json(timeout=10)
+        VISITOR_KEYS.setdefault(visitor, history.get("key", ""))
         await socket.send_str(json.dumps({"type": "message", "text": text, "id": "m-" + text}))
         frames = []
         while len(frames) < replies:

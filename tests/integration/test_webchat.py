@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+import pytest
+from quart.testing.connections import WebsocketDisconnectError
+
+from bots.webchat_keys import WebChatKeys
 from routing_core.model.interaction import Channel, Inbound
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
@@ -34,8 +39,10 @@ async def test_a_visitor_talks_to_a_routing(app, services):
     routing_id = await production_routing(services, "drinks", FAVOURITE)
     await webchat_entry_point(services, routing_id)
     client = app.test_client()
+    entry_point = await services.store.entry_points.find_one({"address": "web"})
     async with client.websocket("/chat/web/ws?visitor=visitor-0001") as socket:
-        assert (await receive(socket, "history"))["messages"] == []
+        first = await receive(socket, "history")
+        assert first["messages"] == [] and len(first["key"]) >= 32  # the visitor's key
         await socket.send_json({"type": "message", "text": "hello", "id": "m1"})
         assert (await receive(socket, "ack"))["id"] == "m1"
         question = await receive(socket)
@@ -57,11 +64,27 @@ async def test_a_visitor_talks_to_a_routing(app, services):
     kinds = [event.type for event in events]
     assert kinds.count("inbound") == 4 and kinds.count("outbound") == 5
     assert kinds[-1] == "end"
+    # frames name no internal id: seq is opaque
+    for internal in (interactions[0].id, entry_point.id, *(event.id for event in events)):
+        assert internal not in json.dumps(question)
     # a reconnecting socket asking for what it missed after the question gets the rest
-    path = f"/chat/web/ws?visitor=visitor-0001&after={question['seq']}"
+    path = f"/chat/web/ws?visitor=visitor-0001&key={first['key']}&after={question['seq']}"
     async with client.websocket(path) as socket:
         texts = [(await receive(socket))["text"] for _ in range(4)]
     assert texts == ["How old are you?", "A number, please.", "42 is a fine age for tea.", "Bye!"]
+    # with the visitor id alone (which agents and lists show), nobody reads or writes as them
+    someone_elses = await keyed_history(client, "visitor-9999", "")
+    for key in ("", "wrong-key-of-the-right-length-1234", someone_elses):
+        async with client.websocket(f"/chat/web/ws?visitor=visitor-0001&key={key}") as socket:
+            with pytest.raises(WebsocketDisconnectError) as refused:
+                await socket.receive_json()
+        assert refused.value.args == (4401,)
+
+
+async def keyed_history(client: Any, visitor: str, key: str) -> str:
+    """The key a new visitor is given."""
+    async with client.websocket(f"/chat/web/ws?visitor={visitor}&key={key}") as socket:
+        return str((await receive(socket, "history"))["key"])
 
 
 async def test_a_message_committed_by_another_process_reaches_the_open_socket(app, services):
@@ -107,7 +130,9 @@ async def test_a_long_conversation_s_history_is_its_latest_messages(app, service
         await services.runtime.receive(Inbound(
             channel=Channel.webchat, entry_point_id=entry_point.id, contact="visitor-talker",
             provider_id=f"m{number}", text=f"line {number}"), wait=True)
-    async with app.test_client().websocket("/chat/web/ws?visitor=visitor-talker") as socket:
+    key = WebChatKeys(services.settings.secret_key).visitor_key(entry_point.id, "visitor-talker")
+    path = f"/chat/web/ws?visitor=visitor-talker&key={key}"
+    async with app.test_client().websocket(path) as socket:
         history = (await receive(socket, "history"))["messages"]
     assert len(history) == 100
     assert [m["text"] for m in history[-3:]] == ["line 139", "echo line 139", "Say?"]
