@@ -181,6 +181,9 @@ def test_serve_answers_refuses_a_second_owner_adds_users_and_stops_cleanly(
     assert call(f"{url}/readyz")[0] == 200
     token = service.login()
     assert len(mongod_pids(dbpath)) == 1
+    # the embedded mongod has no users: it listens on loopback only, and nothing widens it
+    argv = (Path("/proc") / str(mongod_pids(dbpath)[0]) / "cmdline").read_bytes().split(b"\0")
+    assert argv[argv.index(b"--bind_ip") + 1] == b"127.0.0.1" and b"--bind_ip_all" not in argv
 
     second = serve(listening=False)
     assert second.process.wait(30) != 0
