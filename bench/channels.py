@@ -45,6 +45,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -64,6 +65,7 @@ from tests.support.fake_graph import FakeGraph, Send
 from tests.support.fake_telegram import Call, FakeTelegram
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Received, signed
 from tests.support.fake_twilio import whatsapp_message as twilio_fields
+from tests.support.replica_set import ReplicaSet
 
 CHANNELS = ("webchat", "telegram", "whatsapp", "messenger")
 PUBLIC_URL = "https://bench.example.test"  # the service's public address: Twilio signs it
@@ -625,7 +627,15 @@ async def service_of(fakes: Fakes, server: str, **env: str) -> AsyncIterator[Ser
 
 
 async def run(args: argparse.Namespace, names: list[str]) -> tuple[list[str], bool]:
-    async with running_fakes() as fakes, service_of(fakes, args.server) as service:
+    async with contextlib.AsyncExitStack() as stack:
+        database: dict[str, str] = {}
+        if args.replica_set:  # three members on this machine, as docs/deploy.md deploys
+            root = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-rs-"))
+            replica_set = ReplicaSet(Path(root))
+            stack.push(lambda *_: replica_set.stop())
+            database["mongodb_uri"] = await asyncio.to_thread(replica_set.start)
+        fakes = await stack.enter_async_context(running_fakes())
+        service = await stack.enter_async_context(service_of(fakes, args.server, **database))
         return await measure(service, fakes, names, args.conversations, args.seconds,
                              args.in_flight)
 
@@ -634,6 +644,8 @@ def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--channels", default=",".join(CHANNELS))
     parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument("--replica-set", action="store_true",
+                        help="on a three-member replica set instead of the embedded mongod")
     args = parser.parse_args()
     names = [name.strip() for name in args.channels.split(",") if name.strip()]
     unknown = set(names) - set(CHANNELS)
@@ -642,7 +654,8 @@ def main() -> None:
     limit = raise_file_limit()
     lines, passed = asyncio.run(run(args, names))
     print(f"server={args.server} conversations={args.conversations} in-flight={args.in_flight} "
-          f"seconds={args.seconds} open-files={limit}")
+          f"seconds={args.seconds} open-files={limit} "
+          f"mongodb={'three-member replica set' if args.replica_set else 'embedded'}")
     print("\n".join(lines))
     if not passed:
         sys.exit(1)

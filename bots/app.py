@@ -127,7 +127,8 @@ def create_app(settings: Settings) -> Quart:
 
     @app.before_serving
     async def open_services() -> None:
-        store = Store.connect(settings.mongodb_uri or "", settings.mongodb_database)
+        store = Store.connect(settings.mongodb_uri or "", settings.mongodb_database,
+                          settings.mongodb_write_concern)
         http = GuardedHttpPort(
             allow_private=settings.allow_private_web_services,
             allow_list=settings.web_service_allow_list,

@@ -60,7 +60,8 @@ def database(settings: Settings, *, owner: bool) -> Iterator[Settings]:
 
 
 async def with_services(settings: Settings, work: Callable[[Services], Awaitable[Any]]) -> Any:
-    store = Store.connect(settings.mongodb_uri or "", settings.mongodb_database)
+    store = Store.connect(settings.mongodb_uri or "", settings.mongodb_database,
+                          settings.mongodb_write_concern)
     built = Services.build(settings, store)
     try:
         await store.ensure_indexes()

@@ -86,7 +86,8 @@ def _generate(path: Path) -> None:
 async def check_opens_stored_credentials(settings: Settings, key: str, source: str) -> None:
     """Refuse a key that cannot open the credentials stored in the database (one sealed
     text is enough to tell: every entry point is sealed with the same key)."""
-    store = Store.connect(settings.mongodb_uri or "", settings.mongodb_database)
+    store = Store.connect(settings.mongodb_uri or "", settings.mongodb_database,
+                          settings.mongodb_write_concern)
     try:
         sealed = await store.entry_points.collection.find_one(
             {"credentials_sealed": {"$nin": [None, ""]}},

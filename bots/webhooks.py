@@ -82,7 +82,8 @@ async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any
     except PyMongoError:
         log.exception("%s webhook %s: storage unavailable", channel, entry_point_id)
         return {"error": {"code": "unavailable",
-                          "message": "storage unavailable; deliver again later"}}, 503
+                          "message": "storage unavailable; deliver again later"}}, 503, {
+                              "Retry-After": "1"}
     for call in result.after_persist:  # kept referenced: a bare task may be collected
         task = asyncio.get_running_loop().create_task(call())
         _provider_calls.add(task)

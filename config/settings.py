@@ -35,6 +35,8 @@ class Settings(BaseModel):
     data_dir: Path = Path("var")
     mongodb_uri: str | None = None
     mongodb_database: str = "smart_routing"
+    # how many replica set members must hold a write before it counts (store/__init__.py)
+    mongodb_write_concern: str = Field("majority", pattern="^(majority|[1-9])$")
     embedded_mongodb_port: int = Field(27117, ge=1, le=65535)
     # WiredTiger's cache of the embedded mongod: latency stays flat while the hot indexes
     # and recent documents fit in it (see the history benchmark)

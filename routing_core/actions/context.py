@@ -30,9 +30,10 @@ Trigger = Literal["run", "reply", "timeout", "signal"]
 
 @dataclass(frozen=True)
 class OutboundLimits:
-    """How many messages the bot may send in one conversation: per step (one message of the
-    customer, or one timer), and per hour in steps nobody prompted (timers: the customer may
-    have left). A tree that loops cannot flood anybody; a chatty customer is never cut."""
+    """How many messages the bot may send in one conversation: per message of the customer
+    (or per timer, or per agent's act), and per hour in steps nobody prompted (timers: the
+    customer may have left). A tree that loops cannot flood anybody; a chatty customer is
+    never cut, however many of their messages one step takes."""
 
     per_step: int = 20
     per_hour: int = 120
@@ -49,6 +50,12 @@ class Journal:
         self.capped = False
         self.prompted = False  # a message of the customer (or an agent's act) started it
 
+    def new_prompt(self) -> None:
+        """A customer message opens its own allowance of bot messages: under load one step
+        takes several messages at once, and each gets what it would have got alone."""
+        self.bot_messages = 0
+        self.capped = False
+
     def add(self, kind: str, action: str | None = None, /, **data: Any) -> Event:
         self.interaction.event_seq += 1
         event = Event(
@@ -58,6 +65,9 @@ class Journal:
             type=kind,
             action=action,
             data=data,
+            # every event carries the shard key of its collection (docs/deploy.md)
+            entry_point_id=self.interaction.entry_point_id,
+            contact=self.interaction.contact,
         )
         self.events.append(event)
         return event
@@ -77,8 +87,6 @@ class Journal:
             data["media_url"] = media_url
         event = self.add("outbound", action, **data)
         event.channel = self.interaction.channel
-        event.entry_point_id = self.interaction.entry_point_id
-        event.contact = self.interaction.contact
         event.status = DeliveryStatus.pending
         event.next_attempt_at = self.now
         return event
@@ -212,7 +220,7 @@ class RunContext:
     def _over_limit(self) -> str | None:
         interaction, limits = self.interaction, self.limits
         if self.journal.bot_messages >= limits.per_step:
-            return f"more than {limits.per_step} messages in one step"
+            return f"more than {limits.per_step} messages for one message of the customer"
         if self.journal.prompted:
             return None
         started = interaction.outbound_hour_started

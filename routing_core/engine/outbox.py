@@ -31,8 +31,13 @@ from routing_core.ports.channels import ChannelClient, ProviderUnavailable, Send
 from routing_core.routing.entry_points import EntryPoints
 from routing_core.store import Store
 from routing_core.store.group_commit import GroupCommit, failures_by_index
+from routing_core.store.interactions import shard_key
+from routing_core.store.transient import transient
 
 log = logging.getLogger(__name__)
+SETTLE_RETRY_FIRST, SETTLE_RETRY_MAX = 0.05, 2.0  # seconds between tries to record a send
+# a send's outcome to record: the message's id, its shard key, the fields
+Settled = tuple[str, dict[str, Any], dict[str, Any]]
 STATUS_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 
 
@@ -56,8 +61,7 @@ class OutboxSender:
             held = HeldMessages(store, new_id(), lease_seconds, clock)
         self.held = held
         self.clients: dict[Channel, ChannelClient] = {}
-        self._settled: GroupCommit[tuple[str, dict[str, Any]], None] = GroupCommit(
-            self._write_settled)
+        self._settled: GroupCommit[Settled, None] = GroupCommit(self._write_settled)
         self.metrics: Metrics = NoMetrics()
 
     def register(self, channel: Channel, client: ChannelClient) -> None:
@@ -185,8 +189,8 @@ class OutboxSender:
                                    "error_kind": error.code, "failed_at": now})
         await self.store.events.append([Event(
             id=f"{event.id}:failed:{new_id()}",  # one per dead letter, replays included
-            interaction_id=event.interaction_id, at=now,
-            type="delivery_failed", action=event.action,
+            interaction_id=event.interaction_id, at=now, entry_point_id=event.entry_point_id,
+            contact=event.contact, type="delivery_failed", action=event.action,
             data={"message": event.id, "error": text, "attempts": attempts,
                   "dead_letter": True},
         )])
@@ -199,23 +203,36 @@ class OutboxSender:
 
     async def _settle(self, event: Event, fields: dict[str, Any]) -> None:
         """The attempt is over (sent, failed, deferred): the message leaves this process's
-        hands, and its lease with it."""
+        hands, and its lease with it. While MongoDB cannot take the record (a failover),
+        the message stays held — its lease renewed as soon as a primary is back — and the
+        record is tried again: let go, the lease would run out and another process would
+        send the message a second time."""
+        delay = SETTLE_RETRY_FIRST
         try:
-            await self._settled.submit(
-                (event.id, {**fields, "lease_until": None, "lease_owner": None}))
+            while True:
+                try:
+                    await self._settled.submit((event.id, shard_key(event), {
+                        **fields, "lease_until": None, "lease_owner": None}))
+                    return
+                except Exception as error:
+                    if not transient(error):
+                        raise
+                    if delay == SETTLE_RETRY_FIRST:
+                        log.warning("message %s: MongoDB cannot record its outcome yet (%s); "
+                                    "holding it and trying again", event.id, error)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, SETTLE_RETRY_MAX)
         finally:
             self.held.release([event.id])
 
-    async def _write_settled(
-        self, settled: list[tuple[str, dict[str, Any]]]
-    ) -> list[None | BaseException]:
+    async def _write_settled(self, settled: list[Settled]) -> list[None | BaseException]:
         """The outcomes of many sends in one command (group commit): under load the
         marks of concurrent sends share it."""
         failed: dict[int, BaseException] = {}
         try:
             await self.store.events.collection.bulk_write(
-                [UpdateOne({"_id": event_id}, {"$set": fields}) for event_id, fields in settled],
-                ordered=False,
+                [UpdateOne({**key, "_id": event_id}, {"$set": fields})
+                 for event_id, key, fields in settled], ordered=False,
             )
         except BulkWriteError as error:
             failed = failures_by_index(error)

@@ -97,6 +97,15 @@ def no_version(entry_point: EntryPoint, journal: Journal) -> Activation:
     return Activation(ended=True, reason="no version")
 
 
+async def keep_lease(runtime: Runtime, interaction_id: str, epoch: int) -> None:
+    """A long step (a slow web service) keeps its lease: no one takes over a live worker.
+    Renewed under the acquisition it runs under (``epoch``), never a later one."""
+    while True:
+        await asyncio.sleep(runtime.settings.lease_seconds / 3)
+        until = runtime._lease_until(runtime.clock())
+        await runtime.store.interactions.renew(interaction_id, runtime.owner, until, epoch)
+
+
 class Runtime:
     """One per process: receives, processes, wakes and hands messages to delivery."""
 
@@ -234,6 +243,7 @@ class Runtime:
             last_inbound_at=now if kind == "start" else None,
             lease_owner=self.owner,
             lease_until=self._lease_until(now),
+            lease_epoch=1,
             step_at=now,
             wake_at=self._lease_until(now),
             previous_interaction=previous,
@@ -258,7 +268,8 @@ class Runtime:
                 if fresh is None:
                     return
                 document = fresh
-            heartbeat = asyncio.create_task(self._keep_lease(document["_id"]))
+            heartbeat = asyncio.create_task(
+                keep_lease(self, document["_id"], document.get("lease_epoch", 0)))
             current: dict[str, Any] | None = document
             try:
                 while current is not None:
@@ -273,13 +284,6 @@ class Runtime:
                         return
             finally:
                 heartbeat.cancel()
-
-    async def _keep_lease(self, interaction_id: str) -> None:
-        """A long step (a slow web service) keeps its lease: no one takes over a live worker."""
-        while True:
-            await asyncio.sleep(self.settings.lease_seconds / 3)
-            until = self._lease_until(self.clock())
-            await self.store.interactions.renew(interaction_id, self.owner, until)
 
     async def apply(
         self, interaction_id: str, operation: Operation, patience_seconds: float = 10.0,
@@ -309,7 +313,8 @@ class Runtime:
                 await self.store.interactions.release(interaction_id, self.owner, self.clock())
                 raise Conflict("the conversation moved on since you looked at it; look again "
                                "before repairing it", code="moved")
-            heartbeat = asyncio.create_task(self._keep_lease(interaction_id))
+            heartbeat = asyncio.create_task(
+                keep_lease(self, interaction_id, document.get("lease_epoch", 0)))
             try:
                 following = await self._step(document, operation)
             finally:
@@ -385,6 +390,7 @@ class Runtime:
     async def _on_message(
         self, interaction: Interaction, journal: Journal, message: Inbound, now: datetime
     ) -> Activation:
+        journal.new_prompt()
         data: dict[str, Any] = {"text": message.text, "provider_id": message.provider_id}
         if message.payload is not None:
             data["payload"] = message.payload

@@ -116,6 +116,9 @@ class Interaction(Timestamped):
     expires_at: datetime | None = None
     lease_until: datetime | None = None
     lease_owner: str | None = None
+    # counts the lease's acquisitions: a step commits only under the acquisition it ran
+    # under (a process whose lease expired and that took it again later holds a new one)
+    lease_epoch: int = 0
     step_at: datetime | None = None  # the clock of the step under way (see the store)
     ended_at: datetime | None = None
     end_reason: str | None = None

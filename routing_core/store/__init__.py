@@ -78,9 +78,15 @@ class Store:
         self.survey_answers = SurveyAnswerRepository(database)
 
     @classmethod
-    def connect(cls, uri: str, database_name: str) -> Store:
+    def connect(cls, uri: str, database_name: str, write_concern: str = "majority") -> Store:
+        """Every write waits for a majority of the replica set (journaled there: MongoDB's
+        ``writeConcernMajorityJournalDefault``), so a failover never rolls back a message
+        the service acknowledged; "1" trades that for latency. Every read goes to the
+        primary: the runtime's conditional writes and the panel's read-after-write need
+        the latest state, and secondaries may lag."""
         client: AsyncMongoClient = AsyncMongoClient(
-            uri, tz_aware=True, serverSelectionTimeoutMS=5000
+            uri, tz_aware=True, serverSelectionTimeoutMS=5000,
+            w=int(write_concern) if write_concern.isdigit() else write_concern,
         )
         return cls(client, client[database_name])
 

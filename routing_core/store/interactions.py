@@ -52,6 +52,16 @@ COMMIT_ANSWER = {"pending": 1, "lease_owner": 1, "lease_until": 1, "step_at": 1,
                  "expires_at": 1, "last_inbound_at": 1, "seen": 1}
 
 
+# the lease's next acquisition (interactions written before epochs count from 0)
+NEXT_EPOCH = {"$add": [{"$ifNull": ["$lease_epoch", 0]}, 1]}
+
+
+def shard_key(record: Any) -> dict[str, Any]:
+    """The shard key of ``interactions`` and ``events`` (docs/deploy.md), from a record
+    that has it: added to a hot-path filter, it sends the command to one shard."""
+    return {"entry_point_id": record.entry_point_id, "contact": record.contact}
+
+
 def literal(value: Any) -> dict[str, Any]:
     """A value inside an update pipeline, never read as an expression ("$text" stays text)."""
     return {"$literal": value}
@@ -149,6 +159,7 @@ class InteractionRepository(Repository[Interaction]):
                         "last_inbound_at": literal(now),
                         "lease_owner": {"$cond": [free, literal(owner), "$lease_owner"]},
                         "lease_until": {"$cond": [free, literal(lease_until), "$lease_until"]},
+                        "lease_epoch": {"$cond": [free, NEXT_EPOCH, "$lease_epoch"]},
                         "step_at": {"$cond": [
                             free, {"$ifNull": ["$step_at", literal(now)]}, "$step_at"]},
                         # should the worker die, a sweeper takes over when the lease expires
@@ -178,14 +189,16 @@ class InteractionRepository(Repository[Interaction]):
             [{"$set": {
                 "lease_owner": literal(owner),
                 "lease_until": literal(lease_until),
+                "lease_epoch": NEXT_EPOCH,
                 "step_at": {"$ifNull": ["$step_at", literal(now)]},
             }}],
             return_document=ReturnDocument.AFTER,
         )
 
-    async def renew(self, interaction_id: str, owner: str, lease_until: datetime) -> None:
+    async def renew(self, interaction_id: str, owner: str, lease_until: datetime,
+                    epoch: int) -> None:
         await self.collection.update_one(
-            {"_id": interaction_id, "lease_owner": owner},
+            {"_id": interaction_id, "lease_owner": owner, "lease_epoch": epoch},
             {"$set": {"lease_until": lease_until}, "$min": {"wake_at": lease_until}},
         )
 
@@ -208,7 +221,8 @@ class InteractionRepository(Repository[Interaction]):
         }}
         more = {"$gt": [{"$size": "$pending"}, 0]}
         return await self.collection.find_one_and_update(
-            {"_id": interaction.id, "lease_owner": owner},
+            {**shard_key(interaction), "_id": interaction.id, "lease_owner": owner,
+             "lease_epoch": interaction.lease_epoch},
             [
                 {"$set": {**{key: literal(value) for key, value in state.items()},
                           "pending": remaining, "step_failures": 0, "step_error": None}},

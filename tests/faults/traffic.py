@@ -99,6 +99,15 @@ class Chat:
     accepted: list[str] = field(default_factory=list)
     sent: int = 0
 
+    def next_update(self, update_id: int) -> tuple[str, dict[str, Any]]:
+        """The chat's next message (its text, and the update Telegram posts for it)."""
+        self.sent += 1
+        text = f"tg{self.chat_id}-{self.sent}"
+        return text, {"update_id": update_id, "message": {
+            "message_id": self.sent, "date": 1717171717, "text": text,
+            "chat": {"id": self.chat_id, "type": "private"},
+            "from": {"id": self.chat_id, "is_bot": False, "first_name": "T"}}}
+
 
 async def _post_until_accepted(session: aiohttp.ClientSession, target: Any, update: Any,
                                stop: asyncio.Event) -> bool:
@@ -120,12 +129,7 @@ async def telegram_user(chat: Chat, target: Any, awake: Any, stop: asyncio.Event
     ``awake(chat_id)`` tells whether the bot's "woke" reached this chat."""
     async with aiohttp.ClientSession() as session:
         while not stop.is_set():
-            chat.sent += 1
-            text = f"tg{chat.chat_id}-{chat.sent}"
-            update = {"update_id": next(update_ids), "message": {
-                "message_id": chat.sent, "date": 1717171717, "text": text,
-                "chat": {"id": chat.chat_id, "type": "private"},
-                "from": {"id": chat.chat_id, "is_bot": False, "first_name": "T"}}}
+            text, update = chat.next_update(next(update_ids))
             if not await _post_until_accepted(session, target, update, stop):
                 return
             if chat.started:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from quart import Quart
 
 from config import Settings
+from routing_core.engine import runtime as runtime_module
 from routing_core.engine.held_messages import HeldMessages
 from routing_core.engine.outbox import OutboxSender
 from routing_core.infra.clock import utcnow
@@ -166,13 +168,13 @@ async def test_a_starved_process_neither_steps_nor_sends_twice(
     sweeper must not take them for a dead worker's."""
     entry_point = await bot_entry_point(api, services)
 
-    async def starved_heartbeat(interaction_id: str) -> None:
+    async def starved_heartbeat(runtime: Any, interaction_id: str, epoch: int) -> None:
         await asyncio.sleep(3600)
 
     async def starved_renewal() -> int:
         return 0
 
-    monkeypatch.setattr(services.runtime, "_keep_lease", starved_heartbeat)
+    monkeypatch.setattr(runtime_module, "keep_lease", starved_heartbeat)
     monkeypatch.setattr(services.runtime.held, "renew", starved_renewal)
     fake.stall("sendMessage", LEASE_SECONDS * 4)
     response = await deliver(app, fake, entry_point["id"], text_update(720, "hi"))

@@ -3,11 +3,14 @@ expiry, the end routing, and crash recovery through expired leases."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 
+from connectors.http import GuardedHttpPort
 from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.model.audit import SYSTEM
@@ -335,7 +338,29 @@ async def test_one_customer_message_never_turns_into_a_flood(services, clock):
     interaction = await services.store.interactions.find_one({"contact": "alice"})
     capped = await services.store.events.all({"interaction_id": interaction.id,
                                               "type": "outbound_capped"})
-    assert [event.data["reason"] for event in capped] == ["more than 20 messages in one step"]
+    assert [event.data["reason"] for event in capped] == [
+        "more than 20 messages for one message of the customer"]
+
+
+async def test_messages_taken_together_each_get_their_replies(services, clock):
+    """Under load one step takes several customer messages: each has its own allowance of
+    bot messages (a cap per step silenced the later ones: their replies were lost)."""
+    runtime = make_runtime(services, clock, messages_per_step=2)
+    routing_id = await production_routing(services, "echo", tree(
+        action("ask", "message_wait", {"text": "Say?", "into": "said"}, answered="echo"),
+        action("echo", "message", {"text": "echo {{ vars.said }}"}, next="ask")))
+    entry_point = await webchat_entry_point(services, routing_id)
+    await runtime.receive(inbound(entry_point.id, "hi", "0"), wait=True)
+    now = clock()
+    for number in range(1, 6):  # five messages wait while another process holds the lease
+        message = inbound(entry_point.id, f"m{number}", str(number)).model_copy(
+            update={"received_at": now})
+        assert await services.store.interactions.ingest(
+            message, "another process", now, now, now + timedelta(hours=1)) is not None
+    assert await runtime.wake_due() == 1  # its lease ran out: all five in one step
+    await runtime.idle()
+    replies = [text for text in await sent_texts(services) if text.startswith("echo")]
+    assert replies == [f"echo m{number}" for number in range(1, 6)]
 
 
 async def timers(runtime: Runtime, clock: Clock, count: int) -> None:
@@ -388,3 +413,63 @@ async def test_timers_with_nobody_answering_end_the_conversation(services, clock
     assert interaction is not None and not interaction.active
     assert interaction.end_reason == "inactivity"
     assert len(await sent_texts(services)) == 1 + 2 + 3  # nothing after the expiry
+
+
+async def test_a_step_that_outlived_its_lease_never_commits_over_a_newer_one(services, clock):
+    """A process's step is slow, its lease runs out, another process takes the lease, steps
+    and lets it go, then the first process takes the lease again for a new message. The
+    slow step must not commit: it runs under the lease it had, not the new one (it did, and
+    wrote its stale state over the newer one: the next messages were dropped unanswered)."""
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow_then_quick(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await release.wait()
+        return web.json_response({"ok": True})
+
+    server = web.Application()
+    server.router.add_get("/call", slow_then_quick)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    http = GuardedHttpPort(allow_private=True)
+    reference = services.runtime.interpreter.ports.reference
+
+    def process() -> Runtime:
+        runtime = Runtime(services.store, Ports(reference=reference, http=http),
+                          Delivery(LocalHub()), RuntimeSettings(sweep_seconds=3600),
+                          clock=clock)
+        services.lifecycle.change_listeners.append(runtime.start_versions.forget)
+        return runtime
+
+    first, second = process(), process()
+    try:
+        routing_id = await production_routing(services, "slow", tree(
+            action("ask", "message_wait", {"text": "Say?", "into": "said"}, answered="call"),
+            action("call", "web_service", {"url": f"http://127.0.0.1:{port}/call"},
+                   success="echo", failure="echo"),
+            action("echo", "message", {"text": "echo {{ vars.said }}"}, next="ask")))
+        entry_point = await webchat_entry_point(services, routing_id)
+        await first.receive(inbound(entry_point.id, "hi", "0"), wait=True)
+        await first.receive(inbound(entry_point.id, "m1", "1"))  # its step hangs on the call
+        while calls < 1:
+            await asyncio.sleep(0.01)
+        clock.advance(31)  # the first process's lease runs out
+        # the second takes over with m2: answers m1 and m2, lets the lease go
+        await second.receive(inbound(entry_point.id, "m2", "2"), wait=True)
+        await second.idle()
+        await first.receive(inbound(entry_point.id, "m3", "3"))  # the first leases it again
+        release.set()  # the stale step of m1 goes on, and must not commit
+        await first.idle()
+        await second.idle()
+        replies = [text for text in await sent_texts(services) if text.startswith("echo")]
+        assert replies == ["echo m1", "echo m2", "echo m3"]
+    finally:
+        release.set()
+        await http.close()
+        await runner.cleanup()

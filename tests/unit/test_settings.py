@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from config import SettingsError, load_settings
+from routing_core.store import Store
 
 
 def toml(tmp_path: Path, text: str) -> str:
@@ -85,3 +87,17 @@ def test_an_unreadable_file_is_refused(tmp_path: Path, text: str | None, message
     path = toml(tmp_path, text) if text is not None else str(tmp_path / "missing.toml")
     with pytest.raises(SettingsError, match=message):
         load_settings({"SR_CONFIG": path})
+
+
+@pytest.mark.parametrize(("given", "sent"), [(None, "majority"), ("majority", "majority"),
+                                             ("1", 1), ("2", 2)])
+def test_writes_wait_for_a_majority_unless_told_otherwise(given: str | None, sent: Any) -> None:
+    environ = {"SR_MONGODB_WRITE_CONCERN": given} if given else {}
+    settings = load_settings(environ, mongodb_uri="mongodb://127.0.0.1:1/")
+    store = Store.connect(settings.mongodb_uri or "", "unused", settings.mongodb_write_concern)
+    assert store.client.write_concern.document == {"w": sent}
+
+
+def test_a_write_concern_is_a_majority_or_a_number() -> None:
+    with pytest.raises(SettingsError, match="SR_MONGODB_WRITE_CONCERN"):
+        load_settings({"SR_MONGODB_WRITE_CONCERN": "all"})
