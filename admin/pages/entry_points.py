@@ -81,7 +81,12 @@ async def index() -> Any:
 @blueprint.get("/new")
 @require(CREATE)
 async def new() -> Any:
-    return await _form_page(None, {"channel": Channel.webchat.value, "mode": "production"}, {})
+    """The form, filled from the link that led here (the version page's "create a test
+    entry point" gives the routing, the test mode and a channel that has one)."""
+    given = {name: request.args[name][:100] for name in ("channel", "mode", "start_routing")
+             if request.args.get(name)}
+    return await _form_page(None, {"channel": Channel.webchat.value, "mode": "production",
+                                   **given}, {})
 
 
 @blueprint.post("/new")

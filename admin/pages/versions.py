@@ -141,7 +141,7 @@ async def render_version(version_id: str, panel: Panel, status: int = 200) -> An
         "drawing": draw(version.tree),
         "editable": editable,
         "panel": panel,
-        "test_entry_points": await test_entry_points(routing.id) if version.in_test else [],
+        "test_entry_points": await test_entry_points(routing.id),
         "by_id": version.tree.by_id(),
         "title_of": catalogue.action_title,
         "type_info": catalogue.type_info,

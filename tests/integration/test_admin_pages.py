@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import random
 import re
 import time
@@ -298,6 +299,31 @@ async def test_test_entry_points_are_listed_on_the_card(admin: Pages, services: 
     await services.lifecycle.put_in_test(ACTOR, version.id)
     _, text, _ = await admin.get(f"/admin/smart-routings/{routing.id}")
     assert "In testing" in text and "QA bot" in text
+
+
+async def test_the_version_page_says_what_test_mode_needs(
+    admin: Pages, services: Services
+) -> None:
+    """Test mode runs on external entry points only: the page says so, lists the ones that
+    carry the test, offers to create one, and points web chat to the simulator."""
+    routing, version = await routing_with_version(services, actions=1)
+    _, text, _ = await admin.get(f"/admin/versions/{version.id}")
+    help_block = text[text.index("data-test-mode-help"):]
+    help_block = help_block[:help_block.index("</div>")]
+    assert "Web chat has no test mode" in help_block and "simulator=1" in help_block
+    assert "data-no-test-entry-point" in help_block
+    create = re.search(r'href="(/admin/entry-points/new\?[^"]+)"', help_block)
+    assert create is not None
+    status, form, _ = await admin.get(html.unescape(create.group(1)))
+    assert status == 200
+    assert re.search(r'<option value="test"[^>]*selected', form), "mode test chosen"
+    assert re.search(rf'<option value="{routing.id}"[^>]*selected', form), "routing chosen"
+    await services.store.entry_points.insert(EntryPoint(
+        name="QA bot", channel=Channel.whatsapp, address="+15550001", mode=EntryPointMode.test,
+        start_routing=routing.id))
+    _, text, _ = await admin.get(f"/admin/versions/{version.id}")
+    help_block = text[text.index("data-test-mode-help"):]
+    assert "QA bot · WhatsApp" in help_block[:help_block.index("</div>")]
 
 
 # -- the tree editor ------------------------------------------------------------------------
