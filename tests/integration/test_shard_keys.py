@@ -7,12 +7,15 @@ Telegram conversation (its first message and a follow-up) runs through the real 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import pytest_asyncio
-from pymongo import monitoring
+from pymongo import AsyncMongoClient, monitoring
 
+import routing_core.store as store_module
 from config import Settings
 from tests.support.apps import app_of_its_own
 from tests.support.fake_telegram import FakeTelegram
@@ -28,8 +31,8 @@ FILTERS = {"find": "filter", "findAndModify": "query", "count": "query",
 
 
 class Recorder(monitoring.CommandListener):
-    """The commands sent to one database while ``on`` (registered once per process:
-    PyMongo has no way to unregister a listener)."""
+    """The commands sent to one database while ``on``; given to the app's client only (a
+    listener registered for the whole process would watch every other test's clients)."""
 
     def __init__(self) -> None:
         self.database = ""
@@ -63,7 +66,6 @@ class Recorder(monitoring.CommandListener):
 
 
 RECORDER = Recorder()
-monitoring.register(RECORDER)
 
 
 @pytest_asyncio.fixture
@@ -91,8 +93,10 @@ async def replies(fake: FakeTelegram, count: int) -> list[str]:
 
 
 async def test_a_conversation_s_commands_each_name_the_shard_key(
-    settings: Settings, fake: FakeTelegram
+    settings: Settings, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(store_module, "AsyncMongoClient", functools.partial(
+        AsyncMongoClient, event_listeners=[RECORDER]))
     async with app_of_its_own(settings, "shards", telegram_api_base=fake.url,
                               public_url="https://bots.example.com",
                               sweep_seconds=3600) as app:
