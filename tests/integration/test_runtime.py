@@ -36,9 +36,11 @@ def clock() -> Clock:
     return Clock()
 
 
-def make_runtime(services: Any, clock: Clock, **settings: Any) -> Runtime:
+def make_runtime(services: Any, clock: Clock, http: Any = None, **settings: Any) -> Runtime:
+    """A runtime of its own (another process, as far as leases go) on the services' store."""
     runtime = Runtime(
-        services.store, Ports(reference=services.runtime.interpreter.ports.reference),
+        services.store, Ports(reference=services.runtime.interpreter.ports.reference,
+                              http=http),
         Delivery(LocalHub()), RuntimeSettings(**{"sweep_seconds": 3600, **settings}),
         clock=clock,
     )
@@ -438,16 +440,7 @@ async def test_a_step_that_outlived_its_lease_never_commits_over_a_newer_one(ser
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     http = GuardedHttpPort(allow_private=True)
-    reference = services.runtime.interpreter.ports.reference
-
-    def process() -> Runtime:
-        runtime = Runtime(services.store, Ports(reference=reference, http=http),
-                          Delivery(LocalHub()), RuntimeSettings(sweep_seconds=3600),
-                          clock=clock)
-        services.lifecycle.change_listeners.append(runtime.start_versions.forget)
-        return runtime
-
-    first, second = process(), process()
+    first, second = make_runtime(services, clock, http), make_runtime(services, clock, http)
     try:
         routing_id = await production_routing(services, "slow", tree(
             action("ask", "message_wait", {"text": "Say?", "into": "said"}, answered="call"),
