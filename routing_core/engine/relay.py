@@ -38,6 +38,10 @@ def in_change(match: dict[str, Any]) -> dict[str, Any]:
     return translated
 
 
+# the resume token is no longer in the oplog, or the stream cannot go on from it
+HISTORY_LOST = frozenset({280, 286})
+
+
 class EventRelay:
     """Inserted events matching ``match`` (on the event document), written by another
     process than ``origin``, go to ``handler``."""
@@ -56,12 +60,17 @@ class EventRelay:
             "fullDocument.origin": {"$ne": self.origin},
             **in_change(self.match),
         }}]
+        token: Any = None  # where to resume after a failure (a failover, a lost member)
         while True:
             try:
-                async with await self.store.events.collection.watch(pipeline) as stream:
+                async with await self.store.events.collection.watch(
+                        pipeline, resume_after=token) as stream:
                     async for change in stream:
                         await self._hand_over(Event.from_document(change["fullDocument"]))
+                        token = stream.resume_token
             except OperationFailure as error:
+                if error.code in HISTORY_LOST:  # the oplog moved past it: start from now
+                    token = None
                 if error.code == NOT_A_REPLICA_SET:
                     log.warning("MongoDB is not a replica set: %s of other processes reach "
                                 "sockets only when they reconnect", self.name)
