@@ -51,7 +51,7 @@ class Report:
     statuses: Counter[int] = field(default_factory=Counter)  # every webhook answer
     lost: list[str] = field(default_factory=list)
     twice: set[str] = field(default_factory=set)
-    flagged: set[str] = field(default_factory=set)
+    flagged: Counter[str] = field(default_factory=Counter)  # flagged sends per text
     without_primary: list[float] = field(default_factory=list)  # seconds, per failover
     reply_delays: list[float] = field(default_factory=list)  # accepted → sendMessage
     woke: int = 0
@@ -69,7 +69,7 @@ class Report:
             + ", ".join(f"{code}: {count}" for code, count in sorted(self.statuses.items())),
             f"replies: lost {len(self.lost)} {dict(self.lost_states)}, "
             f"sent twice {len(self.twice)} "
-            f"(flagged as possible duplicates: {len(self.flagged)})",
+            f"(flagged as possible duplicates: {sum(self.flagged.values())})",
             "time without a primary per failover: "
             + ", ".join(f"{seconds:.2f} s" for seconds in self.without_primary),
             f"reply delay p50 {delays[len(delays) // 2] if delays else 0:.2f} s, "
