@@ -67,7 +67,16 @@ async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any
     if request.method == "GET":
         return _text(*await connector.challenge(incoming, entry_point, credentials))
     try:
-        await connector.verify(incoming, entry_point, credentials)
+        try:
+            await connector.verify(incoming, entry_point, credentials)
+        except WebhookRefused:
+            # signed with credentials changed a moment ago in another process, before the
+            # change reached this one's cache: judged on the stored entry point
+            stored = await built.store.entry_points.reread(entry_point_id)
+            if stored is None:
+                raise
+            entry_point, credentials = stored, built.entry_points.credentials(stored)
+            await connector.verify(incoming, entry_point, credentials)
         result = connector.parse(incoming, entry_point)
     except WebhookRefused as refusal:
         log.warning("%s webhook %s refused: %s", channel, entry_point_id, refusal.message)

@@ -165,6 +165,8 @@ class Services:
         self.runtime.start()
         self.relays.append(webchat_relay(self.store, self.hub, self.runtime.owner))
         self._relay_tasks = [asyncio.create_task(relay.run()) for relay in self.relays]
+        for watch in (self.store.entry_points.watch, self.runtime.start_versions.watch):
+            self._relay_tasks.append(asyncio.create_task(watch.run()))
         self._relay_tasks.append(asyncio.create_task(self._housekeeping()))
 
     async def _housekeeping(self) -> None:

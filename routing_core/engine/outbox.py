@@ -27,7 +27,13 @@ from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import Metrics, NoMetrics
 from routing_core.model.audit import SYSTEM, Actor
 from routing_core.model.interaction import REPORTED_FAILURE, Channel, DeliveryStatus, Event
-from routing_core.ports.channels import ChannelClient, ProviderUnavailable, SendContext, SendError
+from routing_core.ports.channels import (
+    BadCredentials,
+    ChannelClient,
+    ProviderUnavailable,
+    SendContext,
+    SendError,
+)
 from routing_core.routing.entry_points import EntryPoints
 from routing_core.store import Store
 from routing_core.store.group_commit import GroupCommit, failures_by_index
@@ -144,7 +150,15 @@ class OutboxSender:
             if client is None:
                 raise ProviderUnavailable(f"no sender for channel {event.channel}")
             context = await self._context(event)
-            provider_id = await client.send(event, context)
+            try:
+                provider_id = await client.send(event, context)
+            except BadCredentials:
+                # changed a moment ago in another process, before the news reached this
+                # one's cache? The provider refused it unsent: try the stored ones once
+                fresher = await self._with_stored_credentials(event, context)
+                if fresher is None:
+                    raise
+                provider_id = await client.send(event, fresher)
         except SendError as error:
             return await self._failed(event, attempts, error)
         except Exception as error:  # a connector bug: retry like an outage, and log it
@@ -170,6 +184,16 @@ class OutboxSender:
             credentials=self.entry_points.credentials(entry_point),
             last_inbound_at=last_inbound_at,
         )
+
+    async def _with_stored_credentials(self, event: Event,
+                                       used: SendContext) -> SendContext | None:
+        """The context with the stored entry point, when its credentials differ from the
+        ones just refused; None when they are the same (or were re-read a moment ago)."""
+        stored = await self.store.entry_points.reread(event.entry_point_id or "")
+        if stored is None or stored.credentials_sealed == used.entry_point.credentials_sealed:
+            return None
+        return SendContext(entry_point=stored, credentials=self.entry_points.credentials(stored),
+                           last_inbound_at=used.last_inbound_at)
 
     async def _failed(self, event: Event, attempts: int, error: SendError) -> datetime | None:
         now = self.clock()

@@ -9,7 +9,6 @@ to a local handler. A socket that was closed meanwhile catches up on reconnectio
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,9 +18,9 @@ from pymongo.errors import OperationFailure, PyMongoError
 from routing_core.engine.delivery import LocalHub
 from routing_core.model.interaction import Channel, Event
 from routing_core.store import Store
+from routing_core.store.change_watch import keep_watching
 
 log = logging.getLogger(__name__)
-NOT_A_REPLICA_SET = 40573  # change streams need a replica set
 Handler = Callable[[Event], Awaitable[None]]
 LOGICAL = frozenset({"$or", "$and", "$nor"})
 
@@ -61,24 +60,23 @@ class EventRelay:
             **in_change(self.match),
         }}]
         token: Any = None  # where to resume after a failure (a failover, a lost member)
-        while True:
-            try:
-                async with await self.store.events.collection.watch(
-                        pipeline, resume_after=token) as stream:
-                    async for change in stream:
-                        await self._hand_over(Event.from_document(change["fullDocument"]))
-                        token = stream.resume_token
-            except OperationFailure as error:
-                if error.code in HISTORY_LOST:  # the oplog moved past it: start from now
-                    token = None
-                if error.code == NOT_A_REPLICA_SET:
-                    log.warning("MongoDB is not a replica set: %s of other processes reach "
-                                "sockets only when they reconnect", self.name)
-                    return
-                log.exception("%s relay: change stream failed; retrying", self.name)
-            except PyMongoError:
-                log.exception("%s relay: change stream failed; retrying", self.name)
-            await asyncio.sleep(1)
+
+        async def follow() -> None:
+            nonlocal token
+            async with await self.store.events.collection.watch(
+                    pipeline, resume_after=token) as stream:
+                async for change in stream:
+                    await self._hand_over(Event.from_document(change["fullDocument"]))
+                    token = stream.resume_token
+
+        def failed(error: PyMongoError) -> None:
+            nonlocal token
+            if isinstance(error, OperationFailure) and error.code in HISTORY_LOST:
+                token = None  # the oplog moved past it: start from now
+
+        await keep_watching(
+            f"the {self.name} relay", follow,
+            f"{self.name} of other processes reach sockets only when they reconnect", failed)
 
     async def _hand_over(self, event: Event) -> None:
         try:

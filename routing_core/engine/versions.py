@@ -2,7 +2,8 @@
 
 ``TreeCache`` keeps trees by (version, revision): a pinned tree never changes, so it is kept
 without expiry. ``StartVersions`` says which version a new interaction of an entry point
-starts on (production, the version in test, or the simulator's), cached for a second.
+starts on (production, the version in test, or the simulator's), cached until a version
+changes in any process (``store/change_watch.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from routing_core.model.interaction import Interaction
 from routing_core.model.routing import Version, VersionStatus
 from routing_core.model.tree import Tree
 from routing_core.store import Store
+from routing_core.store.change_watch import ChangeWatch
 
 TREE_CACHE_SIZE = 512
 VERSION_CACHE_SECONDS = 1.0
@@ -69,21 +71,25 @@ class TreeCache:
 
 
 class StartVersions:
-    """The version a new interaction starts on, per routing and entry point mode; other
-    processes' changes are seen within ``VERSION_CACHE_SECONDS``, this process's at once."""
+    """The version a new interaction starts on, per routing and entry point mode: kept
+    until any version changes in any process (``watch``), within
+    ``VERSION_CACHE_SECONDS`` while the change stream is down; this process's own changes
+    are seen at once."""
 
     def __init__(self, store: Store):
         self.store = store
         self._versions: dict[tuple[str, bool, str | None], tuple[float, Version | None]] = {}
+        self.watch = ChangeWatch("versions", store.versions.collection,
+                                 lambda _changed: self._versions.clear())
 
     def forget(self, *changed: object) -> None:
         """A version changed in this process: the next interaction reads them afresh."""
-        self._versions.clear()
+        self.watch.forget(None)
 
     async def of(self, entry_point: EntryPoint, routing_id: str,
                  contact: str | None = None) -> Version | None:
-        """Which version a new interaction runs; cached for a second (other processes'
-        changes are seen within that second, this process's at once). A ``contact`` starting
+        """Which version a new interaction runs; cached until a version changes (see the
+        class). A ``contact`` starting
         on a production entry point with a canary whose share takes it runs the candidate."""
         canary = entry_point.canary
         if (canary is not None and contact is not None and routing_id == entry_point.start_routing
@@ -101,11 +107,13 @@ class StartVersions:
                       read: Coroutine[Any, Any, Version | None]) -> Version | None:
         now = asyncio.get_running_loop().time()
         cached = self._versions.get(key)
-        if cached is not None and now - cached[0] < VERSION_CACHE_SECONDS:
+        if cached is not None and (self.watch.live or now - cached[0] < VERSION_CACHE_SECONDS):
             read.close()
             return cached[1]
+        generation = self.watch.generation
         version = await read
-        self._versions[key] = (now, version)
+        if generation == self.watch.generation:  # no version changed while reading
+            self._versions[key] = (now, version)
         return version
 
     async def _read(

@@ -33,6 +33,7 @@ from routing_core.model.interaction import (
     InteractionState,
 )
 from routing_core.model.tree import Tree
+from routing_core.store.change_watch import ChangeWatch
 from routing_core.store.group_commit import GroupCommit, failures_by_index
 from routing_core.store.repository import Repository
 
@@ -484,26 +485,50 @@ class EntryPointRepository(Repository[EntryPoint]):
                    partialFilterExpression={"simulated_version": {"$type": "string"}},
                    name="one_simulator_per_version"),
     ]
-    CACHE_SECONDS = 1.0
+    CACHE_SECONDS = 1.0  # how long a copy is trusted while changes cannot be watched
 
     def __init__(self, database: Any):
         super().__init__(database)
         self._recent: dict[str, tuple[float, EntryPoint]] = {}
+        self._reread_at: dict[str, float] = {}
+        self.watch = ChangeWatch("entry points", self.collection, self._drop)
 
     async def current(self, entry_point_id: str) -> EntryPoint:
-        """Entry points change rarely and every message needs its own: cached for a second
-        (NotFound when there is none). A change made here is seen at once (``forget``),
-        one made by another process within the second."""
-        now = time.monotonic()
+        """Entry points change rarely and every message needs its own: kept until any
+        process changes it (``watch``; within ``CACHE_SECONDS`` while the change stream
+        is down). NotFound when there is none."""
         cached = self._recent.get(entry_point_id)
-        if cached and now - cached[0] < self.CACHE_SECONDS:
+        now = time.monotonic()
+        if cached and (self.watch.live or now - cached[0] < self.CACHE_SECONDS):
             return cached[1]
+        generation = self.watch.generation
         entry_point = await self.get(entry_point_id)
-        self._recent[entry_point_id] = (now, entry_point)
+        if generation == self.watch.generation:  # no change arrived while reading
+            self._recent[entry_point_id] = (now, entry_point)
         return entry_point
 
+    async def reread(self, entry_point_id: str) -> EntryPoint | None:
+        """The stored entry point, when the cached copy may be older than a change whose
+        news has not arrived yet (a webhook signed with credentials changed a moment ago).
+        At most once a second per entry point, so that a flood of forged requests costs
+        no reads; None when refused for that reason."""
+        now = time.monotonic()
+        if now - self._reread_at.get(entry_point_id, -self.CACHE_SECONDS) < self.CACHE_SECONDS:
+            return None
+        self._reread_at[entry_point_id] = now
+        self.forget(entry_point_id)
+        return await self.current(entry_point_id)
+
     def forget(self, entry_point_id: str) -> None:
-        self._recent.pop(entry_point_id, None)
+        """This process changed it: the next message reads it, without waiting for the
+        change to come back on the stream."""
+        self.watch.forget(entry_point_id)
+
+    def _drop(self, entry_point_id: Any) -> None:
+        if entry_point_id is None:
+            self._recent.clear()
+        else:
+            self._recent.pop(entry_point_id, None)
 
 
 class SnapshotRepository:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import pytest_asyncio
 from quart import Quart
 
+from bots.app import create_app
 from config import Settings
 from routing_core.services import Services
 from tests.conftest import login
@@ -219,6 +221,41 @@ async def test_a_request_without_the_secret_is_refused_and_nothing_stored(
     assert fake.calls_to("sendMessage") == []
 
 
+async def test_a_secret_changed_a_moment_ago_is_accepted_and_forgeries_cost_no_reads(
+    app, api, services, fake, monkeypatch
+):
+    """The webhook's secret changed in another process and the news has not reached this
+    one: an update signed with the new secret is judged on the stored entry point (one
+    read), and a flood of forged ones right after costs no read at all."""
+    entry_point = await bot_entry_point(api, services)
+    stale = await services.store.entry_points.current(entry_point["id"])
+    generation = services.store.entry_points.watch.generation
+    changed = await api.patch(f"/api/entry-points/{entry_point['id']}", json={
+        "credentials": {"webhook_secret": "a-new-secret-set-elsewhere"}})
+    assert changed.status_code == 200, changed.json_body
+    await settle(services, lambda: asyncio.sleep(  # forgotten here, then the stream's news
+        0, services.store.entry_points.watch.generation >= generation + 2))
+    services.store.entry_points._recent[entry_point["id"]] = (time.monotonic(), stale)
+    reads: list[str] = []
+    read = services.store.entry_points.get
+
+    async def counted(entry_point_id: str) -> Any:
+        reads.append(entry_point_id)
+        return await read(entry_point_id)
+
+    monkeypatch.setattr(services.store.entry_points, "get", counted)
+    assert (await deliver(app, fake, entry_point["id"], text_update(710, "hi"))).status_code == 200
+    assert reads == [entry_point["id"]]
+    forged = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "forged"}
+    for update_id in range(711, 731):
+        response = await deliver(app, fake, entry_point["id"], text_update(update_id, "x"),
+                                 headers=forged)
+        assert response.status_code == 403
+    assert reads == [entry_point["id"]]
+    await services.runtime.idle()
+    await fake.wait_for("sendMessage", 1)
+
+
 @pytest.mark.parametrize("raw", [
     b"{not json", b"[1, 2]", b'{"message": {"text": "hi"}}',
     b'{"update_id": 1, "message": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001,  # past the stack
@@ -344,6 +381,69 @@ async def test_a_new_token_is_used_on_the_next_send(app, api, services, fake):
     await services.runtime.idle()
     sends = await fake.wait_for("sendMessage", 2)
     assert [call.token for call in sends] == [TOKEN, new_token]
+
+
+async def test_a_new_token_is_used_on_the_next_send_in_every_process(app, api, services, fake):
+    """The token changes through one process; the next update reaches another process,
+    which had the entry point cached from an earlier message: the change reaches its cache
+    (a change stream), and its reply goes out with the new token (the old one is revoked,
+    as BotFather's /revoke does)."""
+    other = create_app(services.settings)  # a second process on the same database
+    async with other.test_app():
+        entry_point = await bot_entry_point(api, services)
+        await deliver(other, fake, entry_point["id"], text_update(530, "hi"))
+        await other.extensions["services"].runtime.idle()
+        await fake.wait_for("sendMessage", 1)
+        new_token = "654321:ZZHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+        changed = await api.patch(f"/api/entry-points/{entry_point['id']}", json={
+            "credentials": {"token": new_token}})
+        assert changed.status_code == 200, changed.json_body
+        cached = other.extensions["services"].store.entry_points._recent
+        await settle(services, lambda: asyncio.sleep(0, entry_point["id"] not in cached))
+        fake.tokens = {new_token}
+        try:
+            response = await other.test_client().post(
+                fake.webhooks[new_token].url.removeprefix(PUBLIC_URL),
+                data=json.dumps(text_update(531, "tea")).encode(),
+                headers=fake.webhook_headers(new_token))
+            assert response.status_code == 200
+            sends = await fake.wait_for("sendMessage", 2)
+            await asyncio.sleep(0.2)  # nothing else follows
+        finally:
+            fake.tokens = None
+    assert [call.token for call in fake.calls_to("sendMessage")] == [TOKEN, new_token], sends
+
+
+async def test_a_token_refused_is_checked_against_the_stored_one_before_giving_up(
+    app, api, services, fake
+):
+    """A send in the moment between a change and its news reaching this process's cache:
+    the provider refuses the old token, the stored entry point has another, the reply goes
+    out with it — once, without waiting for a retry."""
+    entry_point = await bot_entry_point(api, services)
+    stale = await services.store.entry_points.current(entry_point["id"])
+    new_token = "654321:ZZHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    generation = services.store.entry_points.watch.generation
+    changed = await api.patch(f"/api/entry-points/{entry_point['id']}", json={
+        "credentials": {"token": new_token}})
+    assert changed.status_code == 200, changed.json_body
+    await settle(services, lambda: asyncio.sleep(  # forgotten here, then the stream's news
+        0, services.store.entry_points.watch.generation >= generation + 2))
+    services.store.entry_points._recent[entry_point["id"]] = (time.monotonic(), stale)
+    fake.tokens = {new_token}
+    try:
+        response = await app.test_client().post(
+            fake.webhooks[new_token].url.removeprefix(PUBLIC_URL),
+            data=json.dumps(text_update(540, "tea")).encode(),
+            headers=fake.webhook_headers(new_token))
+        assert response.status_code == 200
+        await fake.wait_for("sendMessage", 2)
+        await services.runtime.idle()
+    finally:
+        fake.tokens = None
+    assert [call.token for call in fake.calls_to("sendMessage")] == [TOKEN, new_token]
+    [reply] = await outbound(services)
+    assert reply.status.value == "sent" and reply.attempts == 1
 
 
 async def test_the_failed_messages_page_resends_and_discards(app, api, services, fake):

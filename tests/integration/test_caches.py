@@ -1,0 +1,132 @@
+"""What each process keeps of rarely changed documents — entry points, the version a
+routing starts on — and how a change made anywhere reaches every process's copy.
+
+The "other process" here is a second ``Store`` (its own client and caches) on the same
+database, watching changes as a service process does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from config import Settings
+from routing_core.engine.versions import VERSION_CACHE_SECONDS, StartVersions
+from routing_core.model.audit import SYSTEM
+from routing_core.services import Services
+from routing_core.store import Store
+from tests.support.routings import action, production_routing, tree, webchat_entry_point
+
+
+@pytest_asyncio.fixture
+async def other(settings: Settings) -> AsyncIterator[Store]:
+    """Another process's store, watching entry points."""
+    store = Store.connect(settings.mongodb_uri, settings.mongodb_database)
+    watching = asyncio.create_task(store.entry_points.watch.run())
+    await until(lambda: store.entry_points.watch.live)
+    yield store
+    watching.cancel()
+    await store.close()
+
+
+async def until(condition: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def counting_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    read = store.entry_points.get
+
+    async def get(entry_point_id: str) -> Any:
+        reads.append(entry_point_id)
+        return await read(entry_point_id)
+
+    monkeypatch.setattr(store.entry_points, "get", get)
+    return reads
+
+
+async def test_an_entry_point_is_read_once_until_another_process_changes_it(
+    services: Services, other: Store, monkeypatch: pytest.MonkeyPatch
+):
+    routing_id = await production_routing(services, "hello", tree(
+        action("hi", "message", {"text": "Hello"})))
+    entry_point = await webchat_entry_point(services, routing_id)
+    reads = counting_reads(other, monkeypatch)
+    assert (await other.entry_points.current(entry_point.id)).name == "web"
+    await asyncio.sleep(other.entry_points.CACHE_SECONDS + 0.2)  # past the fallback expiry
+    assert (await other.entry_points.current(entry_point.id)).name == "web"
+    assert reads == [entry_point.id], "an unchanged entry point was read again"
+
+    await services.entry_points.update(SYSTEM, entry_point.id, {"name": "Renamed"}, None)
+    await until(lambda: entry_point.id not in other.entry_points._recent)
+    assert (await other.entry_points.current(entry_point.id)).name == "Renamed"
+    assert reads == [entry_point.id] * 2
+
+    # a change written by anything else (a script, the shell) is seen the same way
+    await services.store.entry_points.collection.update_one(
+        {"_id": entry_point.id}, {"$set": {"name": "From a script"}})
+    await until(lambda: entry_point.id not in other.entry_points._recent)
+    assert (await other.entry_points.current(entry_point.id)).name == "From a script"
+
+
+async def test_a_read_overtaken_by_a_change_is_not_kept(
+    services: Services, other: Store, monkeypatch: pytest.MonkeyPatch
+):
+    """A read in flight when the change arrives returns what it read, but the cache does
+    not keep it: the next message reads the new one."""
+    routing_id = await production_routing(services, "hello", tree(
+        action("hi", "message", {"text": "Hello"})))
+    entry_point = await webchat_entry_point(services, routing_id)
+    read = other.entry_points.get
+
+    async def slow_get(entry_point_id: str) -> Any:
+        found = await read(entry_point_id)
+        await services.store.entry_points.collection.update_one(
+            {"_id": entry_point_id}, {"$set": {"name": "Changed meanwhile"}})
+        await until(lambda: other.entry_points.watch.generation > generation)
+        return found
+
+    generation = other.entry_points.watch.generation
+    monkeypatch.setattr(other.entry_points, "get", slow_get)
+    assert (await other.entry_points.current(entry_point.id)).name == "web"
+    monkeypatch.setattr(other.entry_points, "get", read)
+    assert (await other.entry_points.current(entry_point.id)).name == "Changed meanwhile"
+
+
+async def test_the_version_a_routing_starts_on_follows_production_in_every_process(
+    services: Services, other: Store, monkeypatch: pytest.MonkeyPatch
+):
+    routing_id = await production_routing(services, "hello", tree(
+        action("hi", "message", {"text": "Hello (v1)"})))
+    entry_point = await webchat_entry_point(services, routing_id)
+    start_versions = StartVersions(other)
+    reads: list[str] = []
+    read = start_versions._read
+
+    async def counted(entry_point: Any, routing_id: str) -> Any:
+        reads.append(routing_id)  # when awaited: a cached answer closes it unawaited
+        return await read(entry_point, routing_id)
+
+    monkeypatch.setattr(start_versions, "_read", counted)
+    watching = asyncio.create_task(start_versions.watch.run())
+    try:
+        await until(lambda: start_versions.watch.live)
+        v1 = await start_versions.of(entry_point, routing_id)
+        assert v1 is not None
+        await asyncio.sleep(VERSION_CACHE_SECONDS + 0.2)  # past the fallback expiry
+        assert await start_versions.of(entry_point, routing_id) == v1
+        assert len(reads) == 1, "the version was read again though nothing changed"
+
+        v2 = await services.lifecycle.duplicate_version(SYSTEM, v1.id, "v2")
+        await services.lifecycle.put_in_production(SYSTEM, v2.id)
+        await until(lambda: not start_versions._versions)
+        started = await start_versions.of(entry_point, routing_id)
+        assert started is not None and started.id == v2.id
+    finally:
+        watching.cancel()
