@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 from quart import current_app, g, request, session
 
@@ -18,6 +19,17 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 def services() -> Services:
     return cast(Services, current_app.extensions["services"])
+
+
+def viewer_zone_name() -> str:
+    """The time zone the panel's times are shown and typed in: the logged-in user's own
+    (Users > time zone), else the service's (``SR_TIMEZONE``). Stored times are UTC."""
+    user = getattr(g, "user", None)
+    return (user.timezone if user is not None else None) or services().settings.timezone
+
+
+def viewer_zone() -> ZoneInfo:
+    return ZoneInfo(viewer_zone_name())
 
 
 def client_address() -> str | None:

@@ -157,6 +157,7 @@ async def add_action(version_id: str, data: ActionIn) -> tuple[ActionOut, int]:
         record_passage=data.record_passage,
         copy_version=data.copy_.version if data.copy_ else None,
         copy_action=data.copy_.action if data.copy_ else None,
+        following=(data.following or "") if "following" in data.model_fields_set else None,
     )
     return ActionOut.of(action), 201
 

@@ -22,7 +22,7 @@ from quart import (
 )
 from quart.blueprints import BlueprintSetupState
 
-from admin.context import authenticated_user, services
+from admin.context import authenticated_user, services, viewer_zone_name
 from admin.pages import (
     audit,
     auth,
@@ -107,7 +107,7 @@ async def _helpers() -> dict[str, Any]:
         "time_of": time_of,
         "current_user": g.get("user"),
         "navigation": entries_for(g.get("permissions", frozenset())),
-        "timezone": services().settings.timezone,
+        "timezone": viewer_zone_name(),
     }
 
 

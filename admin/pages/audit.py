@@ -10,7 +10,7 @@ from typing import Any
 
 from quart import Blueprint, request
 
-from admin.context import require, services
+from admin.context import require, services, viewer_zone
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import local_day, page
 from routing_core.model.audit import AuditEntry
@@ -41,7 +41,7 @@ async def index() -> Any:
     store = services().store
     args = {key: value for key, value in request.args.items() if key != "cursor" and value}
     errors: dict[str, str] = {}
-    zone = services().settings.zone
+    zone = viewer_zone()
     first = local_day(args.get("from", ""), "from", errors)
     last = local_day(args.get("to", ""), "to", errors)
     filters = AuditFilter(

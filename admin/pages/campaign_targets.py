@@ -15,7 +15,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from admin.context import actor, require, services
+from admin.context import actor, require, services, viewer_zone, viewer_zone_name
 from admin.pages.cases import json_object
 from admin.pages.target_csv import (
     MAX_BYTES,
@@ -62,7 +62,7 @@ async def _targets_page(campaign_id: str, status: int = 200, **shown: Any) -> An
         takes_targets=campaign.status is not CampaignStatus.closed,
         values=shown.pop("values", {}), errors=shown.pop("errors", {}),
         problems=problems[:SHOWN_PROBLEMS], more_problems=max(0, len(problems) - SHOWN_PROBLEMS),
-        max_rows=MAX_ROWS, max_kb=MAX_BYTES // 1024, timezone=services().settings.timezone,
+        max_rows=MAX_ROWS, max_kb=MAX_BYTES // 1024, timezone=viewer_zone_name(),
         **shown,
     )
 
@@ -86,7 +86,7 @@ async def add(item_id: str) -> Any:
     try:
         checked, errors = validated(TargetIn, {
             "phone": values["phone"], "fields": json_object(values["fields"], "fields"),
-            "call_after": local_moment(values["call_after"].strip(), services().settings.zone,
+            "call_after": local_moment(values["call_after"].strip(), viewer_zone(),
                                        "call_after"),
         })
         if not errors:
@@ -109,7 +109,7 @@ async def import_csv(item_id: str) -> Any:
     if campaign.status is CampaignStatus.closed:
         return await _import_refused(item_id, [Problem(
             0, f"the campaign {campaign.name!r} is closed: it takes no new target")])
-    reading = read_targets(upload.read(MAX_BYTES + 1), services().settings.zone)
+    reading = read_targets(upload.read(MAX_BYTES + 1), viewer_zone())
     problems = reading.problems + await _already_targets(campaign, reading.targets)
     if problems:
         return await _import_refused(item_id, problems, upload.filename)

@@ -40,6 +40,7 @@ class TypeInfo:
     category: str
     help: str
     fixed: bool
+    ends_the_tree: bool = False  # nothing can follow it
 
 
 def humanize(key: str) -> str:
@@ -54,7 +55,8 @@ def type_info(key: str) -> TypeInfo:
         return TypeInfo(key, humanize(key), "unknown", "This action type is not known.", False)
     category = kind.__module__.rsplit(".", 1)[-1]
     doc = inspect.getdoc(kind) or ""
-    return TypeInfo(key, humanize(key), category, doc.split("\n\n")[0], kind.fixed)
+    return TypeInfo(key, humanize(key), category, doc.split("\n\n")[0], kind.fixed,
+                    kind.ends_the_tree())
 
 
 def category_title(category: str) -> str:

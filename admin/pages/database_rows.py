@@ -13,7 +13,7 @@ from typing import Any
 
 from quart import Blueprint, flash, redirect, request, url_for
 
-from admin.context import actor, require, services
+from admin.context import actor, require, services, viewer_zone
 from admin.pages.views import page
 from routing_core.infra.errors import Conflict, DomainError, Invalid
 from routing_core.model.reference import CustomDatabase, DatabaseField, DatabaseRow, FieldType
@@ -44,7 +44,7 @@ def form_value(field: DatabaseField, value: Any) -> str:
     if field.type == FieldType.boolean:
         return "true" if value else "false"
     if isinstance(value, datetime):
-        return value.astimezone(services().settings.zone).strftime(LOCAL_FORMAT)
+        return value.astimezone(viewer_zone()).strftime(LOCAL_FORMAT)
     return str(value)
 
 
@@ -55,7 +55,7 @@ def shown(field: DatabaseField, value: Any) -> str:
     if field.type == FieldType.boolean:
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return value.astimezone(services().settings.zone).strftime("%Y-%m-%d %H:%M:%S")
+        return value.astimezone(viewer_zone()).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
@@ -68,7 +68,7 @@ def _submitted(field: DatabaseField, raw: str) -> str:
         except ValueError:
             return text  # the service says what is wrong with it
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=services().settings.zone)
+            moment = moment.replace(tzinfo=viewer_zone())
         return moment.isoformat()
     return text
 

@@ -46,7 +46,7 @@ async def add(version_id: str) -> Any:
             action = await services().trees.add(
                 actor(), version_id, after=panel.after or "", branch=panel.branch,
                 before=panel.before, copy_version=panel.copy_version,
-                copy_action=form.get("copy_action") or "",
+                copy_action=form.get("copy_action") or "", following=form.get("following"),
             )
         else:
             model = action_type(panel.type or "").Params
@@ -55,6 +55,7 @@ async def add(version_id: str) -> Any:
                 actor(), version_id, after=panel.after or "", branch=panel.branch,
                 before=panel.before, type=panel.type, name=panel.name,
                 params=panel.params, record_passage=panel.record_passage,
+                following=form.get("following"),
             )
     except DomainError as error:
         return await _refused(version_id, panel, error)

@@ -10,7 +10,7 @@ from typing import Any
 
 from quart import Blueprint, request
 
-from admin.context import require, services
+from admin.context import require, services, viewer_zone
 from admin.pages import catalogue
 from admin.pages.layout import draw
 from admin.pages.nav import NavEntry, add_entry
@@ -57,7 +57,7 @@ def read_filters(args: Any) -> tuple[InteractionFilter, dict[str, str]]:
     channel = args.get("channel", "") or None
     if channel is not None and channel not in {member.value for member in Channel}:
         errors["channel"], channel = "choose a channel from the list", None
-    zone = services().settings.zone
+    zone = viewer_zone()
     first = local_day(args.get("from", ""), "from", errors)
     last = local_day(args.get("to", ""), "to", errors)
     if first and last and last < first:

@@ -10,7 +10,7 @@ from typing import Any
 
 from quart import Blueprint, request
 
-from admin.context import require, services
+from admin.context import require, services, viewer_zone, viewer_zone_name
 from admin.pages.charts import grouped_bars
 from admin.pages.layout import draw
 from admin.pages.nav import NavEntry, add_entry
@@ -29,7 +29,7 @@ MAX_DAYS = 366
 
 
 def _period(args: Any, errors: dict[str, str]) -> tuple[date, date]:
-    today = services().runtime.clock().astimezone(services().settings.zone).date()
+    today = services().runtime.clock().astimezone(viewer_zone()).date()
     first = local_day(args.get("from", ""), "from", errors)
     last = local_day(args.get("to", ""), "to", errors) or today
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
@@ -51,7 +51,7 @@ def _default_version(versions: list[Version]) -> Version | None:
 @blueprint.get("")
 @require(READ)
 async def index() -> Any:
-    store, settings = services().store, services().settings
+    store = services().store
     errors: dict[str, str] = {}
     first, last = _period(request.args, errors)
     routings = sorted(await store.routings.all(), key=lambda routing: routing.name)
@@ -67,9 +67,10 @@ async def index() -> Any:
     version = next((item for item in versions if item.id == request.args.get("version")),
                    None) or _default_version(versions)
     only_version = request.args.get("scope") == "version" and version is not None
-    period = Period(since=datetime.combine(first, time(), settings.zone),
-                    before=datetime.combine(last + timedelta(days=1), time(), settings.zone),
-                    zone=settings.timezone)
+    zone = viewer_zone()
+    period = Period(since=datetime.combine(first, time(), zone),
+                    before=datetime.combine(last + timedelta(days=1), time(), zone),
+                    zone=viewer_zone_name())
     statistics = services().statistics
     days = await statistics.per_day(routing.id, version.id if only_version else None, period)
     counts = await statistics.per_action(version.id, period) if version else None

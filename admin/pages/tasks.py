@@ -9,7 +9,7 @@ from typing import Any
 
 from quart import flash, redirect, url_for
 
-from admin.context import actor, require, services
+from admin.context import actor, require, services, viewer_zone, viewer_zone_name
 from admin.pages.cases import SECTION, filters
 from admin.pages.resources import Column, Field, Resource
 from routing_core.infra.errors import Invalid
@@ -25,7 +25,7 @@ def _due(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise Invalid("a date and time such as 2030-01-31T17:00", field="due_at") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=services().settings.zone)
+    return moment if moment.tzinfo else moment.replace(tzinfo=viewer_zone())
 
 
 def _read(form: Any, item: Task | None) -> dict[str, Any]:
@@ -49,13 +49,13 @@ async def _fields(item: Task | None) -> list[Field]:
         Field("assignee_ref", "User or queue",
               help="A user's e-mail address (or id), or a queue's name."),
         Field("due_at", "Due", "datetime-local",
-              help=f"In {services().settings.timezone}."),
+              help=f"In {viewer_zone_name()}."),
         Field("status", "Status", "select", options=[(s.value, s.value) for s in TaskStatus]),
     ]
 
 
 def _local(moment: datetime | None) -> str:
-    return f"{moment.astimezone(services().settings.zone):%Y-%m-%dT%H:%M}" if moment else ""
+    return f"{moment.astimezone(viewer_zone()):%Y-%m-%dT%H:%M}" if moment else ""
 
 
 def _values(item: Task) -> dict[str, Any]:

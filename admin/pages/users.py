@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 from admin.api.queues import distribution
 from admin.context import services
@@ -10,6 +11,10 @@ from admin.pages.resources import Column, Field, Resource
 from routing_core.accounts.password_policy import check_password
 from routing_core.infra.errors import Invalid
 from routing_core.model.users import AgentProfile, User
+
+# IANA names people pick from (not the legacy aliases like "US/Eastern" or "Etc/GMT+3")
+ZONE_NAMES = ["UTC", *sorted(name for name in available_timezones()
+                             if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/")))]
 
 
 def _read(form: Any, item: User | None) -> dict[str, Any]:
@@ -30,6 +35,7 @@ def _read(form: Any, item: User | None) -> dict[str, Any]:
         values["agent"] = None
     if item is not None:
         values["active"] = form.checked("active")
+    values["timezone"] = form.text("timezone") or None
     return values
 
 
@@ -45,6 +51,10 @@ async def _fields(item: User | None) -> list[Field]:
         Field("queues", "Agent's queues", "checks", options=[(q.id, q.name) for q in queues]),
         Field("capacity", "Agent's capacity", "number",
               help="How many conversations at once (1 to 100)."),
+        Field("timezone", "Time zone", "select", options=[
+            ("", f"The service's ({services().settings.timezone})"),
+            *((name, name) for name in ZONE_NAMES)],
+              help="The panel shows and takes dates and times in it."),
     ]
     if item is not None:
         fields.append(Field("active", "Active (may log in)", "checkbox"))
@@ -57,6 +67,7 @@ def _values(item: User) -> dict[str, Any]:
         "is_agent": item.agent is not None,
         "queues": list(item.agent.queues) if item.agent else [],
         "capacity": item.agent.capacity if item.agent else 1,
+        "timezone": item.timezone or "",
     }
 
 

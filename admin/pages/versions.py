@@ -10,7 +10,14 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin import simulator_tickets
-from admin.context import actor, authenticated_user, require, services
+from admin.context import (
+    actor,
+    authenticated_user,
+    require,
+    services,
+    viewer_zone,
+    viewer_zone_name,
+)
 from admin.pages import catalogue
 from admin.pages.canaries import canary_context
 from admin.pages.forms import form_fields
@@ -18,7 +25,7 @@ from admin.pages.interactions import event_text
 from admin.pages.layout import draw
 from admin.pages.routings import test_entry_points, versions_without_trees
 from admin.pages.security import can
-from admin.pages.views import back_to, form_text, page, validated, when
+from admin.pages.views import back_to, form_text, page, validated
 from admin.schemas.routings import VersionPatch
 from routing_core.actions import action_type
 from routing_core.infra.errors import DomainError, Invalid, NotFound
@@ -119,9 +126,9 @@ async def _changes(version: Version, production: Version | None) -> dict[str, An
 
 
 def last_week() -> Period:
-    now, settings = services().runtime.clock(), services().settings
+    now = services().runtime.clock()
     return Period(since=now - timedelta(days=7), before=now + timedelta(minutes=1),
-                  zone=settings.timezone)
+                  zone=viewer_zone_name())
 
 
 async def render_version(version_id: str, panel: Panel, status: int = 200) -> Any:
@@ -312,6 +319,15 @@ async def _add_panel(version: Version, panel: Panel) -> dict[str, Any]:
         "chosen": None,
         "fields": [],
         "form_error": panel.errors.get("form") or panel.errors.get("type"),
+        # the new action may lead to any action of the version; by default to what the
+        # branch led to (the seed's "Following action")
+        "following_targets": [
+            (other.id, _target_label(other))
+            for other in version.tree.actions if other.id != version.tree.start
+        ],
+        "following_error": panel.errors.get("following"),
+        "following_default": before.id if before else parent.next.get(
+            panel.branch or next(iter(parent.next), "")) or "",
     }
     if panel.mode == "new" and panel.type:
         context["chosen"] = catalogue.type_info(panel.type)
@@ -438,7 +454,7 @@ def _local_datetime(text: str) -> datetime:
     except ValueError:
         raise Invalid("give the date and time of the production", field="at") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=services().settings.zone)
+        moment = moment.replace(tzinfo=viewer_zone())
     return moment
 
 
@@ -448,16 +464,13 @@ async def schedule(version_id: str) -> Any:
     form = await request.form
     default = await _routing_page(version_id)
     try:
-        version = await services().lifecycle.schedule(
+        await services().lifecycle.schedule(
             actor(), version_id, _local_datetime(form.get("at", ""))
         )
     except DomainError as error:
         await flash(error.message, "error")
         return back_to(default, form)
-    await flash(
-        f"This version has been put in scheduled production for {when(version.scheduled_at)}",
-        "success",
-    )
+    # no flash: the version's card says so itself, as long as the schedule stands
     return back_to(default, form)
 
 

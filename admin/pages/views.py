@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from quart import redirect, render_template, request
 
-from admin.context import services
+from admin.context import viewer_zone, viewer_zone_name
 from admin.pages.security import safe_next
 
 FRIENDLY = {
@@ -20,13 +20,12 @@ FRIENDLY = {
 
 
 def when(moment: datetime | None, with_zone: bool = True) -> str:
-    """A date-time as people read it, in the service's time zone."""
+    """A date-time as people read it, in the viewer's time zone."""
     if moment is None:
         return ""
-    settings = services().settings
-    local = moment.astimezone(settings.zone)
+    local = moment.astimezone(viewer_zone())
     text = f"{local.day} {local:%B %Y at %H:%M}"
-    return f"{text} ({settings.timezone})" if with_zone else text
+    return f"{text} ({viewer_zone_name()})" if with_zone else text
 
 
 def local_day(text: str, name: str, errors: dict[str, str]) -> date | None:
@@ -42,7 +41,7 @@ def local_day(text: str, name: str, errors: dict[str, str]) -> date | None:
 
 def time_of(moment: datetime) -> str:
     """The local time of day, to the second: events of one conversation are close."""
-    return f"{moment.astimezone(services().settings.zone):%H:%M:%S}"
+    return f"{moment.astimezone(viewer_zone()):%H:%M:%S}"
 
 
 async def page(template: str, status: int = 200, **context: Any) -> Any:

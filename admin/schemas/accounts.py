@@ -25,6 +25,7 @@ class UserOut(BaseModel):
     roles: list[str]
     agent: AgentProfile | None
     active: bool
+    timezone: str | None = None  # None: the service's
     created_at: datetime
 
     @classmethod
@@ -43,6 +44,7 @@ class UserIn(Strict):
     password: str = Password
     roles: list[str] = Field(default_factory=list)  # none: no permission, never admin
     agent: AgentProfile | None = None
+    timezone: str | None = Field(None, max_length=64)  # an IANA name; None: the service's
 
 
 class UserPatch(Strict):
@@ -51,6 +53,7 @@ class UserPatch(Strict):
     roles: list[str] | None = None
     agent: AgentProfile | None = None  # null removes the agent profile
     active: bool | None = None
+    timezone: str | None = Field(None, max_length=64)  # null: the service's
 
     _present = field_validator("email", "password", "roles", "active", mode="before")(
         refuse_null

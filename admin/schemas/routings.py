@@ -167,6 +167,8 @@ class ActionIn(Strict):
     record_passage: bool = False
     after: AfterIn
     before: str | None = None
+    # the action the new one leads to: absent, what the branch led to; null, none yet
+    following: str | None = None
     copy_: CopyIn | None = Field(None, alias="copy")
 
 

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -56,6 +57,18 @@ def normalise_email(email: str) -> str:
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         raise Invalid(f"{email!r} is not an e-mail address", field="email")
     return email
+
+
+def known_timezone(name: str | None) -> str | None:
+    """A user's time zone: an IANA name, or None for the service's."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"unknown time zone {name!r}: use a name like Europe/Paris",
+                      field="timezone") from None
+    return name
 
 
 def check_permissions(permissions: list[str]) -> list[str]:
@@ -161,6 +174,7 @@ class Accounts:
         password: str,
         roles: list[str],
         agent: AgentProfile | None = None,
+        timezone: str | None = None,
     ) -> User:
         await self._may_grant_roles(actor, await self._check_roles(roles))
         user = User(
@@ -168,6 +182,7 @@ class Accounts:
             password_hash=await asyncio.to_thread(hash_password, self.hasher, password, email),
             roles=roles,
             agent=agent,
+            timezone=known_timezone(timezone),
         )
         try:
             await self.store.users.insert(user)
@@ -193,6 +208,8 @@ class Accounts:
             updates["agent"] = changes["agent"]
         if "active" in changes:
             updates["active"] = changes["active"]
+        if "timezone" in changes:
+            updates["timezone"] = known_timezone(changes["timezone"])
         updates["updated_at"] = self.clock()
         try:
             document = await self.store.users.collection.find_one_and_update(

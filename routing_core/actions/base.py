@@ -78,6 +78,11 @@ class ActionType:
         """The branches of an action with these parameters (some types derive them)."""
         return list(cls.branches)
 
+    @classmethod
+    def ends_the_tree(cls) -> bool:
+        """No branch, whatever its parameters: nothing can follow it."""
+        return not cls.branches and cls.branches_for.__func__ is ActionType.branches_for.__func__  # type: ignore[attr-defined]
+
     async def run(self, params: Any, ctx: RunContext) -> Outcome:
         """Decide the outcome; ``ctx.trigger`` says whether this is a first run or a resume."""
         raise NotImplementedError(f"the engine cannot run {self.type!r} actions yet")

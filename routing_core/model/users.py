@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from routing_core.model.base import Record, Timestamped
+from routing_core.model.reference import Timezone
 
 RESOURCES = (
     "smart_routings",
@@ -72,6 +73,7 @@ class User(Timestamped):
     roles: list[str] = Field(default_factory=lambda: ["admin"])
     agent: AgentProfile | None = None
     active: bool = True
+    timezone: Timezone | None = None  # the panel's times, shown and typed; None: the service's
 
 
 class ApiToken(Record):

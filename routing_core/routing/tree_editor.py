@@ -49,7 +49,10 @@ class TreeEditor:
         record_passage: bool = False,
         copy_version: str | None = None,
         copy_action: str | None = None,
+        following: str | None = None,
     ) -> Action:
+        """A new action (or a copy) on ``after``'s branch; ``following``: which action it
+        leads to ("" none; None: what the branch led to)."""
         version = await self._editable(version_id)
         if copy_action is not None:
             source_version = (
@@ -67,7 +70,7 @@ class TreeEditor:
             raise Invalid("give the action's type, or an action to copy", field="type")
         else:
             action = new_action(type, name, params or {}, record_passage)
-        tree = insert_action(version.tree, action, after, branch, before)
+        tree = insert_action(version.tree, action, after, branch, before, following)
         await self.lifecycle.save_tree(actor, version, tree, "add", f"add {named(action)}")
         return action
 

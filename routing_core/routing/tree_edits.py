@@ -62,9 +62,12 @@ def copied_action(source: Action) -> Action:
 
 
 def insert_action(
-    tree: Tree, action: Action, after: str, branch: str | None, before: str | None
+    tree: Tree, action: Action, after: str, branch: str | None, before: str | None,
+    following: str | None = None,
 ) -> Tree:
-    """Put ``action`` on ``after``'s branch; what that branch led to now follows ``action``.
+    """Put ``action`` on ``after``'s branch; what that branch led to now follows ``action``
+    (on its first branch), unless ``following`` names another action of the version to
+    follow it, or is "" (the new action's first branch leads nowhere yet).
 
     With ``before`` the caller says which link it means to split ("add between these two
     actions"): it must be the action the branch currently leads to.
@@ -80,7 +83,15 @@ def insert_action(
             raise Invalid(
                 f"branch {branch!r} of {label(parent)} does not lead to {before!r}", field="before"
             )
-    if current_target is not None and action.next:
+    if following is not None:
+        if following:
+            destination = edited.find(following)
+            if destination is None:
+                raise Invalid(f"no action {following!r} in this version", field="following")
+            if destination.type == "start":
+                raise Invalid("no action can lead back to Start", field="following")
+        current_target = following or None
+    if action.next:
         action.next[_default_branch(action, "type")] = current_target
     parent.next[branch] = action.id
     edited.actions.append(action)

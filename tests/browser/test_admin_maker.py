@@ -397,13 +397,16 @@ async def test_schedule_and_cancel_a_production(page: Any, server: Server) -> No
     await page.locator("dialog[open]").get_by_role(
         "button", name="Schedule the production"
     ).click()
-    await expect(page.locator(".flash-success")).to_have_text(
-        f"This version has been put in scheduled production for 15 March {year} at 09:30 (UTC)"
-    )
+    scheduled = ("This version has been put in scheduled production for "
+                 f"15 March {year} at 09:30 (UTC)")
+    await expect(card.locator(".banner-scheduled")).to_have_text(scheduled)
+    await expect(page.locator(".banner-scheduled, .flash")).to_have_count(1)  # one banner
     production = page.locator("section[aria-labelledby=production-heading]")
-    await expect(production.locator(".banner-scheduled")).to_have_text(
-        f"Automatic production of version Night on 15 March {year} at 09:30 (UTC)"
+    await expect(production).to_contain_text(
+        f"Version Night goes into production on 15 March {year} at 09:30 (UTC)."
     )
+    await page.reload()  # it stands as long as the schedule does
+    await expect(card.locator(".banner-scheduled")).to_have_text(scheduled)
     await expect(card.locator(".tag-scheduled")).to_be_visible()
     await page.screenshot(path=shot_path("10-scheduled-production"))
     await page.goto(server.url + "/admin/smart-routings")

@@ -6,7 +6,7 @@ import html
 import random
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -274,7 +274,7 @@ async def test_refusals_come_back_as_readable_flashes(admin: Pages, services: Se
     )
 
 
-async def test_scheduling_shows_the_alert_and_the_banner(
+async def test_scheduling_shows_one_alert_on_the_card_while_the_schedule_stands(
     admin: Pages, services: Services
 ) -> None:
     routing, version = await routing_with_version(services, actions=1)
@@ -283,11 +283,46 @@ async def test_scheduling_shows_the_alert_and_the_banner(
         f"/admin/versions/{version.id}/schedule", {"at": at.strftime("%Y-%m-%dT%H:%M")}
     )
     assert status == 302
-    text = await admin.follow(response)
-    date = f"{at.day} {at:%B %Y at %H:%M} (UTC)"
-    assert f"This version has been put in scheduled production for {date}" in text
-    assert f"Automatic production of version <strong>V1</strong> on {date}" in text
+    alert = (f"This version has been put in scheduled production for "
+             f"{at.day} {at:%B %Y at %H:%M} (UTC)")
+    for text in (await admin.follow(response),
+                 (await admin.get(f"/admin/smart-routings/{routing.id}"))[1],
+                 (await admin.get(f"/admin/versions/{version.id}"))[1]):
+        assert text.count(alert) == 1, "one banner, on the card, as long as it stands"
+        assert 'class="flash' not in text
     assert (await services.store.versions.get(version.id)).scheduled_at == at
+    await admin.post(f"/admin/versions/{version.id}/unschedule")
+    _, text, _ = await admin.get(f"/admin/smart-routings/{routing.id}")
+    assert alert not in text and "removed from the schedule" in text
+
+
+async def test_times_are_shown_and_typed_in_the_users_own_time_zone(
+    admin: Pages, services: Services
+) -> None:
+    """Users > time zone: a user in Tokyo types 09:30 and reads 09:30 (Asia/Tokyo); the
+    stored moment is 00:30 UTC; someone without a zone of their own reads it in UTC."""
+    me = await services.store.users.find_one({"email": ADMIN_EMAIL})
+    _, form, _ = await admin.get(f"/admin/users/{me.id}")
+    assert '<option value="Asia/Tokyo">Asia/Tokyo</option>' in form
+    status, text, _ = await admin.post(f"/admin/users/{me.id}", {
+        "email": ADMIN_EMAIL, "roles": "admin", "active": "on", "timezone": "Mars/Olympus"})
+    assert status == 422
+    assert "unknown time zone 'Mars/Olympus': use a name like Europe/Paris" in html.unescape(text)
+    status, _, _ = await admin.post(f"/admin/users/{me.id}", {
+        "email": ADMIN_EMAIL, "roles": "admin", "active": "on", "timezone": "Asia/Tokyo"})
+    assert status == 302
+    assert (await services.store.users.get(me.id)).timezone == "Asia/Tokyo"
+    routing, version = await routing_with_version(services, actions=1)
+    year = utcnow().year + 1
+    await admin.get(f"/admin/smart-routings/{routing.id}")
+    await admin.post(f"/admin/versions/{version.id}/schedule", {"at": f"{year}-03-15T09:30"})
+    stored = (await services.store.versions.get(version.id)).scheduled_at
+    assert stored == datetime(year, 3, 15, 0, 30, tzinfo=UTC)
+    _, text, _ = await admin.get(f"/admin/smart-routings/{routing.id}")
+    assert f"for 15 March {year} at 09:30 (Asia/Tokyo)" in text
+    await services.accounts.update_user(ACTOR, me.id, {"timezone": None})
+    _, text, _ = await admin.get(f"/admin/smart-routings/{routing.id}")
+    assert f"for 15 March {year} at 00:30 (UTC)" in text
 
 
 async def test_test_entry_points_are_listed_on_the_card(admin: Pages, services: Services) -> None:
@@ -373,6 +408,50 @@ async def test_an_action_is_changed_and_linked_through_its_forms(
                                     {"from": second.id, "branch": "next", "unlink": "1"})
     saved = (await services.store.versions.get(version.id)).tree.find(second.id)
     assert saved is not None and saved.next == {"next": None}
+
+
+async def test_a_new_action_may_lead_to_any_action_of_the_version(
+    admin: Pages, services: Services, api: Any
+) -> None:
+    """The seed's "Following action": by default what the branch led to; any other action
+    of the version; or none yet. The same through the API (absent, an id, null)."""
+    _, version = await routing_with_version(services, actions=2)
+    start = version.tree.find(version.tree.start)
+    first = start.next["next"]
+    second = version.tree.find(first).next["next"]
+    _, text, _ = await admin.get(
+        f"/admin/versions/{version.id}?add={first}&before={second}&type=message")
+    assert "Following action" in text
+    assert f'<option value="{second}" selected>' in text  # what followed, by default
+    assert f'<option value="{first}">' in text  # any action of the version
+    await admin.post(f"/admin/versions/{version.id}/actions", {
+        "mode": "new", "type": "message", "after": first, "before": second,
+        "p.text": "Looping back", "following": first})
+    tree = (await services.store.versions.get(version.id)).tree
+    added = tree.find(tree.find(first).next["next"])
+    assert added.params["text"] == "Looping back" and added.next == {"next": first}
+    status, text, _ = await admin.post(f"/admin/versions/{version.id}/actions", {
+        "mode": "new", "type": "message", "after": second, "p.text": "x", "following": "nope"})
+    assert status == 422 and "no action" in text and "nope" in html.unescape(text)
+
+    async def add(**extra: Any) -> dict[str, Any]:
+        response = await api.post(f"/api/versions/{version.id}/actions", json={
+            "type": "message", "params": {"text": "API"}, "after": {"action": second},
+            **extra})
+        assert response.status_code == 201, response.json_body
+        return response.json_body  # type: ignore[no-any-return]
+
+    ended = await add(following=None)
+    assert ended["next"] == {"next": None}
+    kept = await add()  # between second and what followed it (the one just added)
+    assert kept["next"] == {"next": ended["id"]}
+    linked = await add(following=first)
+    assert linked["next"] == {"next": first}
+    refused = await api.post(f"/api/versions/{version.id}/actions", json={
+        "type": "message", "params": {"text": "x"}, "after": {"action": second},
+        "following": version.tree.start})
+    assert refused.status_code == 422 and refused.json_body["error"] == {
+        "code": "invalid", "field": "following", "message": "no action can lead back to Start"}
 
 
 async def test_a_production_version_cannot_be_edited(admin: Pages, services: Services) -> None:
@@ -612,3 +691,18 @@ async def test_entry_points_keep_their_credentials_write_only(
     assert "Shop bot · whatsapp" not in text  # listed only while a version is in test
     status, _, response = await admin.post(f"/admin/entry-points/{entry_point.id}/delete")
     assert "Entry point Shop bot deleted." in await admin.follow(response)
+
+
+async def test_the_users_api_takes_a_time_zone_by_its_iana_name(api: Any) -> None:
+    created = await api.post("/api/users", json={
+        "email": "tokyo@example.com", "password": "a long password", "roles": [],
+        "timezone": "Asia/Tokyo"})
+    assert created.status_code == 201 and created.json_body["timezone"] == "Asia/Tokyo"
+    refused = await api.patch(f"/api/users/{created.json_body['id']}",
+                              json={"timezone": "Tokyo"})
+    assert refused.status_code == 422
+    assert refused.json_body["error"] == {
+        "code": "invalid", "field": "timezone",
+        "message": "unknown time zone 'Tokyo': use a name like Europe/Paris"}
+    cleared = await api.patch(f"/api/users/{created.json_body['id']}", json={"timezone": None})
+    assert cleared.status_code == 200 and cleared.json_body["timezone"] is None
