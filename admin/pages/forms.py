@@ -298,8 +298,9 @@ def _read_field(
     text = form.get(name, "")
     if kind == "lines":
         return True, [line.strip() for line in text.splitlines() if line.strip()]
-    if not text.strip():
-        # Left empty: null when allowed, else the default (or "Field required" when none).
+    if not text or (not text.strip() and (nullable or kind not in ("text", "textarea"))):
+        # Left empty: null when allowed, else the default (or "Field required" when none);
+        # spaces typed in a text are kept as typed (a template may test them).
         return (True, None) if nullable else (False, None)
     if kind == "number":
         return True, _number(text)

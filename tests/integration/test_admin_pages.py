@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import json
 import random
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from routing_core.actions import action_type, known_types
 from routing_core.infra.clock import utcnow
 from routing_core.model.audit import Actor
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
-from routing_core.model.interaction import Channel, Event, Interaction
+from routing_core.model.interaction import Channel, Inbound
 from routing_core.model.routing import RoutingType, VersionStatus
 from routing_core.model.tree import Tree
 from routing_core.routing import tree_edits
@@ -253,6 +255,25 @@ async def test_the_detail_page_guides_and_groups_versions(
     status, text, _ = await admin.post(f"/admin/smart-routings/{routing.id}/versions",
                                        {"mode": "copy", "name": "Second"})
     assert status == 422 and "choose the version to copy" in text
+
+    # three versions in three states: each card in its section, the counts right
+    first = await services.store.versions.find_one({"routing_id": routing.id, "name": "First"})
+    await services.trees.add(ACTOR, first.id, after=first.tree.start, type="message",
+                             params={"text": "Hello"})
+    await services.lifecycle.put_in_production(ACTOR, first.id)
+    second = await services.lifecycle.duplicate_version(ACTOR, first.id, "Second")
+    await services.lifecycle.put_in_production(ACTOR, second.id)
+    await services.lifecycle.duplicate_version(ACTOR, second.id, "Third")
+    _, text, _ = await admin.get(f"/admin/smart-routings/{routing.id}")
+    sections = dict(re.findall(
+        r'<section class="version-section" aria-labelledby="(\w+)-heading">(.*?)</section>',
+        text, re.S))
+    cards = {name: re.findall(r'data-version="([^"]+)"', body)
+             for name, body in sections.items()}
+    assert cards == {"development": ["Third"], "production": ["Second"], "backup": ["First"]}
+    assert '<span class="count">1</span>' in sections["development"]
+    assert '<span class="count">1</span>' in sections["backup"]
+    assert "Create a version of this smart routing" not in text  # the guide is for the empty one
 
 
 # -- lifecycle refusals and messages --------------------------------------------------------
@@ -498,38 +519,78 @@ async def test_a_200_action_tree_renders_in_under_a_second(
 async def test_the_history_panel_shows_test_executions_and_their_path(
     admin: Pages, services: Services
 ) -> None:
-    routing, version = await routing_with_version(services, actions=2)
-    first, second = version.tree.actions[1], version.tree.actions[2]
-    execution = Interaction(
-        entry_point_id="ep", channel=Channel.webchat, contact="visitor-7", contact_id="c1",
-        routing_id=routing.id, version_id=version.id, revision=version.revision, test=True,
-        path=[version.tree.start, first.id, second.id],
-    )
-    await services.store.interactions.insert(execution)
-    await services.store.events.append([
-        Event(interaction_id=execution.id, type="inbound", data={"text": "hello bot"}),
-        Event(interaction_id=execution.id, type="outbound", action=first.id,
-              data={"text": "Step 0"}),
-    ])
+    """A real conversation on the version's simulator, its actions recording their
+    passage: the History panel lists it, draws its path, and the viewer shows what was said
+    and where it passed."""
+    routing, version = await routing_with_version(services)
+    ask = await services.trees.add(
+        ACTOR, version.id, after=version.tree.start, type="message_wait",
+        params={"text": "Your name?", "into": "name"}, record_passage=True, name="Ask")
+    thanks = await services.trees.add(
+        ACTOR, version.id, after=ask.id, type="message",
+        params={"text": "Thanks {{ vars.name }}"}, record_passage=True, name="Thank")
+    simulator = await services.entry_points.simulator_for(ACTOR, version.id)
+    for provider_id, text in (("1", "hello bot"), ("2", "Ada")):
+        await services.runtime.receive(Inbound(
+            channel=Channel.webchat, entry_point_id=simulator.id, contact="visitor-7",
+            provider_id=provider_id, text=text), wait=True)
+    execution = await services.store.interactions.find_one({"version_id": version.id})
+    assert execution is not None and execution.test
     _, text, _ = await admin.get(f"/admin/versions/{version.id}")
     assert ">History<" in text and "visitor-7" in text
     _, text, _ = await admin.get(f"/admin/versions/{version.id}?execution={execution.id}")
-    assert text.count(" on-path") == 5  # three boxes, two links
+    assert text.count(" on-path") == 5  # three boxes (Start, Ask, Thank), two links
     assert "hello bot" in text
     status, text, _ = await admin.get(f"/admin/interactions/{execution.id}")
     assert status == 200
-    assert "Conversation with visitor-7" in text and "hello bot" in text and "Step 0" in text
+    assert "Conversation with visitor-7" in text
+    for said in ("hello bot", "Your name?", "Ada", "Thanks Ada"):
+        assert said in text
+    passages = re.findall(r'<li class="event event-passage">.*?</li>', text, re.S)
+    assert len(passages) == 2
+    assert "Ask" in passages[0] and "Thank" in passages[1]
+    assert thanks.id in passages[1]
 
 
 # -- forms generated from the parameter models ------------------------------------------------
 
 
+GOLDEN_ACTIONS = Path(__file__).parent.parent / "golden" / "actions"
+
+
+def posted(fields: list[Any]) -> MultiDict[str, str]:
+    """What a browser posts for these fields as shown: every input with its value, a
+    checkbox only when ticked."""
+    form: MultiDict[str, str] = MultiDict()
+    for top in fields:
+        for leaf in top.walk():
+            if leaf.kind in ("group", "rows", "mapping"):
+                continue
+            if leaf.kind == "checkbox":
+                if leaf.value:
+                    form.add(leaf.name, "on")
+            elif leaf.value is not None:
+                form.add(leaf.name, str(leaf.value))
+    return form
+
+
 @pytest.mark.parametrize("type_key", sorted(known_types()))
-def test_every_action_type_gets_a_form(type_key: str) -> None:
-    fields, error = form_fields(action_type(type_key).Params, None)
+def test_every_action_type_gets_a_form_that_posts_its_parameters_back(type_key: str) -> None:
+    """An input per parameter (none for a type without any), and each golden case's
+    parameters, shown in the form and posted as they are, read back the same."""
+    model = action_type(type_key).Params
+    fields, error = form_fields(model, None)
     assert error is None
-    names = [field.name for field in fields]
-    assert all(name.startswith("p.") for name in names)
+    assert [field.key for field in fields] == [
+        info.alias or name for name, info in model.model_fields.items()]
+    assert all(field.name.startswith("p.") for field in fields)
+    cases = json.loads((GOLDEN_ACTIONS / f"{type_key}.json").read_text())
+    for case in cases:
+        params = model.model_validate(case["params"])
+        shown, error = form_fields(model, params.model_dump(mode="json", by_alias=True))
+        assert error is None, case["name"]
+        read = model.model_validate(read_params(model, posted(shown)))
+        assert read == params, case["name"]
 
 
 def test_nested_rows_are_read_back_in_order() -> None:

@@ -131,39 +131,80 @@ async def test_new_version_copies_another_versions_tree(api: Api) -> None:
 
 
 EditRequest = Callable[[dict[str, Any]], tuple[str, str, Any]]
-EDITS: dict[str, EditRequest] = {
-    "rename": lambda v: ("PATCH", f"/api/versions/{v['id']}", {"name": "renamed"}),
-    "add action": lambda v: (
+EditCheck = Callable[[dict[str, Any], dict[str, Any]], None]  # (before, after)
+
+
+def _actions(version: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {action["id"]: action for action in version["tree"]["actions"]}
+
+
+def _renamed(before: dict[str, Any], after: dict[str, Any]) -> None:
+    assert after["name"] == "renamed" and after["tree"] == before["tree"]
+
+
+def _added(before: dict[str, Any], after: dict[str, Any]) -> None:
+    [new] = set(_actions(after)) - set(_actions(before))
+    start = _actions(after)[after["tree"]["start"]]
+    message = before["tree"]["actions"][1]["id"]
+    assert start["next"] == {"next": new}  # the node sits between Start and the message
+    assert _actions(after)[new]["type"] == "node"
+    assert _actions(after)[new]["next"] == {"next": message}
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> None:
+    changed = after["tree"]["actions"][1]
+    assert changed["name"] == "Greeting" and changed["record_passage"] is True
+    assert changed["params"] == before["tree"]["actions"][1]["params"]
+
+
+def _unlinked(before: dict[str, Any], after: dict[str, Any]) -> None:
+    assert before["tree"]["actions"][0]["next"]["next"] == before["tree"]["actions"][1]["id"]
+    start = _actions(after)[after["tree"]["start"]]
+    assert start["next"] == {"next": None}
+
+
+def _deleted(before: dict[str, Any], after: dict[str, Any]) -> None:
+    assert set(_actions(after)) == {after["tree"]["start"]}
+    assert _actions(after)[after["tree"]["start"]]["next"] == {"next": None}
+
+
+EDITS: dict[str, tuple[EditRequest, EditCheck]] = {
+    "rename": (lambda v: ("PATCH", f"/api/versions/{v['id']}", {"name": "renamed"}), _renamed),
+    "add action": (lambda v: (
         "POST",
         f"/api/versions/{v['id']}/actions",
         {"type": "node", "after": {"action": v["tree"]["start"]}},
-    ),
-    "change action": lambda v: (
+    ), _added),
+    "change action": (lambda v: (
         "PATCH",
         f"/api/versions/{v['id']}/actions/{v['tree']['actions'][1]['id']}",
         {"name": "Greeting", "record_passage": True},
-    ),
-    "link": lambda v: (
+    ), _changed),
+    "link": (lambda v: (
         "PUT",
         f"/api/versions/{v['id']}/links",
-        {"from": v["tree"]["actions"][1]["id"], "branch": "next", "to": None},
-    ),
-    "delete action": lambda v: (
+        {"from": v["tree"]["start"], "branch": "next", "to": None},
+    ), _unlinked),
+    "delete action": (lambda v: (
         "DELETE",
         f"/api/versions/{v['id']}/actions/{v['tree']['actions'][1]['id']}",
         None,
-    ),
+    ), _deleted),
 }
 
 
 @pytest.mark.parametrize("edit", EDITS)
 async def test_a_development_version_can_be_edited(api: Api, edit: str) -> None:
+    """Each edit does what it says to the stored tree, in a new revision."""
     routing = await new_routing(api)
     version = await ready_version(api, routing["id"])
-    method, path, body = EDITS[edit](version)
+    request, check = EDITS[edit]
+    method, path, body = request(version)
     response = await api.call(method, path, json=body)
     assert response.status_code in (200, 201, 204), response.json_body
-    assert ok(await api.get(f"/api/versions/{version['id']}"))["revision"] > version["revision"]
+    after = ok(await api.get(f"/api/versions/{version['id']}"))
+    assert after["revision"] == version["revision"] + 1
+    check(version, after)
 
 
 async def production_and_backup(api: Api) -> tuple[Any, Any]:
@@ -178,7 +219,7 @@ async def production_and_backup(api: Api) -> tuple[Any, Any]:
 
 async def test_production_and_backup_are_read_only(api: Api, subtests: Any) -> None:
     for version in await production_and_backup(api):
-        for edit, request in EDITS.items():
+        for edit, (request, _) in EDITS.items():
             with subtests.test(edit=edit, version=version["name"]):
                 method, path, body = request(version)
                 refused(await api.call(method, path, json=body), 409, "not_in_development")
