@@ -24,6 +24,7 @@ from routing_core.actions.context import Journal, OutboundLimits
 from routing_core.engine.delivery import Delivery
 from routing_core.engine.held_messages import HeldMessages
 from routing_core.engine.interpreter import Activation, Interpreter
+from routing_core.engine.known_contacts import KnownContacts
 from routing_core.engine.local_work import LocalWork
 from routing_core.engine.step_writer import StepWriter
 from routing_core.engine.sweeper import Sweeper
@@ -106,6 +107,23 @@ async def keep_lease(runtime: Runtime, interaction_id: str, epoch: int) -> None:
         await runtime.store.interactions.renew(interaction_id, runtime.owner, until, epoch)
 
 
+async def first_of_a_new_contact(runtime: Runtime, inbound: Inbound,
+                                 now: datetime) -> dict[str, Any] | None:
+    """The conversation opened for a message of a contact that did not exist: it can have
+    no conversation yet, so none is looked up. None for a contact this process met before,
+    one that existed, or one whose other message opened a conversation meanwhile (the
+    caller ingests into it)."""
+    if not runtime.known_contacts.first_sight(inbound.entry_point_id, inbound.contact):
+        return None
+    contact = await runtime.store.contacts.create_if_new(inbound, now)
+    if contact is None:
+        return None
+    try:
+        return await runtime._create(inbound, now, seen=[], contact=contact)
+    except DuplicateKeyError:
+        return None
+
+
 class Runtime:
     """One per process: receives, processes, wakes and hands messages to delivery."""
 
@@ -125,6 +143,7 @@ class Runtime:
         self.metrics: Metrics = NO_METRICS
         self.trees = TreeCache(store)
         self.start_versions = StartVersions(store)
+        self.known_contacts = KnownContacts()
         self.sweeper = Sweeper(self.settings.sweep_seconds, [self.wake_due])
         self.local = LocalWork()
         self._slots = asyncio.Semaphore(self.settings.concurrent_steps)
@@ -178,6 +197,8 @@ class Runtime:
         """
         now = self.clock()
         inbound = inbound.model_copy(update={"received_at": now})
+        if (created := await first_of_a_new_contact(self, inbound, now)) is not None:
+            return await self._after_ingest(created, wait)
         for _ in range(5):
             document = await self.store.interactions.ingest(
                 inbound, self.owner, now, self._lease_until(now), self._expiry(now)

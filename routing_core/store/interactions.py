@@ -9,7 +9,9 @@ The hot path of a message costs three round trips: ``ingest`` (de-duplicate, per
 take the lease: one conditional update), ``EventRepository.append_grouped`` (events and
 outbound messages, deterministic ids; under load the events of concurrent steps go in one
 command) and ``commit`` (new state, processed messages removed, lease released: one
-conditional update).
+conditional update). A new contact's first message replaces the ingest by
+``ContactRepository.create_if_new`` and ``InteractionRepository.insert_grouped`` (both
+group-committed): its conditional write is the commit alone.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -447,25 +449,65 @@ class ContactRepository(Repository[Contact]):
         IndexModel([("phone", ASCENDING)], name="by_phone"),
     ]
 
-    async def upsert(self, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
-        """The contact the message comes from, and whether this call created it (a new
-        contact has no earlier conversation to look into)."""
+    def __init__(self, database: Any):
+        super().__init__(database)
+        self._created: GroupCommit[tuple[Contact, dict[str, Any]], bool] = GroupCommit(
+            self._upsert_group)
+
+    @staticmethod
+    def _upsert_of(inbound: Inbound, now: datetime) -> tuple[Contact, dict[str, Any]]:
+        """The contact this message would create, and the upsert that creates it or
+        refreshes the name and phone the message brings."""
         proposed = Contact(
             channel=inbound.channel, entry_point_id=inbound.entry_point_id,
-            external_id=inbound.contact, created_at=now,
+            external_id=inbound.contact, created_at=now, updated_at=now,
+            name=inbound.contact_name, phone=inbound.contact_phone,
         )
-        update: dict[str, Any] = {"$setOnInsert": proposed.to_document() | {"updated_at": now}}
+        update: dict[str, Any] = {"$setOnInsert": proposed.to_document()}
         known = {"name": inbound.contact_name, "phone": inbound.contact_phone}
         if any(known.values()):
             update["$set"] = {key: value for key, value in known.items() if value}
             for key in update["$set"]:
                 update["$setOnInsert"].pop(key, None)
+        return proposed, update
+
+    async def upsert(self, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
+        """The contact the message comes from, and whether this call created it (a new
+        contact has no earlier conversation to look into)."""
+        proposed, update = self._upsert_of(inbound, now)
         document = await self.collection.find_one_and_update(
             {"entry_point_id": inbound.entry_point_id, "external_id": inbound.contact},
             update, upsert=True, return_document=ReturnDocument.AFTER,
         )
         assert document is not None  # an upsert returning the document after always finds it
         return Contact.from_document(document), document["_id"] == proposed.id
+
+    async def create_if_new(self, inbound: Inbound, now: datetime) -> Contact | None:
+        """The contact, when this call created it; None when it existed (its name and phone
+        refreshed all the same). Written together with the other first messages' contacts
+        of this process (group commit): the first message of a new contact needs no
+        look-up at all — it can have no conversation yet."""
+        proposed, update = self._upsert_of(inbound, now)
+        created = await self._created.submit((proposed, update))
+        return proposed if created else None
+
+    async def _upsert_group(
+        self, group: list[tuple[Contact, dict[str, Any]]]
+    ) -> list[bool | BaseException]:
+        failed: dict[int, BaseException] = {}
+        try:
+            result = await self.collection.bulk_write([
+                UpdateOne({"entry_point_id": contact.entry_point_id,
+                           "external_id": contact.external_id}, update, upsert=True)
+                for contact, update in group], ordered=False)
+            upserted: dict[int, Any] = result.upserted_ids or {}
+        except BulkWriteError as error:
+            # two upserts of one new contact in a group: the one refused did not create it
+            failed = failures_by_index(error, {DUPLICATE_KEY: DuplicateKeyError})
+            upserted = {item["index"]: item["_id"] for item in error.details.get("upserted", [])}
+        return [False if isinstance(failed.get(index), DuplicateKeyError)
+                else failed.get(index) or index in upserted
+                for index in range(len(group))]
 
     async def save_variables(self, contact_id: str, variables: dict[str, Any]) -> None:
         await self.collection.update_one({"_id": contact_id}, {"$set": {"variables": variables}})

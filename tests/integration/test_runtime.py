@@ -466,3 +466,60 @@ async def test_a_step_that_outlived_its_lease_never_commits_over_a_newer_one(ser
         release.set()
         await http.close()
         await runner.cleanup()
+
+
+ECHO = tree(
+    action("ask", "message_wait", {"text": "Say?", "into": "said"}, answered="echo"),
+    action("echo", "message", {"text": "echo {{ vars.said }}"}, next="ask"))
+
+
+async def test_a_new_contacts_first_message_needs_no_look_up(services, clock, monkeypatch):
+    """A contact this process never met is asked for once (created if new, by group
+    commit): a new one has no conversation, so its first message opens one without the
+    ingest's look-up; its next messages, and a known contact's messages in a process
+    that never met it, take the usual ingest."""
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "echo", ECHO)
+    entry_point = await webchat_entry_point(services, routing_id)
+    ingests: list[str] = []
+    ingest = services.store.interactions.ingest
+
+    async def counted(message: Inbound, *args: Any) -> Any:
+        ingests.append(message.provider_id)
+        return await ingest(message, *args)
+
+    monkeypatch.setattr(services.store.interactions, "ingest", counted)
+    await runtime.receive(inbound(entry_point.id, "hi", "1"), wait=True)
+    assert ingests == []
+    await runtime.receive(inbound(entry_point.id, "one", "2"), wait=True)
+    assert ingests == ["2"]
+    other = make_runtime(services, clock)  # another process: it never met alice
+    await other.receive(inbound(entry_point.id, "two", "3"), wait=True)
+    assert ingests == ["2", "3"]
+    assert await services.store.contacts.collection.count_documents({}) == 1
+    assert await services.store.interactions.collection.count_documents({}) == 1
+    assert await sent_texts(services) == ["Say?", "echo one", "Say?", "echo two", "Say?"]
+
+
+async def test_a_new_contacts_messages_at_once_share_one_conversation(services, clock):
+    """Several first messages of one new contact arrive together, in two processes: one
+    conversation, each message answered once."""
+    runtime, other = make_runtime(services, clock), make_runtime(services, clock)
+    routing_id = await production_routing(services, "echo", ECHO)
+    entry_point = await webchat_entry_point(services, routing_id)
+    receipts = await asyncio.gather(*(
+        (runtime if number % 2 else other).receive(
+            inbound(entry_point.id, f"m{number}", str(number)))
+        for number in range(8)))
+    assert not any(receipt.duplicate for receipt in receipts)
+    await runtime.idle()
+    await other.idle()
+    while await runtime.wake_due() or await other.wake_due():  # leftovers of a lost race
+        await runtime.idle()
+        await other.idle()
+    assert len({receipt.interaction_id for receipt in receipts}) == 1
+    assert await services.store.contacts.collection.count_documents({}) == 1
+    echoes = [text for text in await sent_texts(services) if text.startswith("echo")]
+    # one of them started the conversation ("Say?"); each other one is echoed, once
+    assert len(echoes) == len(set(echoes)) == 7, echoes
+    assert set(echoes) <= {f"echo m{number}" for number in range(8)}
