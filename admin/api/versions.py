@@ -24,7 +24,7 @@ from admin.schemas.routings import (
     VersionSummary,
 )
 from routing_core.infra.errors import NotFound
-from routing_core.routing import validation as tree_validation
+from routing_core.routing.references import full_report
 
 blueprint = Blueprint("api_versions", __name__, url_prefix="/api")
 
@@ -137,7 +137,8 @@ async def duplicate(version_id: str, data: DuplicateIn) -> tuple[VersionOut, int
 @validate_response(ValidationOut)
 async def validation(version_id: str) -> ValidationOut:
     version = await services().store.versions.get(version_id)
-    return ValidationOut.model_validate(tree_validation.validate(version.tree).model_dump())
+    report = await full_report(services().store, version.tree)
+    return ValidationOut.model_validate(report.model_dump())
 
 
 @blueprint.post("/versions/<version_id>/actions")

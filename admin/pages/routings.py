@@ -15,6 +15,7 @@ from routing_core.infra.errors import DomainError
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.routing import SmartRouting, Version, VersionStatus
 from routing_core.routing import validation
+from routing_core.routing.references import full_report
 
 blueprint = Blueprint("routings", __name__, url_prefix="/smart-routings")
 READ, CREATE, EDIT, DELETE = (f"smart_routings:{op}" for op in ("read", "create", "edit", "delete"))
@@ -186,7 +187,10 @@ async def render_detail(
         backups=[v for v in newest_first if v.status is VersionStatus.backup],
         scheduled=sorted((v for v in versions if v.scheduled_at),
                          key=lambda v: v.scheduled_at or v.created_at),
-        reports={v.id: validation.validate(v.tree) for v in versions},
+        # what a development version names is checked too: it is the one to promote next
+        reports={v.id: await full_report(services().store, v.tree)
+                 if v.status is VersionStatus.development else validation.validate(v.tree)
+                 for v in versions},
         test_entry_points=await test_entry_points(routing_id) if in_test else [],
         values=values or {"mode": "zero"},
         errors=errors or {},

@@ -34,8 +34,8 @@ from routing_core.model.interaction import Channel
 from routing_core.model.routing import Version, VersionStatus
 from routing_core.model.tree import Action, Tree
 from routing_core.model.users import SIMULATE
-from routing_core.routing import validation
 from routing_core.routing.impact import impact_of
+from routing_core.routing.references import full_report
 from routing_core.routing.version_diff import diff_trees
 from routing_core.store.statistics import Period
 
@@ -144,7 +144,7 @@ async def render_version(version_id: str, panel: Panel, status: int = 200) -> An
         "version": version,
         "routing": routing,
         "production": production,
-        "report": validation.validate(version.tree),
+        "report": await full_report(services().store, version.tree),
         "drawing": draw(version.tree),
         "editable": editable,
         "panel": panel,

@@ -79,6 +79,12 @@ class ActionType:
         return list(cls.branches)
 
     @classmethod
+    def answered_branches(cls, params: BaseModel) -> list[str]:
+        """The branches taken once the customer answered a question it asked: one leading
+        nowhere leaves the customer waiting for a reply that never comes."""
+        return []
+
+    @classmethod
     def ends_the_tree(cls) -> bool:
         """No branch, whatever its parameters: nothing can follow it."""
         return not cls.branches and cls.branches_for.__func__ is ActionType.branches_for.__func__  # type: ignore[attr-defined]

@@ -79,6 +79,10 @@ class MessageWait(ActionType):
     branches = ("answered", "invalid", "timeout")
     waits: ClassVar[bool] = True
 
+    @classmethod
+    def answered_branches(cls, params: BaseModel) -> list[str]:
+        return ["answered"]
+
     class Params(BaseModel):
         """``pattern`` is the regular expression a reply must match when ``validate`` is regex.
 
@@ -170,6 +174,11 @@ class MessageChoice(ActionType):
     def branches_for(cls, params: BaseModel) -> list[str]:
         assert isinstance(params, cls.Params)
         return [choice.branch for choice in params.choices] + ["no_match", "timeout"]
+
+    @classmethod
+    def answered_branches(cls, params: BaseModel) -> list[str]:
+        assert isinstance(params, cls.Params)
+        return [choice.branch for choice in params.choices]
 
     async def run(self, params: Params, ctx: RunContext) -> Outcome:
         if ctx.trigger == "timeout":

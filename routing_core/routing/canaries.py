@@ -42,7 +42,8 @@ class Canaries:
         if version.status is not VersionStatus.development:
             raise Conflict(f"version {version.name!r} is in {version.status.value}: a "
                            "canary tries a version in development", code="not_in_development")
-        require_promotable(version)  # what would block its production blocks its canary
+        # what would block its production blocks its canary
+        await require_promotable(self.store, version)
         canary = Canary(version_id=version.id, share=share, started_at=utcnow())
         updated = await self.store.entry_points.collection.find_one_and_update(
             {"_id": entry_point.id, "$or": [{"canary": None},

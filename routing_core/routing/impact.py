@@ -24,18 +24,8 @@ from typing import Any
 
 from routing_core.model.campaigns import CampaignStatus
 from routing_core.model.routing import SmartRouting, Version, VersionStatus
+from routing_core.routing.references import existing, named_in
 from routing_core.store import Store
-
-# parameter name → (what it names, collection, the fields a reference may match)
-REFERENCE_PARAMS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "queue": ("queue", "queues", ("name", "_id")),
-    "table": ("value table", "value_tables", ("name", "_id")),
-    "database": ("database", "databases", ("name", "_id")),
-    "schedule": ("schedule", "schedules", ("name", "_id")),
-    "survey": ("survey", "surveys", ("name", "_id")),
-    "campaign": ("campaign", "campaigns", ("name", "_id")),
-    "routing": ("smart routing", "smart_routings", ("reference", "_id")),
-}
 
 
 @dataclass
@@ -137,15 +127,11 @@ async def _unresolved(store: Store, version: Version) -> list[Unresolved]:
     for action in version.tree.actions:
         for name in set(GLOBAL_NAME.findall(json.dumps(action.params))):
             named.setdefault(name, []).append((action.id, action.name or action.type))
-        for param, (kind, collection, fields) in REFERENCE_PARAMS.items():
-            reference = action.params.get(param)
-            if not isinstance(reference, str) or not reference or "{" in reference:
-                continue  # absent, or a template resolved at run time
-            document = await store.database[collection].find_one(
-                {"$or": [{name: reference} for name in fields]})
-            problem = await _problem(store, kind, document)
+        for record, reference in named_in(action):
+            document = (await existing(store, record, [reference])).get(reference)
+            problem = await _problem(store, record.kind, document)
             if problem:
-                missing.append(Unresolved(action.id, action.name or action.type, kind,
+                missing.append(Unresolved(action.id, action.name or action.type, record.kind,
                                           reference, problem))
     if named:
         known = set(await store.database["variables"].distinct(

@@ -30,6 +30,7 @@ from routing_core.model.routing import (
 )
 from routing_core.model.tree import Tree
 from routing_core.routing import validation
+from routing_core.routing.references import missing_references
 from routing_core.store import Store
 
 Session = AsyncClientSession | None
@@ -48,8 +49,10 @@ def require_development(version: Version, doing: str) -> None:
         )
 
 
-def require_promotable(version: Version) -> None:
-    """Production comes from development or backup, with at least one action after Start."""
+async def require_promotable(store: Store, version: Version,
+                             session: AsyncClientSession | None = None) -> None:
+    """Production comes from development or backup, with at least one action after Start,
+    no validation error, and every record its actions name existing."""
     if version.status is VersionStatus.production:
         raise Conflict(f"version {version.name!r} is already in production", code="in_production")
     if version.tree.is_blank():
@@ -57,11 +60,12 @@ def require_promotable(version: Version) -> None:
             f"version {version.name!r} has no action after Start; add one before production",
             code="blank_tree",
         )
-    report = validation.validate(version.tree)
-    if report.errors:
-        first = report.errors[0]
+    errors = validation.validate(version.tree).errors
+    errors += await missing_references(store, version.tree, session)
+    if errors:
+        first = errors[0]
         raise Conflict(
-            f"version {version.name!r} has {len(report.errors)} validation error(s), "
+            f"version {version.name!r} has {len(errors)} validation error(s), "
             f"first: {first.message}",
             code="invalid_tree",
         )
@@ -343,7 +347,7 @@ class Lifecycle:
         version = await self.store.versions.get(version_id)
         require_development(version, "schedule")
         require_future(at, self.clock())
-        require_promotable(version)
+        await require_promotable(self.store, version)
         date = at.astimezone(self.zone).date().isoformat()
         try:
             updated = await self._conditional_update(
@@ -377,7 +381,7 @@ class Lifecycle:
 
         async def work(session: AsyncClientSession) -> tuple[Version, Version | None]:
             version = await self.store.versions.get(version_id, session=session)
-            require_promotable(version)
+            await require_promotable(self.store, version, session)
             return await self._promote(actor, version, session, action="version.production")
 
         return await self.store.in_transaction(work)
@@ -401,7 +405,7 @@ class Lifecycle:
                 return False
             lateness = (now - version.scheduled_at).total_seconds()
             try:
-                require_promotable(version)
+                await require_promotable(self.store, version, session)
             except Conflict as refusal:
                 await self._conditional_update(
                     version, {"$set": {"scheduled_at": None, "scheduled_date": None}}, session

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from routing_core.actions.base import action_type, branches_of, validate_params
+from routing_core.actions.base import action_type, branches_of, parse_params, validate_params
 from routing_core.infra.errors import DomainError
 from routing_core.model.tree import Action, Tree
 
@@ -34,6 +34,9 @@ def declared_branches(action: Action) -> list[str] | None:
 def validate(tree: Tree) -> ValidationReport:
     """Errors make a version unfit for production; warnings are worth a look."""
     report = ValidationReport()
+    if tree.is_blank():
+        report.errors.append(Finding(
+            code="blank_tree", message="cannot go to production: add an action after Start"))
     actions = tree.by_id()
     starts = [action for action in tree.actions if action.type == "start"]
     if len(starts) != 1 or tree.start not in actions or actions[tree.start].type != "start":
@@ -93,6 +96,15 @@ def _check_action(action: Action, actions: dict[str, Action], report: Validation
         )
         return
     branches = declared_branches(action) or []
+    kind = action_type(action.type)
+    for branch in kind.answered_branches(parse_params(action.type, action.params)):
+        if action.next.get(branch) is None:
+            report.warnings.append(Finding(
+                code="dead_end_after_question",
+                message=f"after the customer answers {label(action)} (branch {branch!r}), "
+                        "nothing follows: the answer gets no reply and the conversation "
+                        "ends",
+                action=action.id, branch=branch))
     for branch, target in action.next.items():
         if branch not in branches:
             report.errors.append(

@@ -767,3 +767,19 @@ async def test_the_users_api_takes_a_time_zone_by_its_iana_name(api: Any) -> Non
         "message": "unknown time zone 'Tokyo': use a name like Europe/Paris"}
     cleared = await api.patch(f"/api/users/{created.json_body['id']}", json={"timezone": None})
     assert cleared.status_code == 200 and cleared.json_body["timezone"] is None
+
+
+async def test_the_validation_panel_never_says_no_problem_where_production_is_refused(
+    admin: Pages, services: Services
+) -> None:
+    routing, version = await routing_with_version(services)  # nothing after Start
+    _, text, _ = await admin.get(f"/admin/versions/{version.id}")
+    assert "No problem found" not in text
+    assert "cannot go to production: add an action after Start" in text
+    await services.trees.add(ACTOR, version.id, after=version.tree.start, type="values_table",
+                             params={"table": "agencies", "key": "{{ vars.city }}"})
+    _, text, _ = await admin.get(f"/admin/smart-routings/{routing.id}")
+    assert "1 validation error" in text
+    _, text, _ = await admin.get(f"/admin/versions/{version.id}")
+    assert "there is no value table &#39;agencies&#39;" in text
+    assert "No problem found" not in text

@@ -8,7 +8,7 @@ from routing_core.model.audit import SYSTEM
 from routing_core.model.interaction import Channel
 from tests.conftest import Api
 from tests.integration.builders import ok, refused
-from tests.support.routings import production_routing, tree
+from tests.support.routings import action, production_routing, tree
 
 
 async def campaign(api: Api, **body: Any) -> dict[str, Any]:
@@ -43,7 +43,8 @@ async def test_a_campaign_moves_through_its_statuses(api: Api, services):
     whatsapp = await campaign(api, name="renewals", kind="whatsapp", message="Hello")
     refused(await api.patch(f"/api/campaigns/{whatsapp['id']}", json={"status": "running"}),
             409, "campaign_not_ready", "entry_point_id")
-    routing_id = await production_routing(services, "replies", tree())
+    routing_id = await production_routing(services, "replies", tree(
+        action("thanks", "message", {"text": "Thanks for your reply."})))
     entry_point = await services.entry_points.create(SYSTEM, {
         "channel": Channel.whatsapp, "name": "WhatsApp", "address": "whatsapp:+14155238886",
         "start_routing": routing_id}, {"account_sid": "AC1", "auth_token": "t"})

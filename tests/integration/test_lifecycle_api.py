@@ -327,13 +327,55 @@ async def test_validation_reports_errors_and_warnings(api: Api, services: Servic
         )
     )
     report = ok(await api.get(f"/api/versions/{vid}/validation"))
-    assert report["errors"] == []
+    # Start leads nowhere: production would be refused, and the report says so
+    assert [error["code"] for error in report["errors"]] == ["blank_tree"]
     assert [warning["code"] for warning in report["warnings"]] == ["unreachable"]
     await services.store.versions.collection.update_one(
         {"_id": vid}, {"$set": {"tree.actions.1.params": {"text": ""}}}
     )
     report = ok(await api.get(f"/api/versions/{vid}/validation"))
-    assert [error["code"] for error in report["errors"]] == ["bad_action"]
+    assert [error["code"] for error in report["errors"]] == ["blank_tree", "bad_action"]
+
+
+async def test_validation_says_what_a_customer_would_suffer(api: Api, services: Services) -> None:
+    """An empty version, a question whose answer leads nowhere, and records named that do
+    not exist: the first and the last block production (with the same sentence the
+    report shows), the second is a warning; never "no problem" where production is
+    refused."""
+    routing = await new_routing(api)
+    version = await new_version(api, routing["id"])
+    vid, start = version["id"], version["tree"]["start"]
+    blank = ok(await api.get(f"/api/versions/{vid}/validation"))
+    assert [error["message"] for error in blank["errors"]] == [
+        "cannot go to production: add an action after Start"]
+    refused(await api.post(f"/api/versions/{vid}/production"), 409, "blank_tree")
+
+    ask = await add_action(api, vid, start, type="message_wait",
+                           params={"text": "Your name?", "into": "name"})
+
+    async def add_on(parent: str, branch: str, type: str, params: Any) -> Any:
+        return ok(await api.post(f"/api/versions/{vid}/actions", json={
+            "type": type, "params": params, "after": {"action": parent, "branch": branch}}),
+            201)
+
+    queue_it = await add_on(ask["id"], "timeout", "to_queue", {"queue": "Sales"})
+    await add_on(queue_it["id"], "no_agent", "to_smart_routing", {"routing": "after-sales"})
+    report = ok(await api.get(f"/api/versions/{vid}/validation"))
+    assert [warning["code"] for warning in report["warnings"]] == ["dead_end_after_question"]
+    assert "after the customer answers" in report["warnings"][0]["message"]
+    assert report["warnings"][0]["branch"] == "answered"
+    assert sorted(error["message"].split(": ", 1)[1] for error in report["errors"]) == [
+        "there is no queue 'Sales'", "there is no smart routing with the reference 'after-sales'"]
+    production = await api.post(f"/api/versions/{vid}/production")
+    refused(production, 409, "invalid_tree")
+    assert "there is no" in production.json_body["error"]["message"]
+
+    created = await api.post("/api/queues", {"name": "Sales", "members": []})
+    assert created.status_code == 201, created.json_body
+    await new_routing(api, reference="after-sales")
+    report = ok(await api.get(f"/api/versions/{vid}/validation"))
+    assert report["errors"] == []
+    ok(await api.post(f"/api/versions/{vid}/production"))
 
 
 # -- test mode ---------------------------------------------------------------------------

@@ -209,7 +209,9 @@ class TreeEditing(RuleBasedStateMachine):
     @invariant()
     def edits_leave_a_runnable_tree(self) -> None:
         assert runnable_problems(self.tree) == []
-        assert validation.validate(self.tree).errors == []
+        # an empty tree runs (it ends at once); it only is not fit for production
+        assert [error for error in validation.validate(self.tree).errors
+                if error.code != "blank_tree"] == []
 
     @precondition(lambda self: len(self.tree.actions) > 0)
     @rule(data=st.data())

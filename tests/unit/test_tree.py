@@ -314,7 +314,8 @@ def test_a_loop_through_a_wait_or_a_passages_check_is_not_warned(
     type_key: str, params: dict[str, Any], branch: str
 ) -> None:
     report = validation.validate(loop_through(type_key, params, branch))
-    assert report.errors == [] and report.warnings == []
+    assert report.errors == []
+    assert not {"unguarded_loop", "timer_loop"} & set(codes(report.warnings))
 
 
 def test_a_loop_that_waits_only_on_a_timer_is_warned() -> None:
@@ -323,3 +324,15 @@ def test_a_loop_that_waits_only_on_a_timer_is_warned() -> None:
     assert report.errors == []
     assert codes(report.warnings) == ["timer_loop"]
     assert "waits only on a timer" in report.warnings[0].message
+
+
+def test_every_parameter_naming_a_record_is_checked_for_it() -> None:
+    """A parameter typed ``Reference`` names a record: validation must know which kind,
+    or a version naming one that does not exist would reach production unchecked."""
+    from routing_core.actions import known_types
+    from routing_core.routing.references import NAMED_RECORDS, reference_fields
+
+    named = {(key, field) for key in known_types() for field in reference_fields(key)}
+    assert len(named) >= 13  # queues, tables, databases, schedules, routings, surveys…
+    unchecked = sorted((key, field) for key, field in named if field not in NAMED_RECORDS)
+    assert unchecked == [], f"add these to NAMED_RECORDS: {unchecked}"
