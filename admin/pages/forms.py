@@ -54,6 +54,7 @@ class FormField:
     children: list[FormField] = field(default_factory=list)
     rows: list[list[FormField]] = field(default_factory=list)
     blank_row: list[FormField] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # option -> shown as (else derived)
 
     @property
     def add_label(self) -> str:
@@ -66,6 +67,8 @@ class FormField:
         return f"+ Add {article} {item}"
 
     def option_label(self, option: str) -> str:
+        if option in self.labels:
+            return self.labels[option]
         return OPTION_LABELS.get(option) or option.replace("_", " ").capitalize()
 
     def walk(self) -> list[FormField]:

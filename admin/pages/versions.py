@@ -35,7 +35,12 @@ from routing_core.model.routing import Version, VersionStatus
 from routing_core.model.tree import Action, Tree
 from routing_core.model.users import SIMULATE
 from routing_core.routing.impact import impact_of
-from routing_core.routing.references import full_report
+from routing_core.routing.references import (
+    NAMED_RECORDS,
+    NamedRecord,
+    full_report,
+    reference_fields,
+)
 from routing_core.routing.version_diff import diff_trees
 from routing_core.store.statistics import Period
 
@@ -160,7 +165,7 @@ async def render_version(version_id: str, panel: Panel, status: int = 200) -> An
     if request.args.get("counts") == "1":  # the last week's conversations, on the tree
         context["counts"] = await services().statistics.per_action(version.id, last_week())
     if panel.kind == "action":
-        context |= _action_panel(version, panel)
+        context |= await _action_panel(version, panel)
     elif panel.kind == "add" and editable:
         context |= await _add_panel(version, panel)
     elif panel.kind == "execution":
@@ -271,21 +276,45 @@ async def simulation(version_id: str) -> Any:
     }
 
 
-def _params_form(type_key: str, values: dict[str, Any] | None, errors: dict[str, str]) -> Any:
+async def _params_form(type_key: str, values: dict[str, Any] | None,
+                       errors: dict[str, str]) -> Any:
     try:
         model = action_type(type_key).Params
     except Invalid:
         return [], "This action type is not known to this service."
-    return form_fields(model, values, errors)
+    fields, form_error = form_fields(model, values, errors)
+    named = reference_fields(type_key)
+    for shown in fields:
+        if shown.key in named and shown.key in NAMED_RECORDS:
+            await _chosen_from_the_records(shown, NAMED_RECORDS[shown.key])
+    return fields, form_error
 
 
-def _action_panel(version: Version, panel: Panel) -> dict[str, Any]:
+async def _chosen_from_the_records(shown: Any, record: NamedRecord) -> None:
+    """A parameter naming a queue, a table, a routing…: picked from those that exist (one
+    named that no longer does stays shown, marked), never typed."""
+    key = record.keys[0]
+    found = services().store.database[record.repository.collection_name].find(
+        {}, projection={key: 1, "name": 1}).sort(key, 1)
+    labels = {str(document[key]): (str(document[key]) if key == "name" else
+                                    f"{document.get('name')} ({document[key]})")
+              async for document in found if document.get(key)}
+    exist = bool(labels)
+    current = str(shown.value or "")
+    if current and current not in labels:
+        labels[current] = f"{current} (does not exist)"
+    shown.kind, shown.options, shown.labels = "select", list(labels), labels
+    shown.help = (f"One of the {record.kind}s that exist." if exist
+                  else f"There is no {record.kind} yet: create one first.")
+
+
+async def _action_panel(version: Version, panel: Panel) -> dict[str, Any]:
     action = version.tree.find(panel.action_id or "")
     if action is None:
         panel.kind = "overview"
         return {"missing_action": panel.action_id}
     values = action.params if panel.params is None else panel.params
-    fields, form_error = _params_form(action.type, values, panel.errors)
+    fields, form_error = await _params_form(action.type, values, panel.errors)
     entering = [
         (other, branch) for other in version.tree.actions
         for branch, target in other.next.items() if target == action.id
@@ -331,7 +360,7 @@ async def _add_panel(version: Version, panel: Panel) -> dict[str, Any]:
     }
     if panel.mode == "new" and panel.type:
         context["chosen"] = catalogue.type_info(panel.type)
-        fields, form_error = _params_form(panel.type, panel.params, panel.errors)
+        fields, form_error = await _params_form(panel.type, panel.params, panel.errors)
         context["fields"] = fields
         context["form_error"] = context["form_error"] or form_error
     if panel.mode == "copy":

@@ -783,3 +783,25 @@ async def test_the_validation_panel_never_says_no_problem_where_production_is_re
     _, text, _ = await admin.get(f"/admin/versions/{version.id}")
     assert "there is no value table &#39;agencies&#39;" in text
     assert "No problem found" not in text
+
+
+async def test_queues_and_routings_are_chosen_from_those_that_exist(
+    admin: Pages, services: Services, api: Any
+) -> None:
+    _, version = await routing_with_version(services)
+    add = f"/admin/versions/{version.id}?add={version.tree.start}"
+    _, text, _ = await admin.get(f"{add}&type=to_queue")
+    assert '<select name="p.queue"' in text and "There is no queue yet: create one first." in text
+    for name in ("Support", "Billing"):
+        assert (await api.post("/api/queues", {"name": name, "members": []})).status_code == 201
+    _, text, _ = await admin.get(f"{add}&type=to_queue")
+    assert re.search(r'<option value="Billing"[^>]*>Billing</option>\s*'
+                     r'<option value="Support"[^>]*>Support</option>', text), text
+    assert "One of the queues that exist." in text
+    _, text, _ = await admin.get(f"{add}&type=to_smart_routing")
+    assert '<option value="sales"' in text and ">Sales (sales)</option>" in text
+
+    added = await services.trees.add(ACTOR, version.id, after=version.tree.start,
+                                     type="to_queue", params={"queue": "Closed desk"})
+    _, text, _ = await admin.get(f"/admin/versions/{version.id}?action={added.id}")
+    assert '<option value="Closed desk" selected>Closed desk (does not exist)</option>' in text
