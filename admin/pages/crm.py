@@ -51,7 +51,7 @@ resource = Resource(
     fields=_fields, values_of=lambda item: {"fields": shown_json(item.fields)},
     create=lambda who, values: services().crm.cards.create(who, values["fields"]),
     update=lambda who, item_id, values: services().crm.cards.update(  # noqa: PLW0108
-        who, item_id, values["fields"]),
+        who, item_id, values["fields"], values.get("revision")),
     delete=lambda who, item_id: services().crm.cards.delete(who, item_id),  # noqa: PLW0108
     columns=[
         Column("Card", lambda item: item.fields.get("name") or item.id),

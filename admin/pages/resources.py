@@ -126,6 +126,9 @@ class Resource:
             files = await request.files
             try:
                 values = resource.read_form(_Form(form, files), item)
+                if item is not None and hasattr(item, "revision"):
+                    # the revision the form was built from: a change saved since is refused
+                    values["revision"] = form.get("revision")
                 if item is None:
                     saved = await resource.create(actor(), values)
                 else:
@@ -134,7 +137,7 @@ class Resource:
                 shown = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k)
                          for k in form}
                 errors = resource.errors_of(error, await resource.fields(item))
-                return await resource.form_page(item, shown, errors, 422)
+                return await resource.form_page(item, shown, errors, error.status)
             done = "created" if item is None else "saved"
             await flash(f"{resource.singular.capitalize()} {resource.name_of(saved)} {done}.",
                         "success")

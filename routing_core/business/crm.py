@@ -21,6 +21,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from routing_core.business.records import Kept
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.revisions import require_revision
 from routing_core.model.audit import Actor
 from routing_core.model.crm import CrmCard, CrmField, CrmFieldType, CrmObject, CrmType
 from routing_core.model.reference import FieldType
@@ -91,9 +92,12 @@ class CrmCards(Kept[CrmCard]):
         values = {name: value for name, value in card_fields(fields).items() if value is not None}
         return await self._create(actor, CrmCard(fields=values))
 
-    async def update(self, actor: Actor, card_id: str, fields: Mapping[str, Any]) -> CrmCard:
-        """Sets the given fields; null (or "") removes one."""
+    async def update(self, actor: Actor, card_id: str, fields: Mapping[str, Any],
+                     revision: int | None = None) -> CrmCard:
+        """Sets the given fields; null (or "") removes one. ``revision``: the one the editor
+        read."""
         current = await self.repository.get(card_id)
+        require_revision(revision, current.revision, "the CRM card")
         merged = {**current.fields, **card_fields(fields)}
         updated = current.model_copy(
             update={"fields": {name: value for name, value in merged.items() if value is not None}}

@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.revisions import require_revision
 from routing_core.model.audit import Actor
 from routing_core.model.base import Timestamped
 from routing_core.reference.coercion import as_json, build
@@ -57,6 +58,11 @@ class Kept(Generic[RecordT]):
         return await self.repository.get(item_id)
 
     def _merged(self, current: RecordT, changes: Mapping[str, Any]) -> RecordT:
+        """``current`` with ``changes``; a ``revision`` among them is the one the editor
+        read, refused when the record changed since."""
+        changes = dict(changes)
+        require_revision(changes.pop("revision", None), getattr(current, "revision", 0),
+                         f"the {self.repository.label}")
         return build(type(current), {**current.model_dump(), **changes})
 
     async def _audit(self, actor: Actor, action: str, item_id: str, **details: object) -> None:

@@ -10,6 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.revisions import require_revision
 from routing_core.model.audit import Actor
 from routing_core.model.queues import Queue
 from routing_core.store import Store
@@ -62,6 +63,9 @@ class Queues:
 
     async def update(self, actor: Actor, queue_id: str, changes: Mapping[str, Any]) -> Queue:
         current = await self.repository.get(queue_id)
+        changes = dict(changes)
+        require_revision(changes.pop("revision", None), current.revision,
+                         f"queue {current.name!r}")
         merged = self._built({**current.model_dump(), **changes})
         updated = (await self._checked(merged)).model_copy(
             update={"revision": current.revision + 1, "updated_at": utcnow()}

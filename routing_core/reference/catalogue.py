@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, NotFound
+from routing_core.infra.revisions import require_revision
 from routing_core.model.audit import Actor
 from routing_core.model.reference import (
     CustomDatabase,
@@ -54,6 +55,11 @@ class Catalogue(Generic[NamedT]):
         return item
 
     def _merged(self, current: NamedT, changes: Mapping[str, Any]) -> NamedT:
+        """``current`` with ``changes``; a ``revision`` among them is the one the editor
+        read, refused when the item changed since."""
+        changes = dict(changes)
+        require_revision(changes.pop("revision", None), current.revision,
+                         f"{self.what} {current.name!r}")
         return build(type(current), {**current.model_dump(), **changes})
 
     async def _create(self, actor: Actor, item: NamedT) -> NamedT:

@@ -158,7 +158,7 @@ async def test_campaigns_status_and_target_counts(admin: Pages, services: Servic
             ("window.days", "monday"), ("window.days", "tuesday"), ("rate_per_minute", "30"),
             ("max_attempts", "3")]
     status, text, _ = await post_multi(admin, "/admin/campaigns/new", form)
-    assert status == 422 and "give the campaign a message" in text
+    assert status == 409 and "give the campaign a message" in text
     form[2:4] = [("status", "draft"), ("message", "Hello {{ target.fields.name }}")]
     status, _, _ = await post_multi(admin, "/admin/campaigns/new", form)
     assert status == 302
@@ -182,7 +182,7 @@ async def test_campaigns_status_and_target_counts(admin: Pages, services: Servic
     assert "spring" not in text
     edit[1] = ("status", "draft")
     status, text, _ = await post_multi(admin, f"/admin/campaigns/{campaign.id}", edit)
-    assert status == 422 and "cannot become draft" in text
+    assert status == 409 and "cannot become draft" in text
 
 
 async def test_forms_need_the_csrf_token(admin: Pages, services: Services) -> None:
