@@ -125,21 +125,24 @@ async def update(entry_point_id: str) -> Any:
     values, credentials = _read(form, entry_point.channel.value)
     values.pop("channel", None)
     data, errors = validated(EntryPointPatch, values)
+    status = 422
     if data is not None:
         changes = data.model_dump(exclude={"credentials", "channel"}, exclude_none=True)
         changes.setdefault("end_routing", None)  # a blank choice removes them
         changes.setdefault("fallback_text", None)
+        changes["revision"] = form.get("revision")  # the one the form was built from
         try:
             await services().entry_points.update(
                 actor(), entry_point_id, changes, credentials or None
             )
         except DomainError as error:
             errors = {error.field or "form": error.message}
+            status = error.status
         else:
             await flash(f"Entry point {values.get('name', entry_point.name)} saved.", "success")
             return redirect(url_for("pages.entry_points.index"))
-    shown = values | {"channel": entry_point.channel.value}
-    return await _form_page(entry_point, shown, errors, 422)
+    shown = values | {"channel": entry_point.channel.value, "revision": form.get("revision")}
+    return await _form_page(entry_point, shown, errors, status)
 
 
 @blueprint.post("/<entry_point_id>/delete")

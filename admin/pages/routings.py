@@ -100,18 +100,22 @@ async def update(routing_id: str) -> Any:
     form = await request.form
     values = form_text(form, "name", "reference", "description")
     data, errors = validated(RoutingPatch, values)
+    status = 422
     if data is not None:
         try:
             await services().lifecycle.update_routing(
-                actor(), routing_id, data.model_dump(exclude_none=True)
+                actor(), routing_id,
+                data.model_dump(exclude_none=True) | {"revision": form.get("revision")},
             )
         except DomainError as error:
             errors = {error.field or "form": error.message}
+            status = error.status
         else:
             await flash("Smart routing saved.", "success")
             return redirect(url_for("pages.routings.detail", routing_id=routing_id))
-    return await page("routings/form.html", 422, active_nav="routings", routing=routing,
-                      values=values | {"type": routing.type.value}, errors=errors)
+    return await page("routings/form.html", status, active_nav="routings", routing=routing,
+                      values=values | {"type": routing.type.value,
+                                       "revision": form.get("revision")}, errors=errors)
 
 
 @blueprint.get("/<routing_id>/copy")

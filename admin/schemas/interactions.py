@@ -38,6 +38,9 @@ class EntryPointPatch(Strict):
     fallback_text: str | None = Field(None, max_length=4096)
     credentials: dict[str, str] | None = None
     channel: Channel | None = None  # accepted only to be refused with a clear message
+    # the revision the change was made from (as read in ``EntryPointOut``): a change saved
+    # since is refused with 409 instead of overwritten
+    revision: int | None = Field(None, ge=0)
 
     _present = field_validator("name", "address", "mode", "start_routing", "channel",
                                mode="before")(refuse_null)
@@ -55,6 +58,7 @@ class EntryPointOut(BaseModel):
     has_credentials: bool
     webhook_url: str | None = None
     canary: Canary | None = None
+    revision: int = 0  # send it back with a change to have it refused if changed since
     created_at: datetime
 
     @classmethod

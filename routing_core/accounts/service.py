@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from routing_core.accounts.password_policy import check_password
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from routing_core.infra.revisions import changed_meanwhile, revision_filter
 from routing_core.model.audit import SYSTEM, Actor
 from routing_core.model.users import (
     ALL_PERMISSIONS,
@@ -193,6 +194,7 @@ class Accounts:
         return user
 
     async def update_user(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> User:
+        expected = revision_filter(changes.pop("revision", None))
         await self._may_change_user(actor, user_id, changes)
         updates: dict[str, Any] = {}
         if "email" in changes:
@@ -213,12 +215,15 @@ class Accounts:
         updates["updated_at"] = self.clock()
         try:
             document = await self.store.users.collection.find_one_and_update(
-                {"_id": user_id}, {"$set": updates}, return_document=ReturnDocument.AFTER
+                {"_id": user_id, **expected}, {"$set": updates, "$inc": {"revision": 1}},
+                return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
             raise Conflict("another user has that e-mail", field="email") from None
         if document is None:
-            raise NotFound(f"no user with id {user_id!r}")
+            if await self.store.users.find(user_id) is None:
+                raise NotFound(f"no user with id {user_id!r}")
+            raise changed_meanwhile("the user")
         if "password" in changes or changes.get("active") is False:
             await self.store.tokens.collection.delete_many({"user_id": user_id})
         await self.store.audit.record_change(
@@ -272,6 +277,7 @@ class Accounts:
         return role
 
     async def update_role(self, actor: Actor, role_id: str, changes: dict[str, Any]) -> Role:
+        expected = revision_filter(changes.pop("revision", None))
         role = await self.store.roles.get(role_id)
         if role.builtin:
             raise Conflict(f"the built-in role {role.name!r} cannot be changed", code="builtin")
@@ -284,14 +290,14 @@ class Accounts:
             )
         try:
             document = await self.store.roles.collection.find_one_and_update(
-                {"_id": role_id},
-                {"$set": {**changes, "updated_at": self.clock()}},
+                {"_id": role_id, **expected},
+                {"$set": {**changes, "updated_at": self.clock()}, "$inc": {"revision": 1}},
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
             raise Conflict("another role has that name", field="name") from None
         if document is None:
-            raise NotFound(f"no role with id {role_id!r}")
+            raise changed_meanwhile(f"role {role.name!r}")
         await self.store.audit.record_change(actor, "role.update", "role", role_id, changes=changes)
         return Role.from_document(document)
 

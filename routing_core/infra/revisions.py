@@ -21,5 +21,21 @@ def require_revision(expected: object, current: int, what: str) -> None:
     except ValueError:
         raise Invalid("revision: a whole number", field="revision") from None
     if read != current:
-        raise Conflict(f"{what} was changed meanwhile — reload it to see the change, then "
-                       "make yours again", code="concurrent_change")
+        raise changed_meanwhile(what)
+
+
+def revision_filter(expected: object) -> dict[str, object]:
+    """What a conditional update adds to its filter for the revision the editor read
+    (nothing when not given); records written before they had a revision count as 0."""
+    if expected is None or expected == "":
+        return {}
+    try:
+        read = int(str(expected))
+    except ValueError:
+        raise Invalid("revision: a whole number", field="revision") from None
+    return {"revision": {"$in": [0, None]}} if read == 0 else {"revision": read}
+
+
+def changed_meanwhile(what: str) -> Conflict:
+    return Conflict(f"{what} was changed meanwhile — reload it to see the change, then "
+                    "make yours again", code="concurrent_change")

@@ -46,6 +46,7 @@ class EntryPoint(Timestamped):
     end_routing: str | None = None
     fallback_text: str | None = None
     credentials_sealed: str | None = None  # encrypted JSON; never returned by the API
+    revision: int = 0  # +1 at each save through the panel or the API: a stale form is refused
     # the admin's simulator: a hidden web chat entry point that runs this one version
     simulated_version: str | None = None
     canary: Canary | None = None

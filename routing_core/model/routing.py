@@ -27,6 +27,7 @@ class SmartRouting(Timestamped):
     reference: str
     description: str = ""
     type: RoutingType
+    revision: int = 0  # +1 at each save of its details: a stale form's save is refused
 
 
 class Version(Timestamped):

@@ -59,6 +59,7 @@ class Role(Timestamped):
     name: str
     permissions: list[str]
     builtin: bool = False
+    revision: int = 0  # +1 at each save: a stale form's save is refused
 
 
 BUILTIN_ROLES = {
@@ -74,6 +75,7 @@ class User(Timestamped):
     agent: AgentProfile | None = None
     active: bool = True
     timezone: Timezone | None = None  # the panel's times, shown and typed; None: the service's
+    revision: int = 0  # +1 at each save: a stale form's save is refused
 
 
 class ApiToken(Record):

@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.revisions import changed_meanwhile, revision_filter
 from routing_core.infra.secrets_box import SecretsBox
 from routing_core.model.audit import Actor
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
@@ -136,6 +137,7 @@ class EntryPoints:
         changes: dict[str, Any],
         credentials: dict[str, Any] | None,
     ) -> EntryPoint:
+        expected = revision_filter(changes.pop("revision", None))
         current = await self.store.entry_points.get(entry_point_id)
         if "channel" in changes and changes["channel"] != current.channel:
             raise Invalid("the channel of an entry point cannot be changed", field="channel")
@@ -155,13 +157,16 @@ class EntryPoints:
         sealed = self.box.seal(merged_credentials) if merged_credentials else None
         try:
             document = await self.store.entry_points.collection.find_one_and_update(
-                {"_id": entry_point_id},
-                {"$set": {**changes, "credentials_sealed": sealed, "updated_at": utcnow()}},
+                {"_id": entry_point_id, **expected},
+                {"$set": {**changes, "credentials_sealed": sealed, "updated_at": utcnow()},
+                 "$inc": {"revision": 1}},
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
             raise Conflict("another entry point has that address", field="address") from None
         if document is None:
+            if expected and await self.store.entry_points.find(entry_point_id) is not None:
+                raise changed_meanwhile(f"entry point {current.name!r}")
             raise NotFound(f"no entry point with id {entry_point_id!r}")
         self.store.entry_points.forget(entry_point_id)
         await self.store.audit.record_change(

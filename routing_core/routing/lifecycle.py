@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.revisions import changed_meanwhile, revision_filter
 from routing_core.model.audit import SYSTEM, Actor
 from routing_core.model.routing import (
     TREE_EDITS_KEPT,
@@ -152,19 +153,19 @@ class Lifecycle:
         self, actor: Actor, routing_id: str, changes: dict[str, Any]
     ) -> SmartRouting:
         require_new_routing_type(changes)
+        expected = revision_filter(changes.pop("revision", None))
         try:
             document = await self.store.routings.collection.find_one_and_update(
-                {"_id": routing_id},
-                {"$set": {**changes, "updated_at": self.clock()}},
+                {"_id": routing_id, **expected},
+                {"$set": {**changes, "updated_at": self.clock()}, "$inc": {"revision": 1}},
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
-            raise Conflict(
-                f"the reference {changes.get('reference')!r} is already used",
-                field="reference",
-                code="reference_taken",
-            ) from None
+            raise Conflict(f"the reference {changes.get('reference')!r} is already used",
+                           field="reference", code="reference_taken") from None
         if document is None:
+            if expected and await self.store.routings.find(routing_id) is not None:
+                raise changed_meanwhile("the smart routing")
             raise NotFound(f"no smart routing with id {routing_id!r}")
         await self.store.audit.record_change(
             actor, "routing.update", "smart_routing", routing_id, changes=changes
