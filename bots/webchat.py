@@ -47,12 +47,21 @@ HISTORY_LIMIT = 100
 
 def message_frame(event: Event) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "message", "text": event.data.get("text", ""),
-                             "seq": keys().seal(event.id)}
+                             "seq": keys().seal(event.id), "from": "bot"}
+    if event.data.get("agent"):  # a person wrote it: the widget shows who
+        frame["from"], frame["agent"] = "agent", agent_shown_name(event.data)
     if choices := event.data.get("choices"):
         frame["choices"] = choices
     if media_url := event.data.get("media_url"):
         frame["media_url"] = media_url
     return frame
+
+
+def agent_shown_name(data: dict[str, Any]) -> str:
+    """How a customer sees the agent: a first name, never the agent's e-mail address."""
+    given = str(data.get("agent_name") or "")
+    first = given.split("@", 1)[0].replace("_", ".").split(".", 1)[0]
+    return first[:1].upper() + first[1:] if first else "An agent"
 
 
 @blueprint.get("/chat/widget.js")
@@ -228,7 +237,7 @@ async def _catch_up(entry_point_id: str, visitor: str, after: str | None,
     session = {"key": issued} if issued else {}
     latest = await store.interactions.collection.find_one(
         {"entry_point_id": entry_point_id, "contact": visitor},
-        projection={"_id": 1}, sort=[("_id", -1)],
+        projection={"_id": 1, "active": 1}, sort=[("_id", -1)],
     )
     if latest is None:
         await websocket.send_json({"type": "history", "messages": [], **session})
@@ -237,10 +246,11 @@ async def _catch_up(entry_point_id: str, visitor: str, after: str | None,
                                                       types=("inbound", "outbound"))
     messages = [
         {"from": "visitor", "text": event.data.get("text", "")} if event.type == "inbound"
-        else {"from": "bot", **message_frame(event)}
+        else message_frame(event)
         for event in events
     ]
-    await websocket.send_json({"type": "history", "messages": messages, **session})
+    await websocket.send_json({"type": "history", "messages": messages, **session,
+                               "ended": not latest.get("active")})
 
 
 async def _forward(queue: asyncio.Queue[Event]) -> None:
@@ -250,4 +260,7 @@ async def _forward(queue: asyncio.Queue[Event]) -> None:
         if event.id in recent:
             continue
         recent.append(event.id)
-        await websocket.send_json(message_frame(event))
+        if event.type == "end":
+            await websocket.send_json({"type": "ended", "reason": event.data.get("reason")})
+        else:
+            await websocket.send_json(message_frame(event))

@@ -133,6 +133,7 @@ class AgentInteractionOut(BaseModel):
     entry_point_id: str
     contact: str
     contact_name: str | None
+    contact_shown: str  # who the agent reads: a name, else the channel's kind of visitor
     queue_id: str | None
     agent_id: str | None
     status: str
@@ -144,8 +145,30 @@ class AgentInteractionOut(BaseModel):
     @classmethod
     def of(cls, interaction: Interaction, events: list[Event]) -> AgentInteractionOut:
         return cls.model_validate(
-            interaction.model_dump() | {"events": [EventOut.of(event) for event in events]}
+            interaction.model_dump() | {"events": [EventOut.of(event) for event in events],
+                                        "contact_shown": shown_contact(interaction)}
         )
+
+
+NAME_VARIABLES = ("name", "full_name", "first_name", "customer_name")
+CHANNEL_PEOPLE = {Channel.webchat: "Web chat visitor", Channel.whatsapp: "WhatsApp contact",
+                  Channel.telegram: "Telegram contact", Channel.messenger: "Messenger contact"}
+
+
+def shown_contact(interaction: Interaction) -> str:
+    """The contact as an agent should read it: the name the channel gave, else a name the
+    conversation collected (a "Your name?" question), else what kind of visitor it is with
+    the end of its id — never a bare opaque id."""
+    if interaction.contact_name:
+        return interaction.contact_name
+    for variable in NAME_VARIABLES:
+        value = interaction.variables.get(variable)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:100]
+    if interaction.contact_phone:
+        return interaction.contact_phone
+    kind = CHANNEL_PEOPLE.get(interaction.channel, "Contact")
+    return f"{kind} …{interaction.contact[-4:]}"
 
 
 class AgentInteractionList(BaseModel):

@@ -68,7 +68,21 @@
     ".sr-form{display:flex;border-top:1px solid #d0d7de}",
     ".sr-input{flex:1;border:0;padding:12px;font:inherit;outline:none}",
     ".sr-send{border:0;background:#0b5cad;color:#fff;padding:0 18px;font:inherit;cursor:pointer}",
-    ".sr-media{max-width:100%;border-radius:8px;margin-top:6px;display:block}"
+    ".sr-media{max-width:100%;border-radius:8px;margin-top:6px;display:block}",
+    ".sr-agent{background:#eef8f0;border:1px solid #9bd3a8;border-bottom-left-radius:4px}",
+    ".sr-sender{display:flex;align-items:center;gap:6px;font-size:12px;color:#57606a;",
+    "margin:8px 0 -2px}",
+    ".sr-avatar{width:20px;height:20px;border-radius:50%;background:#2da44e;color:#fff;",
+    "display:inline-flex;align-items:center;justify-content:center;font-size:11px;",
+    "font-weight:600}",
+    ".sr-typing{color:#57606a;font-style:italic}",
+    ".sr-typing span{animation:sr-blink 1.2s infinite}",
+    ".sr-typing span:nth-child(2){animation-delay:.2s}",
+    ".sr-typing span:nth-child(3){animation-delay:.4s}",
+    "@keyframes sr-blink{0%,80%,100%{opacity:.2}40%{opacity:1}}",
+    ".sr-ended{text-align:center;color:#57606a;font-size:13px;margin:12px 0}",
+    ".sr-again{margin-left:6px;border:1px solid #0b5cad;color:#0b5cad;background:#fff;",
+    "border-radius:14px;padding:3px 10px;cursor:pointer;font:inherit}"
   ].join("");
   document.head.appendChild(style);
 
@@ -114,13 +128,73 @@
     });
   }
 
+  // "typing…" from the moment the service accepted a message until something answers
+  // (or a while passes: the bot may have nothing to say)
+  var typing = null;
+  var typingTimer = null;
+  function showTyping() {
+    hideTyping();
+    typing = document.createElement("div");
+    typing.className = "sr-msg sr-bot sr-typing";
+    typing.setAttribute("data-testid", "sr-typing");
+    typing.setAttribute("aria-label", "typing");
+    typing.innerHTML = "<span>•</span><span>•</span><span>•</span>";
+    log.appendChild(typing);
+    scrollDown();
+    typingTimer = window.setTimeout(hideTyping, 15000);
+  }
+  function hideTyping() {
+    if (typingTimer) { window.clearTimeout(typingTimer); typingTimer = null; }
+    if (typing && typing.parentNode) { typing.parentNode.removeChild(typing); }
+    typing = null;
+  }
+
+  // the conversation ended (the routing finished, it expired, an agent closed it): said
+  // once, with a way to start again — the next message opens a new conversation
+  function showEnded() {
+    hideTyping();
+    disableChoices();
+    if (log.querySelector(".sr-ended")) { return; }
+    var notice = document.createElement("div");
+    notice.className = "sr-ended";
+    notice.setAttribute("data-testid", "sr-ended");
+    notice.textContent = "This conversation has ended.";
+    var again = document.createElement("button");
+    again.type = "button";
+    again.className = "sr-again";
+    again.textContent = "Start again";
+    again.addEventListener("click", function () {
+      if (notice.parentNode) { notice.parentNode.removeChild(notice); }
+      input.focus();
+    });
+    notice.appendChild(again);
+    log.appendChild(notice);
+    scrollDown();
+  }
+  function clearEnded() {
+    Array.prototype.forEach.call(log.querySelectorAll(".sr-ended"), function (notice) {
+      notice.parentNode.removeChild(notice);
+    });
+  }
+
   function addBotMessage(frame, interactive) {
     if (frame.seq) {
       if (shown[frame.seq]) { return; }
       shown[frame.seq] = true;
       lastSeq = frame.seq;  // opaque: the latest one received (a repeat is skipped above)
     }
-    var bubble = addBubble("bot", frame.text || "");
+    hideTyping();
+    if (frame.from === "agent") {  // a person answers: say who
+      var sender = document.createElement("div");
+      sender.className = "sr-sender";
+      var avatar = document.createElement("span");
+      avatar.className = "sr-avatar";
+      avatar.textContent = (frame.agent || "?").charAt(0).toUpperCase();
+      sender.appendChild(avatar);
+      sender.appendChild(document.createTextNode((frame.agent || "An agent") + " (agent)"));
+      log.appendChild(sender);
+    }
+    var bubble = addBubble(frame.from === "agent" ? "agent" : "bot", frame.text || "");
     if (frame.media_url) {
       var image = document.createElement("img");
       image.className = "sr-media";
@@ -199,8 +273,13 @@
             addBotMessage(item, index === frame.messages.length - 1);
           }
         });
+        if (frame.ended && frame.messages.length) { showEnded(); }
+      } else if (frame.type === "ended") {
+        showEnded();
       } else if (frame.type === "ack") {
+        var waited = outbox.some(function (pending) { return pending.id === frame.id; });
         outbox = outbox.filter(function (pending) { return pending.id !== frame.id; });
+        if (waited && !frame.duplicate) { showTyping(); }
       } else if (frame.type === "error") {
         status.textContent = frame.message;
       }
@@ -222,6 +301,7 @@
     if (!text) { return; }
     input.value = "";
     disableChoices();
+    clearEnded();
     addBubble("visitor", text);
     send({ type: "message", text: text });
   });

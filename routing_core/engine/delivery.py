@@ -62,9 +62,11 @@ class Delivery:
         return channel is Channel.webchat
 
     async def dispatch(self, events: list[Event]) -> None:
+        """Outbound messages to their sender; a notice (a conversation's end) to the web
+        chat sockets open on it, the only channel that shows one."""
         by_channel: dict[Channel, list[Event]] = defaultdict(list)
         for event in events:
-            if event.channel is not None:
+            if event.type == "outbound" and event.channel is not None:
                 by_channel[event.channel].append(event)
         for channel, batch in by_channel.items():
             sender = self.senders.get(channel)
@@ -72,3 +74,6 @@ class Delivery:
                 log.warning("no sender for %s: %d message(s) stay pending", channel, len(batch))
                 continue
             await sender.dispatch(batch)
+        for event in events:  # after the messages they follow
+            if event.type != "outbound" and event.channel is Channel.webchat:
+                self.hub.publish(event)

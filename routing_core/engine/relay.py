@@ -86,10 +86,12 @@ class EventRelay:
 
 
 def webchat_relay(store: Store, hub: LocalHub, origin: str) -> EventRelay:
-    """Web chat messages written elsewhere (a timer, an agent) to this process's sockets."""
+    """Web chat messages written elsewhere (a timer, an agent), and the end of their
+    conversations, to this process's sockets."""
 
     async def publish(event: Event) -> None:
         hub.publish(event)
 
     return EventRelay("web chat messages", store, origin,
-                      {"type": "outbound", "channel": Channel.webchat.value}, publish)
+                      {"type": {"$in": ["outbound", "end"]}, "channel": Channel.webchat.value},
+                      publish)

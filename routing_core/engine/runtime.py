@@ -391,7 +391,7 @@ class Runtime:
         if committed is None:
             log.warning("interaction %s: lease lost; another worker takes over", interaction.id)
             return None
-        await self.delivery.dispatch(outbound)
+        await self.delivery.dispatch(outbound + [e for e in journal.events if e.type == "end"])
         for listener in self._listeners:
             try:
                 await listener(interaction, journal.events)
@@ -469,7 +469,8 @@ class Runtime:
         interaction.wake_at = None
         interaction.ended_at = now
         interaction.end_reason = reason
-        journal.add("end", None, reason=reason)
+        # on the conversation's channel: a web chat widget shows that it ended
+        journal.add("end", None, reason=reason).channel = interaction.channel
 
     async def _after_end(
         self, interaction: Interaction, committed: dict[str, Any], now: datetime

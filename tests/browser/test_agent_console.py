@@ -117,6 +117,9 @@ async def test_an_agent_answers_a_customer_and_ends_with_the_end_routing(
         await chat.screenshot(path=shot("03-customer-queued"))
 
         await expect(console.get_by_test_id("conversation")).to_have_count(1)
+        # the contact as a person reads it, with its channel, not an opaque visitor id
+        await expect(console.get_by_test_id("conversation")).to_contain_text("Web chat visitor …")
+        await expect(console.get_by_test_id("conversation")).to_contain_text("Web chat")
         history = console.get_by_test_id("history")
         await expect(history.get_by_text("Hello, my parcel is late")).to_be_visible()
         await expect(history.get_by_text("Assigned to " + email, exact=False)).to_be_visible()
@@ -126,7 +129,13 @@ async def test_an_agent_answers_a_customer_and_ends_with_the_end_routing(
         await expect(history.get_by_text("Order 1234, sent last week")).to_be_visible()
         await console.get_by_test_id("reply").fill("Sorry about that! It leaves today.")
         await console.get_by_test_id("send").click()
-        await expect(bot.filter(has_text="Sorry about that! It leaves today.")).to_be_visible()
+        # a person answers: the widget says who, apart from the bot's messages
+        answer = chat.locator(".sr-agent").filter(has_text="Sorry about that! It leaves today.")
+        await expect(answer).to_be_visible()
+        await expect(chat.locator(".sr-sender").last).to_contain_text(f"Agent-{tag} (agent)")
+        await expect(chat.locator(".sr-sender .sr-avatar").last).to_have_text("A")
+        await expect(bot.filter(has_text="Sorry about that!")).to_have_count(0)
+        await expect(chat.get_by_text(email)).to_have_count(0)  # never the agent's e-mail
         await expect(history.get_by_text("Sorry about that! It leaves today.")).to_be_visible()
         await console.screenshot(path=shot("04-agent-conversation"))
         await chat.screenshot(path=shot("05-customer-answered"))

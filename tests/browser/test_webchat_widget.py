@@ -1,8 +1,10 @@
-"""The web chat widget in Debian's Chromium: buttons, a timer's message, reload resumes."""
+"""The web chat widget in Debian's Chromium: buttons, a timer's message, reload resumes,
+the conversation's end shown with a way to start again."""
 
 from __future__ import annotations
 
 import pytest
+from playwright.async_api import expect
 
 from tests.browser.conftest import Server, shot_path
 
@@ -21,7 +23,7 @@ TREE = {
          "next": {"next": "brew"}},
         {"id": "coffee", "type": "message", "params": {"text": "Coffee it is."},
          "next": {"next": None}},
-        {"id": "brew", "type": "pause", "params": {"seconds": 1}, "next": {"next": "ready"}},
+        {"id": "brew", "type": "pause", "params": {"seconds": 3}, "next": {"next": "ready"}},
         {"id": "ready", "type": "message", "params": {"text": "Your tea is ready."},
          "next": {"next": None}},
     ],
@@ -50,12 +52,26 @@ async def test_a_visitor_clicks_a_choice_and_the_conversation_survives_a_reload(
     await chat.get_by_role("button", name="Send").click()
     await chat.get_by_role("button", name="Tea").click()
     await chat.get_by_text("Tea it is, brewing…").wait_for()
+    # written while the bot brews: accepted, and "typing" until the bot says something
+    await chat.get_by_label("Message").fill("are you there?")
+    await chat.get_by_role("button", name="Send").click()
+    await expect(chat.get_by_test_id("sr-typing")).to_have_count(1)
     await chat.get_by_text("Your tea is ready.").wait_for()  # pushed by the pause's timer
+    ended = chat.get_by_test_id("sr-ended")
+    await expect(ended).to_contain_text("This conversation has ended.")  # the tree ended
+    await expect(chat.get_by_test_id("sr-typing")).to_have_count(0)  # answered: no typing
     await page.screenshot(path=shot_path("webchat-conversation"))
     await page.reload()
     await chat.get_by_text("online").wait_for()
     await chat.get_by_text("Your tea is ready.").wait_for()  # the history came back
     bubbles = await chat.locator(".sr-msg").all_inner_texts()
     assert bubbles == ["hello", "Tea or coffee?", "Tea", "Tea it is, brewing…",
-                       "Your tea is ready."]
+                       "are you there?", "Your tea is ready."]
     assert await chat.get_by_role("button", name="Coffee").is_disabled()
+    await expect(ended).to_have_count(1)  # still ended after the reload
+    await ended.get_by_role("button", name="Start again").click()
+    await expect(ended).to_have_count(0)
+    await chat.get_by_label("Message").fill("hello again")
+    await chat.get_by_role("button", name="Send").click()
+    await expect(chat.get_by_text("Tea or coffee?")).to_have_count(2)  # a new conversation
+    await page.screenshot(path=shot_path("webchat-started-again"))

@@ -55,7 +55,8 @@ async def test_a_visitor_talks_to_a_routing(app, services):
         await socket.send_json({"type": "message", "text": "42", "id": "m4"})
         assert (await receive(socket))["text"] == "42 is a fine age for tea."
         last = await receive(socket)
-        assert last["text"] == "Bye!"
+        assert last["text"] == "Bye!" and last["from"] == "bot"
+        assert await receive(socket, "ended") == {"type": "ended", "reason": "end of tree"}
     await services.runtime.idle()
     interactions = await services.store.interactions.all({"contact": "visitor-0001"})
     assert [i.status for i in interactions] == ["ended"]
@@ -72,6 +73,11 @@ async def test_a_visitor_talks_to_a_routing(app, services):
     async with client.websocket(path) as socket:
         texts = [(await receive(socket))["text"] for _ in range(4)]
     assert texts == ["How old are you?", "A number, please.", "42 is a fine age for tea.", "Bye!"]
+    # a page opened again shows the conversation, and that it ended
+    async with client.websocket(f"/chat/web/ws?visitor=visitor-0001&key={first['key']}"
+                                ) as socket:
+        again = await receive(socket, "history")
+    assert again["ended"] is True and again["messages"][-1]["text"] == "Bye!"
     # with the visitor id alone (which agents and lists show), nobody reads or writes as them
     someone_elses = await keyed_history(client, "visitor-9999", "")
     for key in ("", "wrong-key-of-the-right-length-1234", someone_elses):

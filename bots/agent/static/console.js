@@ -211,7 +211,11 @@
     });
   }
 
-  function who(view) { return view.contact_name || view.contact; }
+  // a name (given by the channel or collected by the routing), never a bare visitor id
+  function who(view) { return view.contact_shown || view.contact_name || view.contact; }
+  var CHANNELS = { webchat: "Web chat", whatsapp: "WhatsApp", telegram: "Telegram",
+    messenger: "Messenger" };
+  function channelName(view) { return CHANNELS[view.channel] || view.channel; }
 
   function lastText(known) {
     for (var i = known.events.length - 1; i >= 0; i -= 1) {
@@ -237,7 +241,7 @@
       name.textContent = who(known.view);
       var channel = document.createElement("span");
       channel.className = "ac-chip";
-      channel.textContent = known.view.channel;
+      channel.textContent = channelName(known.view);
       var preview = document.createElement("span");
       preview.className = "ac-preview";
       preview.textContent = lastText(known);
@@ -306,7 +310,7 @@
     $("placeholder").hidden = Boolean(known);
     if (!known) { return; }
     $("thread-title").textContent = who(known.view);
-    $("thread-sub").textContent = known.view.channel +
+    $("thread-sub").textContent = channelName(known.view) +
       (known.view.contact_name ? " · " + known.view.contact : "") + " · since " +
       new Date(known.view.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     var history = $("history");
