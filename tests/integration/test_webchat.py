@@ -95,7 +95,8 @@ async def keyed_history(client: Any, visitor: str, key: str) -> str:
 
 async def test_a_message_committed_by_another_process_reaches_the_open_socket(app, services):
     """The pause's timer fires in another process (another runtime, its clock a minute
-    ahead): its message comes to this process's socket through the change stream relay."""
+    ahead): its message, and the conversation's end, come to this process's socket
+    through the change stream relay."""
     from datetime import UTC, datetime, timedelta
 
     from routing_core.engine.delivery import Delivery, LocalHub
@@ -119,6 +120,8 @@ async def test_a_message_committed_by_another_process_reaches_the_open_socket(ap
         assert await other_process.wake_due() == 1
         await other_process.idle()
         assert (await receive(socket))["text"] == "Here I am."
+        # the other process ended the conversation: the widget learns it the same way
+        assert (await receive(socket, "ended"))["reason"] == "end of tree"
 
 
 ECHO = tree(
