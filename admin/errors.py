@@ -12,6 +12,7 @@ from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
 from routing_core.infra.errors import DomainError
+from routing_core.infra.sentences import invalid
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,8 @@ def error_body(status: int, code: str, message: str, field: str | None = None) -
 
 def _first_problem(error: Exception) -> tuple[str, str | None]:
     if isinstance(error, ValidationError):
-        problem = error.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"]) or None
-        message = problem["msg"].removeprefix("Value error, ")  # pydantic's, not ours
-        return (f"{field}: {message}" if field else message), field
+        said = invalid(error)  # in words, not the library's
+        return said.message, said.field
     return str(error), None
 
 

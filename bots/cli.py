@@ -21,6 +21,7 @@ from bots.logging_setup import configure_logging
 from bots.secret_key import SecretKeyError, check_opens_stored_credentials, secret_key_for
 from config import Settings, SettingsError, load_settings
 from routing_core.infra.errors import DomainError
+from routing_core.infra.sentences import invalid
 from routing_core.model.audit import Actor
 from routing_core.model.users import AgentProfile
 from routing_core.services import Services
@@ -271,10 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smart-routing: {getattr(error, 'message', error)}", file=sys.stderr)
         return 2
     except ValidationError as error:  # a value the records refuse: its field, in a sentence
-        problem = error.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"]) or "a value"
-        message = problem["msg"].removeprefix("Value error, ")
-        print(f"smart-routing: {field}: {message}", file=sys.stderr)
+        print(f"smart-routing: {invalid(error).message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -10,13 +11,7 @@ from quart import redirect, render_template, request
 
 from admin.context import viewer_zone, viewer_zone_name
 from admin.pages.security import safe_next
-
-FRIENDLY = {
-    "string_pattern_mismatch": "use letters, digits, '_', '.' or '-', starting with a letter "
-    "or a digit",
-    "missing": "required",
-    "string_too_short": "required",
-}
+from routing_core.infra.sentences import sentence
 
 
 def when(moment: datetime | None, with_zone: bool = True) -> str:
@@ -45,7 +40,27 @@ def time_of(moment: datetime) -> str:
 
 
 async def page(template: str, status: int = 200, **context: Any) -> Any:
+    if isinstance(context.get("errors"), dict):
+        context["errors"] = {name: beside(name, message)
+                             for name, message in context["errors"].items()}
     return await render_template(f"admin/{template}", **context), status
+
+
+ABOUT = re.compile(r"^([\w.]+): (.+)$", re.S)
+
+
+def beside(name: str, message: str) -> str:
+    """An error shown next to its field does not name the field again ("name: required"
+    beside Name reads "required"); one about a part of it keeps that part's name."""
+    said = ABOUT.match(message)
+    if said is None or name == "form":
+        return message
+    about, rest = said.groups()
+    if about == name:
+        return rest
+    if about.startswith(name + "."):
+        return f"{about[len(name) + 1:].replace('_', ' ')}: {rest}"
+    return message
 
 
 def back_to(default: str, form: Any = None) -> Any:
@@ -62,7 +77,7 @@ def validated(model: type[BaseModel], data: dict[str, Any]) -> tuple[Any, dict[s
         errors: dict[str, str] = {}
         for problem in error.errors():
             field = ".".join(str(part) for part in problem["loc"]) or "form"
-            errors.setdefault(field, FRIENDLY.get(problem["type"], problem["msg"]))
+            errors.setdefault(field, sentence(problem))
         return None, errors
 
 

@@ -72,6 +72,16 @@ def known_timezone(name: str | None) -> str | None:
     return name
 
 
+def role_name(name: str) -> str:
+    """A role's name: what users' role lists hold, so never blank."""
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("a role needs a name", field="name")
+    if len(name) > 100:
+        raise Invalid("at most 100 characters", field="name")
+    return name
+
+
 def check_permissions(permissions: list[str]) -> list[str]:
     unknown = sorted(set(permissions) - set(ALL_PERMISSIONS))
     if unknown:
@@ -267,6 +277,7 @@ class Accounts:
         await self.store.audit.record_change(actor, "user.delete", "user", user_id)
 
     async def create_role(self, actor: Actor, name: str, permissions: list[str]) -> Role:
+        name = role_name(name)
         role = Role(name=name, permissions=check_permissions(permissions))
         await self._may_grant_permissions(actor, role.permissions)
         try:
@@ -281,6 +292,8 @@ class Accounts:
         role = await self.store.roles.get(role_id)
         if role.builtin:
             raise Conflict(f"the built-in role {role.name!r} cannot be changed", code="builtin")
+        if "name" in changes:
+            changes["name"] = role_name(changes["name"])
         if "permissions" in changes:
             changes["permissions"] = check_permissions(changes["permissions"])
             await self._may_grant_permissions(actor, changes["permissions"])

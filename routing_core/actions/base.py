@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from routing_core.infra.errors import Invalid
+from routing_core.infra.sentences import invalid
 
 if TYPE_CHECKING:
     from routing_core.actions.context import RunContext
@@ -122,10 +123,7 @@ def parse_params(type_key: str, raw: dict[str, Any]) -> BaseModel:
     try:
         return kind.Params.model_validate(raw)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        field = f"params.{where}" if where else "params"
-        raise Invalid(f"{field}: {first['msg']}", field=field) from None
+        raise invalid(error, prefix="params") from None
 
 
 def validate_params(type_key: str, raw: dict[str, Any]) -> dict[str, Any]:

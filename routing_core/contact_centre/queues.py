@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Invalid
 from routing_core.infra.revisions import require_revision
+from routing_core.infra.sentences import invalid
 from routing_core.model.audit import Actor
 from routing_core.model.queues import Queue
 from routing_core.store import Store
@@ -46,9 +47,7 @@ class Queues:
         try:
             return Queue.model_validate(dict(data))
         except ValidationError as error:
-            problem = error.errors()[0]
-            field = ".".join(str(part) for part in problem["loc"]) or None
-            raise Invalid(f"{field}: {problem['msg']}", field=field) from None
+            raise invalid(error) from None
 
     async def create(self, actor: Actor, **data: Any) -> Queue:
         queue = await self._checked(self._built(data))

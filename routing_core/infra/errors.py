@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+# a value quoted back in full would bury the sentence (a 5,000-character name)
+LONG_QUOTE = re.compile(r"(?<![^\s(:])(['\"])([^'\"\n]{40})[^'\"\n]{10,}\1(?=$|[\s,.;:)])")
+
 
 class DomainError(Exception):
     """A request the domain refuses; ``code`` is stable, ``message`` is for people."""
@@ -10,6 +15,8 @@ class DomainError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        message = LONG_QUOTE.sub(lambda found: f"{found.group(1)}{found.group(2)}…"
+                                 f"{found.group(1)}", message)
         super().__init__(message)
         self.message = message
         self.field = field

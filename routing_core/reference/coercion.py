@@ -14,6 +14,7 @@ import bson
 from pydantic import BaseModel, ValidationError
 
 from routing_core.infra.errors import Invalid
+from routing_core.infra.sentences import invalid
 from routing_core.model.reference import (
     FieldType,
     VariableType,
@@ -195,9 +196,6 @@ def build(model: type[ModelT], data: Mapping[str, Any]) -> ModelT:
     try:
         return model.model_validate(dict(data))
     except ValidationError as error:
-        problem = error.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"]) or None
-        message = f"{field}: {problem['msg']}" if field else problem["msg"]
-        raise Invalid(message, field=field) from None
+        raise invalid(error) from None
 
 

@@ -18,6 +18,7 @@ from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, Invalid, NotFound
 from routing_core.infra.revisions import changed_meanwhile, revision_filter
 from routing_core.infra.secrets_box import SecretsBox
+from routing_core.infra.sentences import invalid
 from routing_core.model.audit import Actor
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import Channel
@@ -148,9 +149,7 @@ class EntryPoints:
         try:  # validated as a whole: a change must leave a record every reader accepts
             updated = EntryPoint.model_validate({**current.model_dump(), **changes})
         except ValidationError as error:
-            problem = error.errors()[0]
-            field = ".".join(str(part) for part in problem["loc"])
-            raise Invalid(f"{field}: {problem['msg']}", field=field) from None
+            raise invalid(error) from None
         await self._check(updated, merged_credentials)
         if hook := self.hooks.get(updated.channel):
             merged_credentials.update(await hook(updated, merged_credentials) or {})

@@ -1,0 +1,82 @@
+"""A validation library's complaint, said as a person would say it next to the field.
+
+Pydantic's messages ("String should have at most 200 characters", "Input should be
+'start' or 'end'", "Field required") read like a dump and name types, not needs. Every
+place that turns a ``ValidationError`` into something a person reads — the API's 422,
+a form's field error, the CLI — goes through ``sentence`` so they all say "at most 200
+characters", "choose start or end", "required".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from routing_core.infra.errors import Invalid
+
+FIXED = {
+    "missing": "required",
+    "int_parsing": "a whole number", "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number", "float_type": "a number", "decimal_parsing": "a number",
+    "bool_parsing": "yes or no", "bool_type": "yes or no",
+    "string_type": "text", "list_type": "a list", "dict_type": "an object",
+    "model_type": "an object", "model_attributes_type": "an object",
+    "extra_forbidden": "not a field this accepts",
+    "json_invalid": "not valid JSON", "json_type": "not valid JSON",
+    "url_parsing": "a web address such as https://example.com",
+    "url_scheme": "a web address such as https://example.com",
+    "string_pattern_mismatch": "use letters, digits, '_', '.' or '-', starting with a "
+                               "letter or a digit",
+    "uuid_parsing": "an identifier", "none_required": "must be left empty",
+}
+
+
+def sentence(problem: Mapping[str, Any]) -> str:
+    """What one pydantic error means for the person who typed the value."""
+    kind = str(problem.get("type", ""))
+    ctx = problem.get("ctx") or {}
+    if kind in FIXED:
+        return FIXED[kind]
+    if kind == "string_too_short":
+        least = ctx.get("min_length", 1)
+        return "required" if least <= 1 else f"at least {least} characters"
+    if kind == "string_too_long":
+        return f"at most {ctx.get('max_length')} characters"
+    if kind == "too_short":
+        return f"at least {ctx.get('min_length')} item{'s' if ctx.get('min_length') != 1 else ''}"
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length')} items"
+    if kind in ("enum", "literal_error"):
+        return "choose " + str(ctx.get("expected", "one of the options")).replace("'", "")
+    bounds = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+              "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"{words} {ctx.get(key)}"
+    if kind.startswith("datetime"):
+        return "a date and time such as 2030-01-31T17:00"
+    if kind.startswith("date"):
+        return "a date such as 2030-01-31"
+    if kind.startswith("time"):
+        return "a time such as 09:30"
+    message = str(problem.get("msg", "not accepted"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message
+
+
+def field_of(problem: Mapping[str, Any], prefix: str = "") -> str | None:
+    """The dotted path of the field a problem is about (``prefix`` before it)."""
+    where = ".".join(str(part) for part in problem.get("loc", ()))
+    return ".".join(part for part in (prefix, where) if part) or None
+
+
+def invalid(error: ValidationError, prefix: str = "") -> Invalid:
+    """The first problem of ``error`` as a 422: "field: sentence", naming the field."""
+    problem = error.errors()[0]
+    field = field_of(problem, prefix)
+    said = sentence(problem)
+    return Invalid(f"{field}: {said}" if field else said, field=field)
