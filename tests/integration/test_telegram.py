@@ -85,14 +85,16 @@ def button_update(update_id: int, query_id: str, data: str, message: dict[str, A
 
 
 async def deliver(app: Quart, fake: FakeTelegram, entry_point_id: str, update: Any,
-                  headers: dict[str, str] | None = None, raw: bytes | None = None) -> Any:
-    """POST the update as Telegram does: to the registered URL, with the registered secret."""
-    hook = fake.webhooks[TOKEN]
+                  headers: dict[str, str] | None = None, raw: bytes | None = None,
+                  token: str = TOKEN) -> Any:
+    """POST the update as Telegram does: to the URL registered with ``token``, with the
+    registered secret."""
+    hook = fake.webhooks[token]
     assert hook.url == f"{PUBLIC_URL}/webhooks/telegram/{entry_point_id}"
     path = hook.url.removeprefix(PUBLIC_URL)
     return await app.test_client().post(
         path, data=raw if raw is not None else json.dumps(update).encode(),
-        headers=headers if headers is not None else fake.webhook_headers(TOKEN),
+        headers=headers if headers is not None else fake.webhook_headers(token),
     )
 
 
@@ -402,10 +404,8 @@ async def test_a_new_token_is_used_on_the_next_send_in_every_process(app, api, s
         await settle(services, lambda: asyncio.sleep(0, entry_point["id"] not in cached))
         fake.tokens = {new_token}
         try:
-            response = await other.test_client().post(
-                fake.webhooks[new_token].url.removeprefix(PUBLIC_URL),
-                data=json.dumps(text_update(531, "tea")).encode(),
-                headers=fake.webhook_headers(new_token))
+            response = await deliver(other, fake, entry_point["id"], text_update(531, "tea"),
+                                     token=new_token)
             assert response.status_code == 200
             sends = await fake.wait_for("sendMessage", 2)
             await asyncio.sleep(0.2)  # nothing else follows
@@ -432,10 +432,8 @@ async def test_a_token_refused_is_checked_against_the_stored_one_before_giving_u
     services.store.entry_points._recent[entry_point["id"]] = (time.monotonic(), stale)
     fake.tokens = {new_token}
     try:
-        response = await app.test_client().post(
-            fake.webhooks[new_token].url.removeprefix(PUBLIC_URL),
-            data=json.dumps(text_update(540, "tea")).encode(),
-            headers=fake.webhook_headers(new_token))
+        response = await deliver(app, fake, entry_point["id"], text_update(540, "tea"),
+                                 token=new_token)
         assert response.status_code == 200
         await fake.wait_for("sendMessage", 2)
         await services.runtime.idle()
