@@ -91,6 +91,17 @@ class Drawing:
     edges: list[Edge]
     marks: list[Mark]
     detached_labels: list[tuple[float, float]]
+    # the same walk as an indented list: a large tree is read and travelled through it
+    outline: list[OutlineRow] = field(default_factory=list)
+
+
+@dataclass
+class OutlineRow:
+    depth: int
+    kind: str  # action | goto
+    action_id: str
+    title: str
+    branch: str  # the branch of the parent that leads here ("" for a root)
 
 
 def _roots(tree: Tree, reached: set[str]) -> list[str]:
@@ -251,6 +262,14 @@ def draw(tree: Tree) -> Drawing:
                 target=slot.action.id if slot.action else None,
                 target_title=action_title(slot.action) if slot.action else "",
             ))
+    outline: list[OutlineRow] = []
+    for slot in slots:
+        if slot.kind == "end" or slot.action is None:
+            continue  # an unlinked branch: nothing to read or go to
+        parent = slot.parent.action if slot.parent is not None else None
+        named = parent is not None and (len(parent.next) > 1 or slot.branch != "next")
+        outline.append(OutlineRow(slot.depth, slot.kind, slot.action.id,
+                                  action_title(slot.action), (slot.branch or "") if named else ""))
     depth = max((slot.depth for slot in slots), default=0)
     width = max((root.left + root.span for root in roots), default=BOX_WIDTH) + MARGIN
     labels = [(root.left, float(MARGIN + 14)) for root in roots if id(root) in detached]
@@ -261,4 +280,5 @@ def draw(tree: Tree) -> Drawing:
         edges=edges,
         marks=marks,
         detached_labels=labels,
+        outline=outline,
     )

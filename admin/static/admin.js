@@ -51,6 +51,7 @@
   }
 
   var zoom = 1;
+  var LEGIBLE = 0.5;
   function applyZoom(svg) {
     svg.setAttribute("width", String(Math.round(svg.dataset.width * zoom)));
     svg.setAttribute("height", String(Math.round(svg.dataset.height * zoom)));
@@ -68,10 +69,31 @@
       var box = document.querySelector("[data-tree-scroll]");
       var across = (box.clientWidth - 8) / svg.dataset.width;
       var down = (box.clientHeight - 8) / svg.dataset.height;
-      zoom = Math.max(Math.min(across, down, 1), 0.2);
+      // never below what can be read: a larger tree is travelled by dragging it, or
+      // through its outline
+      zoom = Math.max(Math.min(across, down, 1), LEGIBLE);
     }
     applyZoom(svg);
   }
+
+  // drag the tree to move around it (pan), as on a map; a click on a box still opens it
+  var dragging = null;
+  document.addEventListener("pointerdown", function (event) {
+    var box = event.target.closest && event.target.closest("[data-tree-scroll]");
+    if (!box || event.button !== 0 || event.target.closest("a, button")) { return; }
+    dragging = { box: box, x: event.clientX, y: event.clientY,
+      left: box.scrollLeft, top: box.scrollTop };
+    box.classList.add("panning");
+  });
+  document.addEventListener("pointermove", function (event) {
+    if (!dragging) { return; }
+    dragging.box.scrollLeft = dragging.left - (event.clientX - dragging.x);
+    dragging.box.scrollTop = dragging.top - (event.clientY - dragging.y);
+  });
+  document.addEventListener("pointerup", function () {
+    if (dragging) { dragging.box.classList.remove("panning"); }
+    dragging = null;
+  });
 
   document.addEventListener("click", function (event) {
     var target = event.target.closest("[data-open-dialog], [data-close-dialog], [data-add-row], [data-remove-row], [data-zoom]");
