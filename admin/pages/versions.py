@@ -287,7 +287,18 @@ async def _params_form(type_key: str, values: dict[str, Any] | None,
     for shown in fields:
         if shown.key in named and shown.key in NAMED_RECORDS:
             await _chosen_from_the_records(shown, NAMED_RECORDS[shown.key])
+        elif type_key == "to_user" and shown.key == "user":
+            await _agents_suggested(shown)
     return fields, form_error
+
+
+async def _agents_suggested(shown: Any) -> None:
+    """The agent to offer to: picked among the agents, or a template (the contact's
+    adviser, read from the CRM) — so suggested, not imposed."""
+    agents = await services().store.users.all({"agent": {"$ne": None}, "active": True})
+    shown.options = sorted(agent.email for agent in agents)
+    shown.help = ("An agent's e-mail (the list suggests them), or a template such as "
+                  "{{ contact.adviser }}.")
 
 
 async def _chosen_from_the_records(shown: Any, record: NamedRecord) -> None:

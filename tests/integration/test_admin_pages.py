@@ -24,6 +24,7 @@ from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import Channel, Inbound
 from routing_core.model.routing import RoutingType, VersionStatus
 from routing_core.model.tree import Tree
+from routing_core.model.users import AgentProfile
 from routing_core.routing import tree_edits
 from routing_core.services import Services
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -801,6 +802,11 @@ async def test_queues_and_routings_are_chosen_from_those_that_exist(
     _, text, _ = await admin.get(f"{add}&type=to_smart_routing")
     assert '<option value="sales"' in text and ">Sales (sales)</option>" in text
 
+    await services.accounts.create_user(None, email="ada@example.com",
+                                        password="a long password", roles=[],
+                                        agent=AgentProfile(queues=[], capacity=2))
+    _, text, _ = await admin.get(f"{add}&type=to_user")  # suggested, a template still allowed
+    assert 'list="p.user-choices"' in text and '<option value="ada@example.com">' in text
     added = await services.trees.add(ACTOR, version.id, after=version.tree.start,
                                      type="to_queue", params={"queue": "Closed desk"})
     _, text, _ = await admin.get(f"/admin/versions/{version.id}?action={added.id}")
