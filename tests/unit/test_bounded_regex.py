@@ -17,7 +17,10 @@ from routing_core.expressions.conditions import holds
 from routing_core.expressions.values import MAX_INPUT, MAX_PATTERN, RegexTimeout, bounded_match
 from routing_core.infra.errors import Invalid
 
-PATIENCE = 0.5  # seconds: the limit is 0.05 s of matching, plus compiling
+# seconds: the limit is 0.05 s of matching, plus compiling. Far above it, so that a busy
+# 2-core machine (a pause of the collector, another process) cannot fail it, and far below
+# what an unbounded catastrophic pattern takes here (hours: 2**40 steps for "(a+)+$")
+PATIENCE = 2.0
 
 CATASTROPHIC = [
     ("(a+)+$", "a" * 40 + "!"),
