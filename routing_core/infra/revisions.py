@@ -12,27 +12,29 @@ from __future__ import annotations
 from routing_core.infra.errors import Conflict, Invalid
 
 
-def require_revision(expected: object, current: int, what: str) -> None:
-    """Refuse unless ``expected`` (None or "": the caller did not say) is ``current``."""
+def revision_read(expected: object) -> int | None:
+    """The revision an editor said it read (None or "": it did not say)."""
     if expected is None or expected == "":
-        return
+        return None
     try:
-        read = int(str(expected))
+        return int(str(expected))
     except ValueError:
         raise Invalid("revision: a whole number", field="revision") from None
-    if read != current:
+
+
+def require_revision(expected: object, current: int, what: str) -> None:
+    """Refuse unless the revision the editor read, when it says one, is ``current``."""
+    read = revision_read(expected)
+    if read is not None and read != current:
         raise changed_meanwhile(what)
 
 
 def revision_filter(expected: object) -> dict[str, object]:
     """What a conditional update adds to its filter for the revision the editor read
     (nothing when not given); records written before they had a revision count as 0."""
-    if expected is None or expected == "":
+    read = revision_read(expected)
+    if read is None:
         return {}
-    try:
-        read = int(str(expected))
-    except ValueError:
-        raise Invalid("revision: a whole number", field="revision") from None
     return {"revision": {"$in": [0, None]}} if read == 0 else {"revision": read}
 
 
