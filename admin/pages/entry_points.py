@@ -16,7 +16,7 @@ from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page, validated
 from admin.schemas.interactions import EntryPointIn, EntryPointOut, EntryPointPatch
 from routing_core.infra.errors import DomainError
-from routing_core.model.entry_point import EntryPoint
+from routing_core.model.entry_point import Consent, EntryPoint
 from routing_core.model.interaction import Channel
 from routing_core.model.routing import RoutingType
 from routing_core.routing.entry_points import REQUIRED_CREDENTIALS
@@ -33,6 +33,34 @@ ADDRESS_HELP = {
     Channel.webchat: "The chat module's key, used in the widget's URL.",
 }
 FIELDS = ("name", "channel", "address", "mode", "start_routing", "end_routing", "fallback_text")
+KEYWORD_FIELDS = ("opt_out_keywords", "opt_in_keywords")
+CONSENT_FIELDS = (*KEYWORD_FIELDS, "opt_out_reply", "opt_in_reply")
+
+
+def _consent_values(consent: Consent) -> dict[str, str]:
+    """The consent settings as the form shows them: keywords separated by commas."""
+    shown = consent.model_dump()
+    return {f"consent.{name}": ", ".join(shown[name]) if name in KEYWORD_FIELDS
+            else shown[name] for name in CONSENT_FIELDS}
+
+
+def _consent_of(form: Any) -> dict[str, Any]:
+    typed = {name: form.get(f"consent.{name}", "") for name in CONSENT_FIELDS}
+    return {name: [word.strip() for word in value.split(",") if word.strip()]
+            if name in KEYWORD_FIELDS else value.strip() for name, value in typed.items()}
+
+
+def _beside_consent(errors: dict[str, str]) -> dict[str, str]:
+    """A keyword's error beside its list (``consent.opt_out_keywords.2``), one about both
+    lists (``consent``) beside the first."""
+    placed: dict[str, str] = {}
+    for field, message in errors.items():
+        place = "consent.opt_out_keywords" if field == "consent" else field
+        for name in CONSENT_FIELDS:
+            if place.startswith(f"consent.{name}."):
+                place = f"consent.{name}"
+        placed.setdefault(place, message)
+    return placed
 
 
 def _out(entry_point: EntryPoint) -> EntryPointOut:
@@ -58,9 +86,16 @@ def _read(form: Any, channel: str) -> tuple[dict[str, Any], dict[str, str]]:
     values = {name: form.get(name, "").strip() for name in FIELDS}
     values = {name: value for name, value in values.items()
               if value or name in ("name", "address", "start_routing")}
+    values["consent"] = _consent_of(form)
     names = REQUIRED_CREDENTIALS.get(Channel(channel), ()) if channel in CHANNELS else ()
     typed = {name: form.get(f"credentials.{channel}.{name}", "") for name in names}
     return values, {name: value for name, value in typed.items() if value}
+
+
+def _shown(values: dict[str, Any], form: Any) -> dict[str, Any]:
+    """What the form shows back after a refusal: what was typed."""
+    return {**{key: value for key, value in values.items() if key != "consent"},
+            **{f"consent.{name}": form.get(f"consent.{name}", "") for name in CONSENT_FIELDS}}
 
 
 @blueprint.get("")
@@ -86,7 +121,7 @@ async def new() -> Any:
     given = {name: request.args[name][:100] for name in ("channel", "mode", "start_routing")
              if request.args.get(name)}
     return await _form_page(None, {"channel": Channel.webchat.value, "mode": "production",
-                                   **given}, {})
+                                   **_consent_values(Consent()), **given}, {})
 
 
 @blueprint.post("/new")
@@ -105,7 +140,7 @@ async def create() -> Any:
         else:
             await flash(f"Entry point {entry_point.name} created.", "success")
             return redirect(url_for("pages.entry_points.index"))
-    return await _form_page(None, values, errors, 422)
+    return await _form_page(None, _shown(values, form), _beside_consent(errors), 422)
 
 
 @blueprint.get("/<entry_point_id>")
@@ -114,7 +149,7 @@ async def edit(entry_point_id: str) -> Any:
     entry_point = await services().store.entry_points.get(entry_point_id)
     values = entry_point.model_dump(include=set(FIELDS))
     values["channel"], values["mode"] = entry_point.channel.value, entry_point.mode.value
-    return await _form_page(entry_point, values, {})
+    return await _form_page(entry_point, values | _consent_values(entry_point.consent), {})
 
 
 @blueprint.post("/<entry_point_id>")
@@ -141,8 +176,9 @@ async def update(entry_point_id: str) -> Any:
         else:
             await flash(f"Entry point {values.get('name', entry_point.name)} saved.", "success")
             return redirect(url_for("pages.entry_points.index"))
-    shown = values | {"channel": entry_point.channel.value, "revision": form.get("revision")}
-    return await _form_page(entry_point, shown, errors, status)
+    shown = _shown(values, form) | {"channel": entry_point.channel.value,
+                                     "revision": form.get("revision")}
+    return await _form_page(entry_point, shown, _beside_consent(errors), status)
 
 
 @blueprint.post("/<entry_point_id>/delete")

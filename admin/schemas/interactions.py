@@ -8,7 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from admin.schemas.common import Strict, refuse_null
-from routing_core.model.entry_point import Canary, CanaryShare, EntryPoint, EntryPointMode
+from routing_core.model.entry_point import (
+    Canary,
+    CanaryShare,
+    Consent,
+    EntryPoint,
+    EntryPointMode,
+)
 from routing_core.model.interaction import (
     Channel,
     Event,
@@ -26,6 +32,8 @@ class EntryPointIn(Strict):
     start_routing: str = Field(min_length=1, description="Routing id or reference (type start)")
     end_routing: str | None = Field(None, description="Routing id or reference (type end)")
     fallback_text: str | None = Field(None, max_length=4096)
+    consent: Consent = Field(default_factory=Consent,
+                             description="Opt-out and opt-in keywords and their replies")
     credentials: dict[str, str] = Field(default_factory=dict, description="Write-only")
 
 
@@ -36,6 +44,7 @@ class EntryPointPatch(Strict):
     start_routing: str | None = None
     end_routing: str | None = None
     fallback_text: str | None = Field(None, max_length=4096)
+    consent: Consent | None = None
     credentials: dict[str, str] | None = None
     channel: Channel | None = None  # accepted only to be refused with a clear message
     # the revision the change was made from (as read in ``EntryPointOut``): a change saved
@@ -55,6 +64,7 @@ class EntryPointOut(BaseModel):
     start_routing: str
     end_routing: str | None
     fallback_text: str | None
+    consent: Consent
     has_credentials: bool
     webhook_url: str | None = None
     canary: Canary | None = None

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from routing_core.expressions.templates import evaluate, render
 from routing_core.model.interaction import (
+    OPTED_OUT,
     DeliveryStatus,
     Event,
     Inbound,
@@ -87,12 +88,21 @@ class Journal:
             data["media_url"] = media_url
         event = self.add("outbound", action, **data)
         event.channel = self.interaction.channel
+        if self.interaction.opted_out:  # kept for the record, never sent
+            event.status = DeliveryStatus.failed
+            event.error_kind = OPTED_OUT
+            event.error = ("not sent: the contact opted out of messages; it can be sent "
+                           "again once they opt back in")
+            event.failed_at = self.now
+            return event
         event.status = DeliveryStatus.pending
         event.next_attempt_at = self.now
         return event
 
     def outbound_messages(self) -> list[Event]:
-        return [event for event in self.events if event.type == "outbound"]
+        """The messages of the step to send (not those kept because of an opt-out)."""
+        return [event for event in self.events
+                if event.type == "outbound" and event.status is DeliveryStatus.pending]
 
 
 def set_path(target: dict[str, Any], dotted: str, value: Any) -> None:

@@ -488,6 +488,12 @@ class CampaignRunner:
 
     async def _deliver(self, campaign: Campaign, target: CampaignTarget) -> None:
         async with self.concurrency:
+            if await self.store.contacts.opted_out(phone=target.phone,
+                                                   entry_point_id=campaign.entry_point_id):
+                await self._record(target, {
+                    "status": TargetStatus.opted_out.value,
+                    "last_error": "not sent: the contact opted out of messages (STOP)"})
+                return
             try:
                 text = render(campaign.message, message_scope(campaign, target))
                 if not text.strip():

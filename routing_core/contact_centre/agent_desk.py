@@ -71,7 +71,11 @@ class AgentDesk:
             raise Conflict(refusal, code="not_yours")
 
     async def send_message(self, agent: User, interaction_id: str, text: str) -> Event:
-        """The agent's reply, sent on the customer's channel through the outbox."""
+        """The agent's reply, sent on the customer's channel through the outbox; refused
+        while the customer has opted out of messages (they have to opt back in)."""
+        if (await self.held(agent.id, interaction_id)).opted_out:
+            raise Conflict("the customer opted out of messages (STOP): nothing can be sent "
+                           "until they opt back in", code="opted_out")
         sent: list[Event] = []
 
         async def post(interaction: Interaction, journal: Journal, now: datetime) -> Activation:

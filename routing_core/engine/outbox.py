@@ -26,7 +26,13 @@ from routing_core.infra.errors import Conflict, NotFound
 from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import Metrics, NoMetrics
 from routing_core.model.audit import SYSTEM, Actor
-from routing_core.model.interaction import REPORTED_FAILURE, Channel, DeliveryStatus, Event
+from routing_core.model.interaction import (
+    OPTED_OUT,
+    REPORTED_FAILURE,
+    Channel,
+    DeliveryStatus,
+    Event,
+)
 from routing_core.ports.channels import (
     BadCredentials,
     ChannelClient,
@@ -265,7 +271,14 @@ class OutboxSender:
     async def replay(self, event_id: str, actor: Actor = SYSTEM) -> Event:
         """A dead letter goes back to pending, attempts reset (audited): 404 for an unknown
         message, 409 unless it is ``failed`` (sent meanwhile, discarded, resent by someone
-        else) — the condition is the update's filter, so two operators never both resend."""
+        else) — the condition is the update's filter, so two operators never both resend.
+        A message kept because its contact opted out is sent only once they opted back in."""
+        held = await self.store.events.find(event_id)
+        if held is not None and held.error_kind == OPTED_OUT and await (
+            self.store.contacts.opted_out(phone=held.contact or "",
+                                          entry_point_id=held.entry_point_id)):
+            raise Conflict("the contact opted out of messages: it is sent again only once "
+                           "they opted back in (START)", code="opted_out")
         return await self._leave_dead_letters(event_id, actor, "outbox.replay", {
             "status": DeliveryStatus.pending.value, "attempts": 0,
             "next_attempt_at": self.clock(), "lease_until": None,

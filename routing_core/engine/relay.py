@@ -16,7 +16,7 @@ from typing import Any
 from pymongo.errors import OperationFailure, PyMongoError
 
 from routing_core.engine.delivery import LocalHub
-from routing_core.model.interaction import Channel, Event
+from routing_core.model.interaction import Channel, DeliveryStatus, Event
 from routing_core.store import Store
 from routing_core.store.change_watch import keep_watching
 
@@ -93,5 +93,6 @@ def webchat_relay(store: Store, hub: LocalHub, origin: str) -> EventRelay:
         hub.publish(event)
 
     return EventRelay("web chat messages", store, origin,
-                      {"type": {"$in": ["outbound", "end"]}, "channel": Channel.webchat.value},
+                      {"type": {"$in": ["outbound", "end"]}, "channel": Channel.webchat.value,
+                       "status": {"$ne": DeliveryStatus.failed.value}},  # kept: opted out
                       publish)

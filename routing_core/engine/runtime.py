@@ -21,6 +21,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from routing_core.actions.context import Journal, OutboundLimits
+from routing_core.engine.consent import CONSENT_REASONS, consent_answer
 from routing_core.engine.delivery import Delivery
 from routing_core.engine.held_messages import HeldMessages
 from routing_core.engine.interpreter import Activation, Interpreter
@@ -122,6 +123,25 @@ async def first_of_a_new_contact(runtime: Runtime, inbound: Inbound,
         return await runtime._create(inbound, now, seen=[], contact=contact)
     except DuplicateKeyError:
         return None
+
+
+async def on_timers(
+    runtime: Runtime, interaction: Interaction, journal: Journal, now: datetime
+) -> Activation:
+    """What a step does when no message of the customer is left: a due timer, or expiry."""
+    if not interaction.path and interaction.kind == "end":
+        return await runtime.interpreter.activate(interaction, "run", journal, now)
+    waiting = interaction.waiting
+    if waiting is not None and waiting.until is not None and waiting.until <= now:
+        # timers count toward expiry: a loop through a pause ends when nobody answers
+        interaction.wakes_without_reply += 1
+        if interaction.wakes_without_reply > runtime.settings.wakes_without_reply:
+            return Activation(ended=True, reason="inactivity")
+        interaction.timed_out = True
+        return await runtime.interpreter.activate(interaction, "timeout", journal, now)
+    if interaction.expires_at is not None and interaction.expires_at <= now:
+        return Activation(ended=True, reason="inactivity")
+    return Activation()
 
 
 class Runtime:
@@ -254,6 +274,7 @@ class Runtime:
             contact_name=contact.name,
             contact_phone=contact.phone,
             contact_variables=contact.variables,
+            opted_out=contact.opted_out_at is not None,
             routing_id=routing_id or "",
             **started_on(entry_point, version),
             kind=kind,  # type: ignore[arg-type]
@@ -371,7 +392,7 @@ class Runtime:
             if outcome.ended:
                 break
         if not outcome.ended:
-            outcome = await self._on_timers(interaction, journal, now)
+            outcome = await on_timers(self, interaction, journal, now)
         if outcome.ended and outcome.reason == "end of tree" and interaction.agent_id:
             # the bot part is over; the conversation stays with its agent until ended
             interaction.waiting = Waiting(action=interaction.cursor or "", kind="agent")
@@ -420,28 +441,15 @@ class Runtime:
         journal.add("inbound", None, **data)
         interaction.last_text = message.text
         interaction.wakes_without_reply = 0
+        entry_point = await self.store.entry_points.current(interaction.entry_point_id)
+        if (ended := await consent_answer(
+                self.store, entry_point, interaction, journal, message, now)) is not None:
+            return ended
         if not interaction.path:  # the first message starts the tree
             return await self.interpreter.activate(interaction, "run", journal, now, message)
         if interaction.waiting is None:
             return Activation(ended=True, reason="end of tree")
         return await self.interpreter.activate(interaction, "reply", journal, now, message)
-
-    async def _on_timers(
-        self, interaction: Interaction, journal: Journal, now: datetime
-    ) -> Activation:
-        if not interaction.path and interaction.kind == "end":
-            return await self.interpreter.activate(interaction, "run", journal, now)
-        waiting = interaction.waiting
-        if waiting is not None and waiting.until is not None and waiting.until <= now:
-            # timers count toward expiry: a loop through a pause ends when nobody answers
-            interaction.wakes_without_reply += 1
-            if interaction.wakes_without_reply > self.settings.wakes_without_reply:
-                return Activation(ended=True, reason="inactivity")
-            interaction.timed_out = True
-            return await self.interpreter.activate(interaction, "timeout", journal, now)
-        if interaction.expires_at is not None and interaction.expires_at <= now:
-            return Activation(ended=True, reason="inactivity")
-        return Activation()
 
     async def signal(self, interaction_id: str, name: str, **data: Any) -> None:
         """Resume the interaction's wait with a signal (the waiting action decides)."""
@@ -477,7 +485,8 @@ class Runtime:
     ) -> None:
         """Run the entry point's end routing; re-ingest messages that came after the end."""
         entry_point = await self.store.entry_points.current(interaction.entry_point_id)
-        if interaction.kind == "start" and entry_point.end_routing:
+        if (interaction.kind == "start" and entry_point.end_routing
+                and interaction.end_reason not in CONSENT_REASONS):  # they asked for silence
             trigger = Inbound(
                 channel=interaction.channel, entry_point_id=interaction.entry_point_id,
                 contact=interaction.contact, provider_id=f"end:{interaction.id}",

@@ -62,6 +62,7 @@ class TargetStatus(StrEnum):
     failed = "failed"  # a permanent error, or the attempts are used up
     answered = "answered"  # the contact replied to the WhatsApp message
     called = "called"  # the dialer reported the call done
+    opted_out = "opted_out"  # not sent: the contact replied STOP (or another opt-out word)
 
 
 class CampaignWindow(BaseModel):

@@ -136,6 +136,9 @@ class Interaction(Timestamped):
     # whose every attempt fails is "stuck" for operators (the commit resets both)
     step_failures: int = 0
     step_error: str | None = None
+    # the contact had opted out when it began (or did since): the bot's messages are kept
+    # as dead letters ``opted_out`` instead of sent, until the contact opts back in
+    opted_out: bool = False
 
     def refresh_state(self) -> InteractionState:
         """Derive ``state`` from the fields a step sets; the store calls it on every write."""
@@ -163,6 +166,8 @@ class DeliveryStatus(StrEnum):
 # ``Event.error_kind`` of a failure a provider reported after accepting the message
 # (a delivery report), beside the codes of the send errors (``ports.channels``).
 REPORTED_FAILURE = "delivery_report"
+# … and of a message the bot wrote to a contact who had opted out: kept, never sent
+OPTED_OUT = "opted_out"
 
 
 class Event(Record):
@@ -196,6 +201,15 @@ class Event(Record):
     reports: dict[str, datetime] = Field(default_factory=dict)  # provider status → when
 
 
+class ConsentChange(BaseModel):
+    """One opt-out or opt-in of a contact: what they wrote, when, in which conversation."""
+
+    opted_out: bool
+    at: datetime
+    keyword: str = ""
+    interaction_id: str | None = None
+
+
 class Contact(Timestamped):
     channel: Channel
     entry_point_id: str
@@ -203,3 +217,7 @@ class Contact(Timestamped):
     name: str | None = None
     phone: str | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
+    # consent: set while the contact has opted out (STOP…); campaigns and the bot's
+    # messages are not sent to them until they opt back in (START…)
+    opted_out_at: datetime | None = None
+    consent_history: list[ConsentChange] = Field(default_factory=list)

@@ -13,9 +13,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from routing_core.store.audit import AuditRepository
 from routing_core.store.campaigns import CampaignRepository, CampaignTargetRepository
 from routing_core.store.cases import CaseRepository
+from routing_core.store.contacts import ContactRepository
 from routing_core.store.crm import CrmCardRepository, CrmObjectRepository, CrmTypeRepository
 from routing_core.store.interactions import (
-    ContactRepository,
     EntryPointRepository,
     EventRepository,
     InteractionRepository,

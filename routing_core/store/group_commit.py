@@ -20,6 +20,7 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 MAX_GROUP = 500
+DUPLICATE_KEY = 11000  # the server's code for a write refused by a unique index
 
 
 def failures_by_index(error: BulkWriteError,

@@ -1,4 +1,4 @@
-"""Interactions, their events, contacts, entry points and pinned tree snapshots.
+"""Interactions, their events, entry points and pinned tree snapshots.
 
 A step's inputs are fixed when it starts: ``step_at`` (set when the lease is taken, kept
 if a step was cut short, cleared by the commit) is its clock, and it processes only the
@@ -10,8 +10,9 @@ take the lease: one conditional update), ``EventRepository.append_grouped`` (eve
 outbound messages, deterministic ids; under load the events of concurrent steps go in one
 command) and ``commit`` (new state, processed messages removed, lease released: one
 conditional update). A new contact's first message replaces the ingest by
-``ContactRepository.create_if_new`` and ``InteractionRepository.insert_grouped`` (both
-group-committed): its conditional write is the commit alone.
+``ContactRepository.create_if_new`` (``store/contacts.py``) and
+``InteractionRepository.insert_grouped`` (both group-committed): its conditional write is
+the commit alone.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -28,7 +29,7 @@ from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import (
     FAILED_END_REASONS,
     SEEN_IDS_KEPT,
-    Contact,
+    DeliveryStatus,
     Event,
     Inbound,
     Interaction,
@@ -36,10 +37,8 @@ from routing_core.model.interaction import (
 )
 from routing_core.model.tree import Tree
 from routing_core.store.change_watch import ChangeWatch
-from routing_core.store.group_commit import GroupCommit, failures_by_index
+from routing_core.store.group_commit import DUPLICATE_KEY, GroupCommit, failures_by_index
 from routing_core.store.repository import Repository
-
-DUPLICATE_KEY = 11000
 
 # What the engine changes in a step; written back by ``commit``.
 STATE_FIELDS = (
@@ -429,88 +428,12 @@ class EventRepository(Repository[Event]):
     ) -> list[Event]:
         query: dict[str, Any] = {
             "entry_point_id": entry_point_id, "contact": contact, "type": "outbound",
+            "status": {"$ne": DeliveryStatus.failed.value},  # kept, not sent: an opt-out
         }
         if after:
             query["_id"] = {"$gt": after}
         found = self.collection.find(query).sort("_id", 1).limit(limit)
         return [Event.from_document(document) async for document in found]
-
-
-class ContactRepository(Repository[Contact]):
-    collection_name = "contacts"
-    record = Contact
-    label = "contact"
-    INDEXES = [
-        IndexModel(
-            [("entry_point_id", ASCENDING), ("external_id", ASCENDING)],
-            unique=True,
-            name="unique_per_entry_point",
-        ),
-        IndexModel([("phone", ASCENDING)], name="by_phone"),
-    ]
-
-    def __init__(self, database: Any):
-        super().__init__(database)
-        self._created: GroupCommit[tuple[Contact, dict[str, Any]], bool] = GroupCommit(
-            self._upsert_group)
-
-    @staticmethod
-    def _upsert_of(inbound: Inbound, now: datetime) -> tuple[Contact, dict[str, Any]]:
-        """The contact this message would create, and the upsert that creates it or
-        refreshes the name and phone the message brings."""
-        proposed = Contact(
-            channel=inbound.channel, entry_point_id=inbound.entry_point_id,
-            external_id=inbound.contact, created_at=now, updated_at=now,
-            name=inbound.contact_name, phone=inbound.contact_phone,
-        )
-        update: dict[str, Any] = {"$setOnInsert": proposed.to_document()}
-        known = {"name": inbound.contact_name, "phone": inbound.contact_phone}
-        if any(known.values()):
-            update["$set"] = {key: value for key, value in known.items() if value}
-            for key in update["$set"]:
-                update["$setOnInsert"].pop(key, None)
-        return proposed, update
-
-    async def upsert(self, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
-        """The contact the message comes from, and whether this call created it (a new
-        contact has no earlier conversation to look into)."""
-        proposed, update = self._upsert_of(inbound, now)
-        document = await self.collection.find_one_and_update(
-            {"entry_point_id": inbound.entry_point_id, "external_id": inbound.contact},
-            update, upsert=True, return_document=ReturnDocument.AFTER,
-        )
-        assert document is not None  # an upsert returning the document after always finds it
-        return Contact.from_document(document), document["_id"] == proposed.id
-
-    async def create_if_new(self, inbound: Inbound, now: datetime) -> Contact | None:
-        """The contact, when this call created it; None when it existed (its name and phone
-        refreshed all the same). Written together with the other first messages' contacts
-        of this process (group commit): the first message of a new contact needs no
-        look-up at all — it can have no conversation yet."""
-        proposed, update = self._upsert_of(inbound, now)
-        created = await self._created.submit((proposed, update))
-        return proposed if created else None
-
-    async def _upsert_group(
-        self, group: list[tuple[Contact, dict[str, Any]]]
-    ) -> list[bool | BaseException]:
-        failed: dict[int, BaseException] = {}
-        try:
-            result = await self.collection.bulk_write([
-                UpdateOne({"entry_point_id": contact.entry_point_id,
-                           "external_id": contact.external_id}, update, upsert=True)
-                for contact, update in group], ordered=False)
-            upserted: dict[int, Any] = result.upserted_ids or {}
-        except BulkWriteError as error:
-            # two upserts of one new contact in a group: the one refused did not create it
-            failed = failures_by_index(error, {DUPLICATE_KEY: DuplicateKeyError})
-            upserted = {item["index"]: item["_id"] for item in error.details.get("upserted", [])}
-        return [False if isinstance(failed.get(index), DuplicateKeyError)
-                else failed.get(index) or index in upserted
-                for index in range(len(group))]
-
-    async def save_variables(self, contact_id: str, variables: dict[str, Any]) -> None:
-        await self.collection.update_one({"_id": contact_id}, {"$set": {"variables": variables}})
 
 
 class EntryPointRepository(Repository[EntryPoint]):

@@ -22,6 +22,7 @@ from config import Settings
 from routing_core.business.campaigns import CampaignRunner, Campaigns
 from routing_core.model.audit import SYSTEM
 from routing_core.model.campaigns import Campaign, CampaignTarget, TargetStatus
+from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel
 from routing_core.services import Services
 from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, signed, whatsapp_message
@@ -89,6 +90,16 @@ class Runner:
 
     def sent_to(self) -> list[str | None]:
         return [request.get("To") for request in self.twilio.sent()]
+
+
+async def whatsapp_entry_point(services: Services, routing_id: str) -> EntryPoint:
+    """Our WhatsApp number, with a template for writing outside the 24-hour window."""
+    return await services.entry_points.create(
+        SYSTEM, {"channel": Channel.whatsapp, "name": "WhatsApp", "address": f"whatsapp:{OURS}",
+                 "start_routing": routing_id},
+        {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
+         "template_content_sid": TEMPLATE},
+    )
 
 
 @pytest_asyncio.fixture
@@ -209,12 +220,7 @@ async def test_a_whatsapp_campaign_sends_its_template_and_a_reply_starts_a_conve
     services = runner.services
     routing_id = await production_routing(services, "renewals", tree(
         action("hello", "message", {"text": "Thanks for answering, {{ contact.name }}!"})))
-    entry_point = await services.entry_points.create(
-        SYSTEM, {"channel": Channel.whatsapp, "name": "WhatsApp", "address": f"whatsapp:{OURS}",
-                 "start_routing": routing_id},
-        {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
-         "template_content_sid": TEMPLATE},
-    )
+    entry_point = await whatsapp_entry_point(services, routing_id)
     renewals = await runner.campaign(
         name="renewals", kind="whatsapp", entry_point_id=entry_point.id,
         message="Your {{ target.plan }} plan ends soon.\nRenew?")
@@ -238,3 +244,59 @@ async def test_a_whatsapp_campaign_sends_its_template_and_a_reply_starts_a_conve
     assert target.status is TargetStatus.answered
     assert target.reply_interaction_id == interaction.id
     assert runner.twilio.sent()[-1].get("Body") == "Thanks for answering, Ada!"
+
+
+async def test_stop_stops_a_running_campaign_for_that_contact_until_start(
+    runner: Runner, campaign_app: Quart,
+):
+    """A customer who answers STOP gets the confirmation and nothing more: the campaign
+    still running skips them (target ``opted_out``) and writes to the others; START lets
+    the next campaign message through."""
+    services = runner.services
+    routing_id = await production_routing(services, "bot", tree(
+        action("hello", "message", {"text": "Hello from the bot"})))
+    entry_point = await whatsapp_entry_point(services, routing_id)
+    path = f"/webhooks/whatsapp/{entry_point.id}"
+
+    async def write(text: str, number: int) -> None:
+        body, headers = signed(PUBLIC_URL + path, whatsapp_message(
+            sid="SM" + str(number) * 32, sender=ADA, to=OURS, body=text))
+        response = await campaign_app.test_client().post(path, data=body, headers=headers)
+        assert response.status_code == 200
+        await services.runtime.idle()
+
+    await write("  Stop! ", 1)
+    assert [request.get("Body") for request in runner.twilio.sent()] == [
+        entry_point.consent.opt_out_reply]
+    [stopped] = await services.store.interactions.all({"contact": ADA})
+    assert (stopped.active, stopped.end_reason) == (False, "opted out")
+    contact = await services.store.contacts.find_one({"external_id": ADA})
+    assert contact.opted_out_at is not None
+    assert [change.opted_out for change in contact.consent_history] == [True]
+
+    promo = await runner.campaign(name="promo", kind="whatsapp",
+                                  entry_point_id=entry_point.id, message="New offers!")
+    await runner.target(promo, ADA)
+    await runner.target(promo, BOB)
+    runner.twilio.reset()
+    assert await runner.runner.sweep() == 2
+    assert runner.sent_to() == [f"whatsapp:{BOB}"]
+    targets = await runner.targets()
+    assert targets[ADA].status is TargetStatus.opted_out
+    assert "opted out" in (targets[ADA].last_error or "")
+
+    await write("hello?", 2)  # an opted-out customer who writes is not answered
+    assert runner.twilio.sent() == [runner.twilio.sent()[0]]
+    held = await services.store.events.find_one(
+        {"contact": ADA, "type": "outbound", "data.text": "Hello from the bot"})
+    assert (held.status.value, held.error_kind) == ("failed", "opted_out")
+
+    await write("start", 3)
+    assert runner.twilio.sent()[-1].get("Body") == entry_point.consent.opt_in_reply
+    contact = await services.store.contacts.find_one({"external_id": ADA})
+    assert contact.opted_out_at is None
+    again = await runner.campaign(name="again", kind="whatsapp",
+                                  entry_point_id=entry_point.id, message="Back!")
+    await runner.target(again, ADA)
+    assert await runner.runner.sweep() == 1
+    assert runner.sent_to()[-1] == f"whatsapp:{ADA}"

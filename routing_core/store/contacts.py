@@ -1,0 +1,117 @@
+"""Contacts: who writes to an entry point, what the bot keeps about them, their consent.
+
+A contact is one address on one entry point (a Telegram chat, a WhatsApp number, a web
+chat visitor). The first message of a contact unknown to a process creates it with one
+conditional upsert, written together with the other first messages of the moment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from routing_core.model.interaction import ConsentChange, Contact, Inbound
+from routing_core.store.group_commit import DUPLICATE_KEY, GroupCommit, failures_by_index
+from routing_core.store.repository import Repository
+
+
+class ContactRepository(Repository[Contact]):
+    collection_name = "contacts"
+    record = Contact
+    label = "contact"
+    INDEXES = [
+        IndexModel(
+            [("entry_point_id", ASCENDING), ("external_id", ASCENDING)],
+            unique=True,
+            name="unique_per_entry_point",
+        ),
+        IndexModel([("phone", ASCENDING)], name="by_phone"),
+    ]
+
+    def __init__(self, database: Any):
+        super().__init__(database)
+        self._created: GroupCommit[tuple[Contact, dict[str, Any]], bool] = GroupCommit(
+            self._upsert_group)
+
+    @staticmethod
+    def _upsert_of(inbound: Inbound, now: datetime) -> tuple[Contact, dict[str, Any]]:
+        """The contact this message would create, and the upsert that creates it or
+        refreshes the name and phone the message brings."""
+        proposed = Contact(
+            channel=inbound.channel, entry_point_id=inbound.entry_point_id,
+            external_id=inbound.contact, created_at=now, updated_at=now,
+            name=inbound.contact_name, phone=inbound.contact_phone,
+        )
+        update: dict[str, Any] = {"$setOnInsert": proposed.to_document()}
+        known = {"name": inbound.contact_name, "phone": inbound.contact_phone}
+        if any(known.values()):
+            update["$set"] = {key: value for key, value in known.items() if value}
+            for key in update["$set"]:
+                update["$setOnInsert"].pop(key, None)
+        return proposed, update
+
+    async def upsert(self, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
+        """The contact the message comes from, and whether this call created it (a new
+        contact has no earlier conversation to look into)."""
+        proposed, update = self._upsert_of(inbound, now)
+        document = await self.collection.find_one_and_update(
+            {"entry_point_id": inbound.entry_point_id, "external_id": inbound.contact},
+            update, upsert=True, return_document=ReturnDocument.AFTER,
+        )
+        assert document is not None  # an upsert returning the document after always finds it
+        return Contact.from_document(document), document["_id"] == proposed.id
+
+    async def create_if_new(self, inbound: Inbound, now: datetime) -> Contact | None:
+        """The contact, when this call created it; None when it existed (its name and phone
+        refreshed all the same). Written together with the other first messages' contacts
+        of this process (group commit): the first message of a new contact needs no
+        look-up at all — it can have no conversation yet."""
+        proposed, update = self._upsert_of(inbound, now)
+        created = await self._created.submit((proposed, update))
+        return proposed if created else None
+
+    async def _upsert_group(
+        self, group: list[tuple[Contact, dict[str, Any]]]
+    ) -> list[bool | BaseException]:
+        failed: dict[int, BaseException] = {}
+        try:
+            result = await self.collection.bulk_write([
+                UpdateOne({"entry_point_id": contact.entry_point_id,
+                           "external_id": contact.external_id}, update, upsert=True)
+                for contact, update in group], ordered=False)
+            upserted: dict[int, Any] = result.upserted_ids or {}
+        except BulkWriteError as error:
+            # two upserts of one new contact in a group: the one refused did not create it
+            failed = failures_by_index(error, {DUPLICATE_KEY: DuplicateKeyError})
+            upserted = {item["index"]: item["_id"] for item in error.details.get("upserted", [])}
+        return [False if isinstance(failed.get(index), DuplicateKeyError)
+                else failed.get(index) or index in upserted
+                for index in range(len(group))]
+
+    async def save_variables(self, contact_id: str, variables: dict[str, Any]) -> None:
+        await self.collection.update_one({"_id": contact_id}, {"$set": {"variables": variables}})
+
+    async def record_consent(self, contact_id: str, change: ConsentChange) -> bool:
+        """Opt the contact out (or back in) unless it already is: a step replayed after a
+        crash records the change once. True when this call changed it."""
+        result = await self.collection.update_one(
+            {"_id": contact_id, "opted_out_at": None if change.opted_out else {"$ne": None}},
+            {"$set": {"opted_out_at": change.at if change.opted_out else None,
+                      "updated_at": change.at},
+             "$push": {"consent_history": {"$each": [change.model_dump()], "$slice": -100}}},
+        )
+        return result.modified_count == 1
+
+    async def opted_out(self, *, phone: str, entry_point_id: str | None = None) -> bool:
+        """Whether a contact with this phone number (on any entry point) or this address
+        (on ``entry_point_id``) opted out: who said STOP on one channel is not written to
+        on another."""
+        addressed: list[dict[str, Any]] = [{"phone": phone}]
+        if entry_point_id:
+            addressed.append({"entry_point_id": entry_point_id, "external_id": phone})
+        found = await self.collection.find_one(
+            {"$or": addressed, "opted_out_at": {"$ne": None}}, projection={"_id": 1})
+        return found is not None
