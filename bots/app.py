@@ -14,6 +14,7 @@ from admin.api import (
     campaigns,
     cases,
     changes,
+    contacts,
     crm,
     interactions,
     outbox,
@@ -104,8 +105,8 @@ def create_app(settings: Settings) -> Quart:
     frame_limit = FrameLimit(app.asgi_app, settings.websocket_max_frame_bytes)
     app.asgi_app = frame_limit  # type: ignore[method-assign,assignment]
     for module in (health, accounts, routings, versions, changes, reference, interactions,
-                   outbox, queues, agent, cases, crm, tasks, campaigns, surveys, statistics,
-                   replays, webchat, webhooks, agent_console, pages):
+                   contacts, outbox, queues, agent, cases, crm, tasks, campaigns, surveys,
+                   statistics, replays, webchat, webhooks, agent_console, pages):
         app.register_blueprint(module.blueprint)
 
     @app.before_request

@@ -15,8 +15,9 @@ reads every import and holds the rule. From the bottom up:
 7. ``routing``, ``reference``, ``accounts`` — domain services that need no engine:
    routings and their lifecycle, reference data, users and roles.
 8. ``engine`` — ingest, lease, step, commit, send; timers, the outbox, the relays.
-9. ``contact_centre``, ``business`` — services built on the engine: queues and agents;
-   cases, CRM, tasks, campaigns, surveys.
+9. ``contact_centre``, ``business``, ``contacts`` — services built on the engine: queues
+   and agents; cases, CRM, tasks, campaigns, surveys; contacts found, merged, exported
+   and erased.
 10. ``services`` — the composition root: builds every service of one process.
 """
 
@@ -29,6 +30,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("actions",),
     ("routing", "reference", "accounts"),
     ("engine",),
-    ("contact_centre", "business"),
+    ("contact_centre", "business", "contacts"),
     ("services",),
 )

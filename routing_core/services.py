@@ -16,6 +16,8 @@ from routing_core.business.cases import Cases
 from routing_core.business.crm import Crm
 from routing_core.business.surveys import Surveys
 from routing_core.business.tasks import Tasks
+from routing_core.contacts.directory import ContactDirectory
+from routing_core.contacts.erasure import Erasure
 from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.reference_port import StoreReference
@@ -70,6 +72,8 @@ class Services:
     canaries: Canaries
     replays: ReplayJobs
     statistics: RoutingStatistics
+    contacts: ContactDirectory
+    erasure: Erasure
     relays: list[EventRelay] = field(default_factory=list)  # more may be added before start
     _relay_tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
@@ -150,6 +154,8 @@ class Services:
             canaries=Canaries(store, lifecycle),
             replays=ReplayJobs(runtime),
             statistics=RoutingStatistics(store.interactions),
+            contacts=ContactDirectory(store),
+            erasure=Erasure(store, runtime),
         )
 
     async def start(self) -> None:

@@ -30,6 +30,7 @@ from admin.pages import (
     campaigns,
     canaries,
     cases,
+    contacts,
     crm,
     crm_objects,
     crm_types,
@@ -75,7 +76,7 @@ blueprint = Blueprint(
     static_folder="../static",
     static_url_path="/static",
 )
-for area in (auth, audit, routings, versions, editor, interactions, outbox, repairs,
+for area in (auth, audit, routings, versions, editor, interactions, contacts, outbox, repairs,
              entry_points, value_tables, variables, databases, database_rows, schedules, queues,
              users, roles, cases, crm, crm_types, crm_objects, tasks, campaigns,
              campaign_targets, surveys, statistics, canaries, replays):

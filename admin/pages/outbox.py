@@ -16,7 +16,7 @@ from admin.context import actor, require, services
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
 from routing_core.infra.errors import DomainError
-from routing_core.model.interaction import REPORTED_FAILURE, DeliveryStatus
+from routing_core.model.interaction import OPTED_OUT, REPORTED_FAILURE, DeliveryStatus
 from routing_core.ports.channels import SEND_ERRORS
 
 blueprint = Blueprint("outbox", __name__, url_prefix="/failed-messages")
@@ -27,6 +27,7 @@ ERROR_KINDS = {
     **{error.code: (error.__doc__ or error.code).strip().split("\n")[0]
        for error in SEND_ERRORS},
     REPORTED_FAILURE: "The provider accepted it, then reported it undelivered.",
+    OPTED_OUT: "The contact opted out (STOP): kept, not sent, until they opt back in.",
 }
 SELECTION_LIMIT = 500
 PAGE_SIZE = 50

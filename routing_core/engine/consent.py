@@ -15,12 +15,14 @@ from datetime import datetime
 from routing_core.actions.context import Journal
 from routing_core.engine.interpreter import Activation
 from routing_core.model.entry_point import EntryPoint
-from routing_core.model.interaction import ConsentChange, Inbound, Interaction
+from routing_core.model.interaction import (
+    OPTED_IN_REASON,
+    OPTED_OUT_REASON,
+    ConsentChange,
+    Inbound,
+    Interaction,
+)
 from routing_core.store import Store
-
-OPTED_OUT_REASON = "opted out"
-OPTED_IN_REASON = "opted in"
-CONSENT_REASONS = frozenset({OPTED_OUT_REASON, OPTED_IN_REASON})
 
 
 async def consent_answer(

@@ -21,7 +21,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from routing_core.actions.context import Journal, OutboundLimits
-from routing_core.engine.consent import CONSENT_REASONS, consent_answer
+from routing_core.engine.consent import consent_answer
 from routing_core.engine.delivery import Delivery
 from routing_core.engine.held_messages import HeldMessages
 from routing_core.engine.interpreter import Activation, Interpreter
@@ -37,6 +37,7 @@ from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import NO_METRICS, Metrics, is_takeover
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import (
+    SILENT_END_REASONS,
     Contact,
     Event,
     Inbound,
@@ -106,6 +107,14 @@ async def keep_lease(runtime: Runtime, interaction_id: str, epoch: int) -> None:
         await asyncio.sleep(runtime.settings.lease_seconds / 3)
         until = runtime._lease_until(runtime.clock())
         await runtime.store.interactions.renew(interaction_id, runtime.owner, until, epoch)
+
+
+async def person_of(store: Store, contact: Contact) -> Contact:
+    """The contact whose variables a conversation reads and writes: the one this address
+    was merged into (the same person on another channel), else the address's own."""
+    if contact.merged_into is None:
+        return contact
+    return await store.contacts.find(contact.merged_into) or contact
 
 
 async def first_of_a_new_contact(runtime: Runtime, inbound: Inbound,
@@ -266,6 +275,7 @@ class Runtime:
             entry_point, routing_id or "", inbound.contact if kind == "start" else None)
         if contact is None:
             contact, _ = await self.store.contacts.upsert(inbound, now)
+        person = await person_of(self.store, contact)
         interaction = Interaction(
             entry_point_id=entry_point.id,
             channel=entry_point.channel,
@@ -273,7 +283,8 @@ class Runtime:
             contact_id=contact.id,
             contact_name=contact.name,
             contact_phone=contact.phone,
-            contact_variables=contact.variables,
+            contact_variables=person.variables,
+            person_id=None if person is contact else person.id,
             opted_out=contact.opted_out_at is not None,
             routing_id=routing_id or "",
             **started_on(entry_point, version),
@@ -420,7 +431,7 @@ class Runtime:
                 log.exception("a commit listener failed for interaction %s", interaction.id)
         if interaction.contact_variables != document.get("contact_variables", {}):
             await self.store.contacts.save_variables(
-                interaction.contact_id, interaction.contact_variables
+                interaction.person_id or interaction.contact_id, interaction.contact_variables
             )
         if outcome.ended:
             await self._after_end(interaction, committed, now)
@@ -486,7 +497,7 @@ class Runtime:
         """Run the entry point's end routing; re-ingest messages that came after the end."""
         entry_point = await self.store.entry_points.current(interaction.entry_point_id)
         if (interaction.kind == "start" and entry_point.end_routing
-                and interaction.end_reason not in CONSENT_REASONS):  # they asked for silence
+                and interaction.end_reason not in SILENT_END_REASONS):
             trigger = Inbound(
                 channel=interaction.channel, entry_point_id=interaction.entry_point_id,
                 contact=interaction.contact, provider_id=f"end:{interaction.id}",

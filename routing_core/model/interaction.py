@@ -11,6 +11,7 @@ duplicate them.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -81,6 +82,10 @@ class InteractionState(StrEnum):
 
 # An end for one of these reasons means something broke, not that the conversation was over.
 FAILED_END_REASONS = frozenset({"error", "step budget", "no version"})
+OPTED_OUT_REASON, OPTED_IN_REASON = "opted out", "opted in"
+ERASED_REASON = "erased"  # the contact was erased (``contacts/erasure.py``)
+# … and after these, the entry point's end routing does not run: nothing is to be sent
+SILENT_END_REASONS = frozenset({OPTED_OUT_REASON, OPTED_IN_REASON, ERASED_REASON})
 
 
 class Interaction(Timestamped):
@@ -88,6 +93,7 @@ class Interaction(Timestamped):
     channel: Channel
     contact: str
     contact_id: str
+    person_id: str | None = None  # the contact this address was merged into, if it was
     routing_id: str
     version_id: str
     revision: int
@@ -210,6 +216,14 @@ class ConsentChange(BaseModel):
     interaction_id: str | None = None
 
 
+def search_key(text: str | None) -> str | None:
+    """How names are compared when searched: case and accents ignored."""
+    if not text:
+        return None
+    decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 class Contact(Timestamped):
     channel: Channel
     entry_point_id: str
@@ -221,3 +235,9 @@ class Contact(Timestamped):
     # messages are not sent to them until they opt back in (START…)
     opted_out_at: datetime | None = None
     consent_history: list[ConsentChange] = Field(default_factory=list)
+    # the name as searched: lower case, no accents ("Zoé" is found by "zoe")
+    name_key: str | None = None
+    # merged into another contact (the same person on another channel): that one's page
+    # shows both, and its variables are the ones conversations of this address read
+    merged_into: str | None = None
+    erased_at: datetime | None = None  # every personal datum was removed (irreversible)

@@ -14,6 +14,7 @@ RESOURCES = (
     "smart_routings",
     "entry_points",
     "interactions",
+    "contacts",
     "value_tables",
     "variables",
     "databases",

@@ -13,7 +13,7 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from routing_core.model.interaction import ConsentChange, Contact, Inbound
+from routing_core.model.interaction import ConsentChange, Contact, Inbound, search_key
 from routing_core.store.group_commit import DUPLICATE_KEY, GroupCommit, failures_by_index
 from routing_core.store.repository import Repository
 
@@ -29,6 +29,12 @@ class ContactRepository(Repository[Contact]):
             name="unique_per_entry_point",
         ),
         IndexModel([("phone", ASCENDING)], name="by_phone"),
+        # the contacts page finds a contact by the start of a name or of an address
+        IndexModel([("name_key", ASCENDING)], name="by_name",
+                   partialFilterExpression={"name_key": {"$type": "string"}}),
+        IndexModel([("external_id", ASCENDING)], name="by_address"),
+        IndexModel([("merged_into", ASCENDING)], name="by_merged_into",
+                   partialFilterExpression={"merged_into": {"$type": "string"}}),
     ]
 
     def __init__(self, database: Any):
@@ -44,9 +50,11 @@ class ContactRepository(Repository[Contact]):
             channel=inbound.channel, entry_point_id=inbound.entry_point_id,
             external_id=inbound.contact, created_at=now, updated_at=now,
             name=inbound.contact_name, phone=inbound.contact_phone,
+            name_key=search_key(inbound.contact_name),
         )
         update: dict[str, Any] = {"$setOnInsert": proposed.to_document()}
-        known = {"name": inbound.contact_name, "phone": inbound.contact_phone}
+        known = {"name": inbound.contact_name, "phone": inbound.contact_phone,
+                 "name_key": proposed.name_key}
         if any(known.values()):
             update["$set"] = {key: value for key, value in known.items() if value}
             for key in update["$set"]:

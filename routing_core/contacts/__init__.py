@@ -1,0 +1,1 @@
+"""Contacts as operators see them: found across channels, merged, exported and erased."""
