@@ -14,7 +14,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 import aiohttp
@@ -34,6 +34,8 @@ from routing_core.infra.clock import as_utc, utcnow
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound, OutboundChoice
 from routing_core.ports.channels import (
+    MESSENGER_AGENT_WINDOW,
+    MESSENGER_WINDOW,
     BadCredentials,
     NetworkFailure,
     ProviderUnavailable,
@@ -48,8 +50,6 @@ from routing_core.ports.channels import (
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
-STANDARD_WINDOW = timedelta(hours=24)
-HUMAN_AGENT_WINDOW = timedelta(days=7)
 TEXT_LIMIT = 2000  # characters of one message
 QUICK_REPLIES_LIMIT = 13
 QUICK_REPLY_TITLE_LIMIT = 20
@@ -73,9 +73,9 @@ def messaging_type(last_inbound_at: datetime | None, now: datetime) -> dict[str,
     if last_inbound_at is None:
         raise WindowClosed("the contact never wrote: Messenger allows no message to them")
     elapsed = now - as_utc(last_inbound_at)
-    if elapsed <= STANDARD_WINDOW:
+    if elapsed <= MESSENGER_WINDOW:
         return {"messaging_type": "RESPONSE"}
-    if elapsed <= HUMAN_AGENT_WINDOW:
+    if elapsed <= MESSENGER_AGENT_WINDOW:
         return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
     raise WindowClosed(f"the contact last wrote {elapsed.days} days ago: outside Messenger's "
                        f"7-day human agent window")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from twilio.request_validator import RequestValidator
@@ -36,12 +36,11 @@ from routing_core.expressions.values import normalise_phone
 from routing_core.infra.clock import utcnow
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound
-from routing_core.ports.channels import Rejected, SendContext, WindowClosed
+from routing_core.ports.channels import WHATSAPP_WINDOW, Rejected, SendContext, WindowClosed
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 TWIML_TYPE = "text/xml"
-WINDOW = timedelta(hours=24)
 MAX_BODY_CHARS = 1_600  # Twilio's limit for one message body
 MAX_MEDIA = 10  # Twilio sends at most 10 media per message
 # WhatsApp shows at most 3 reply buttons: more choices go as a numbered list.
@@ -157,7 +156,7 @@ class WhatsAppConnector(Connector):
             return True
         if last_inbound_at.tzinfo is None:
             last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
-        return self.clock() - last_inbound_at <= WINDOW
+        return self.clock() - last_inbound_at <= WHATSAPP_WINDOW
 
     async def close(self) -> None:
         await self.messages.close()

@@ -20,6 +20,7 @@ from routing_core.contacts.directory import ContactDirectory
 from routing_core.contacts.erasure import Erasure
 from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.outbox import OutboxSender
+from routing_core.engine.outside_starts import OutsideStarts
 from routing_core.engine.reference_port import StoreReference
 from routing_core.engine.relay import EventRelay, webchat_relay
 from routing_core.engine.repairs import Repairs
@@ -74,6 +75,7 @@ class Services:
     statistics: RoutingStatistics
     contacts: ContactDirectory
     erasure: Erasure
+    outside_starts: OutsideStarts
     relays: list[EventRelay] = field(default_factory=list)  # more may be added before start
     _relay_tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
@@ -156,6 +158,7 @@ class Services:
             statistics=RoutingStatistics(store.interactions),
             contacts=ContactDirectory(store),
             erasure=Erasure(store, runtime),
+            outside_starts=OutsideStarts(runtime, entry_points),
         )
 
     async def start(self) -> None:

@@ -95,9 +95,11 @@ class Api:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    async def call(self, method: str, path: str, json: Any = None, **kwargs: Any) -> Any:
+    async def call(self, method: str, path: str, json: Any = None,
+                   headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         response = await self.client.open(
-            path, method=method, json=json, headers=self._headers(), **kwargs
+            path, method=method, json=json, headers={**self._headers(), **(headers or {})},
+            **kwargs
         )
         response.json_body = await response.get_json(silent=True)
         return response

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from quart import Blueprint
+from quart import Blueprint, request
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from admin.context import actor, require, services
 from admin.schemas.common import PageQuery
 from admin.schemas.interactions import (
     CanaryIn,
+    ConversationStartIn,
     EntryPointIn,
     EntryPointList,
     EntryPointOut,
@@ -28,6 +29,8 @@ from admin.schemas.interactions import (
     StuckOut,
     StuckQuery,
 )
+from routing_core.engine.outside_starts import OutsideStart
+from routing_core.infra.errors import Invalid
 from routing_core.model.interaction import InteractionState
 from routing_core.store.interaction_search import (
     LIVE_STATES,
@@ -171,6 +174,28 @@ async def repair(interaction_id: str, data: RepairIn) -> InteractionOut:
     repaired = await services().repairs.repair(
         actor(), interaction_id, data.kind, data.event_seq, data.action)
     return InteractionOut.of(repaired)
+
+
+@blueprint.post("/entry-points/<entry_point_id>/conversations")
+@require("interactions:create")
+@validate_request(ConversationStartIn)
+@validate_response(InteractionOut, 201)
+@validate_response(InteractionOut, 200)
+async def start_conversation(entry_point_id: str,
+                             data: ConversationStartIn) -> tuple[InteractionOut, int]:
+    """Open a conversation with a contact and run a routing, as if they had just arrived
+    (201); the same idempotency key again returns that conversation (200). 409 in words
+    when the channel or the contact does not allow it (outside WhatsApp's 24 hours without
+    a template, opted out, already in a conversation)."""
+    key = data.idempotency_key or request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > 200:
+        raise Invalid("an idempotency key of 1 to 200 characters is required (the "
+                      "Idempotency-Key header or idempotency_key): a retried call must not "
+                      "write to the contact twice", field="idempotency_key")
+    interaction, created = await services().outside_starts.start(actor(), OutsideStart(
+        entry_point_id=entry_point_id, contact=data.contact, idempotency_key=key,
+        routing=data.routing, variables=data.variables, contact_name=data.contact_name))
+    return InteractionOut.of(interaction), 201 if created else 200
 
 
 @blueprint.get("/interactions/<interaction_id>")

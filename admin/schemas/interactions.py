@@ -209,3 +209,21 @@ class CanaryIn(Strict):
     version: str = Field(min_length=1, max_length=100,
                          description="A development version of the start routing")
     share: CanaryShare = Field(description="Per cent of new conversations, 1 to 50")
+
+
+class ConversationStartIn(Strict):
+    """Open a conversation with a contact from another system."""
+
+    contact: str = Field(min_length=1, max_length=200,
+                         description="The address on the entry point's channel: a WhatsApp "
+                                     "number (+E.164), a Telegram chat id, a PSID, a visitor id")
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="The same key twice opens one conversation (or the Idempotency-Key "
+                    "header)")
+    routing: str | None = Field(None, max_length=100,
+                                description="A start routing's id or reference; the entry "
+                                            "point's start routing when left out")
+    variables: dict[str, Any] = Field(default_factory=dict,
+                                      description="The conversation's variables to begin with")
+    contact_name: str | None = Field(None, max_length=200)

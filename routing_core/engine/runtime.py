@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pymongo.errors import DuplicateKeyError
 
@@ -37,6 +37,7 @@ from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import NO_METRICS, Metrics, is_takeover
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import (
+    SEEN_IDS_KEPT,
     SILENT_END_REASONS,
     Contact,
     Event,
@@ -129,7 +130,7 @@ async def first_of_a_new_contact(runtime: Runtime, inbound: Inbound,
     if contact is None:
         return None
     try:
-        return await runtime._create(inbound, now, seen=[], contact=contact)
+        return await open_interaction(runtime, inbound, now, seen=[], contact=contact)
     except DuplicateKeyError:
         return None
 
@@ -138,7 +139,7 @@ async def on_timers(
     runtime: Runtime, interaction: Interaction, journal: Journal, now: datetime
 ) -> Activation:
     """What a step does when no message of the customer is left: a due timer, or expiry."""
-    if not interaction.path and interaction.kind == "end":
+    if not interaction.path and interaction.kind != "start":  # no message to start it
         return await runtime.interpreter.activate(interaction, "run", journal, now)
     waiting = interaction.waiting
     if waiting is not None and waiting.until is not None and waiting.until <= now:
@@ -151,6 +152,69 @@ async def on_timers(
     if interaction.expires_at is not None and interaction.expires_at <= now:
         return Activation(ended=True, reason="inactivity")
     return Activation()
+
+
+@dataclass
+class Opening:
+    """How a conversation opens when no message of the customer opens it: the entry
+    point's end routing after a conversation, or a call from another system
+    (``engine/outside_starts.py``)."""
+
+    kind: Literal["end", "api"]
+    routing_id: str
+    variables: dict[str, Any]
+    previous: str | None = None
+    interaction_id: str | None = None  # given: a second call with it finds the first
+    last_inbound_at: datetime | None = None  # the customer's last message, before this
+
+
+async def open_interaction(
+    runtime: Runtime, inbound: Inbound, now: datetime, *, seen: list[str],
+    contact: Contact | None = None, opening: Opening | None = None,
+) -> dict[str, Any]:
+    """A new interaction leased to ``runtime``: holding the customer's message, or opened
+    by ``opening``. DuplicateKeyError if one became active meanwhile."""
+    entry_point = await runtime.store.entry_points.current(inbound.entry_point_id)
+    routing_id = opening.routing_id if opening else entry_point.start_routing
+    version = await runtime.start_versions.of(
+        entry_point, routing_id, None if opening and opening.kind == "end" else inbound.contact)
+    if contact is None:
+        contact, _ = await runtime.store.contacts.upsert(inbound, now)
+    person = await person_of(runtime.store, contact)
+    lease_until = runtime._lease_until(now)
+    interaction = Interaction(
+        entry_point_id=entry_point.id,
+        channel=entry_point.channel,
+        contact=inbound.contact,
+        contact_id=contact.id,
+        contact_name=contact.name,
+        contact_phone=contact.phone,
+        contact_variables=person.variables,
+        person_id=None if person is contact else person.id,
+        opted_out=contact.opted_out_at is not None,
+        routing_id=routing_id,
+        **started_on(entry_point, version),
+        kind=opening.kind if opening else "start",
+        variables=opening.variables if opening else {},
+        pending=[] if opening else [inbound],
+        seen=seen if opening else (seen + [inbound.provider_id])[-SEEN_IDS_KEPT:],
+        expires_at=runtime._expiry(now),
+        last_inbound_at=opening.last_inbound_at if opening else now,
+        lease_owner=runtime.owner,
+        lease_until=lease_until,
+        lease_epoch=1,
+        step_at=now,
+        wake_at=lease_until,
+        previous_interaction=opening.previous if opening else None,
+        created_at=now,
+        updated_at=now,
+    )
+    if opening and opening.interaction_id:
+        interaction.id = opening.interaction_id
+    if version is not None:
+        await runtime.trees.pin(version)
+    await runtime.store.interactions.insert_grouped(interaction)
+    return interaction.to_document()
 
 
 class Runtime:
@@ -246,11 +310,16 @@ class Runtime:
                 if latest.get("active"):
                     continue  # it appeared meanwhile: ingest into it
             try:
-                document = await self._create(inbound, now, seen=seen, contact=contact)
+                document = await open_interaction(self, inbound, now, seen=seen, contact=contact)
             except DuplicateKeyError:
                 continue  # another worker created it: ingest into that one
             return await self._after_ingest(document, wait)
         raise RuntimeError("could not ingest the message after 5 attempts")
+
+    async def process_opened(self, document: dict[str, Any], wait: bool = False) -> None:
+        """Process a conversation ``open_interaction`` opened (and leased) outside a
+        message's arrival, as ``receive`` does."""
+        await self._after_ingest(document, wait)
 
     async def _after_ingest(self, document: dict[str, Any], wait: bool) -> Receipt:
         receipt = Receipt(duplicate=False, interaction_id=document["_id"])
@@ -261,52 +330,6 @@ class Runtime:
             else:
                 self._spawn(work)
         return receipt
-
-    async def _create(
-        self, inbound: Inbound, now: datetime, *, seen: list[str], kind: str = "start",
-        variables: dict[str, Any] | None = None, previous: str | None = None,
-        contact: Contact | None = None,
-    ) -> dict[str, Any]:
-        """A new interaction holding the message, leased to us; DuplicateKeyError if one
-        became active meanwhile."""
-        entry_point = await self.store.entry_points.current(inbound.entry_point_id)
-        routing_id = entry_point.start_routing if kind == "start" else entry_point.end_routing
-        version = await self.start_versions.of(
-            entry_point, routing_id or "", inbound.contact if kind == "start" else None)
-        if contact is None:
-            contact, _ = await self.store.contacts.upsert(inbound, now)
-        person = await person_of(self.store, contact)
-        interaction = Interaction(
-            entry_point_id=entry_point.id,
-            channel=entry_point.channel,
-            contact=inbound.contact,
-            contact_id=contact.id,
-            contact_name=contact.name,
-            contact_phone=contact.phone,
-            contact_variables=person.variables,
-            person_id=None if person is contact else person.id,
-            opted_out=contact.opted_out_at is not None,
-            routing_id=routing_id or "",
-            **started_on(entry_point, version),
-            kind=kind,  # type: ignore[arg-type]
-            variables=variables or {},
-            pending=[inbound] if kind == "start" else [],
-            seen=(seen + [inbound.provider_id])[-200:] if kind == "start" else seen,
-            expires_at=self._expiry(now),
-            last_inbound_at=now if kind == "start" else None,
-            lease_owner=self.owner,
-            lease_until=self._lease_until(now),
-            lease_epoch=1,
-            step_at=now,
-            wake_at=self._lease_until(now),
-            previous_interaction=previous,
-            created_at=now,
-            updated_at=now,
-        )
-        if version is not None:
-            await self.trees.pin(version)
-        await self.store.interactions.insert_grouped(interaction)
-        return interaction.to_document()
 
     # -- processing ------------------------------------------------------------------------
 
@@ -496,17 +519,17 @@ class Runtime:
     ) -> None:
         """Run the entry point's end routing; re-ingest messages that came after the end."""
         entry_point = await self.store.entry_points.current(interaction.entry_point_id)
-        if (interaction.kind == "start" and entry_point.end_routing
+        if (interaction.kind != "end" and entry_point.end_routing
                 and interaction.end_reason not in SILENT_END_REASONS):
             trigger = Inbound(
                 channel=interaction.channel, entry_point_id=interaction.entry_point_id,
                 contact=interaction.contact, provider_id=f"end:{interaction.id}",
             )
             try:
-                document = await self._create(
-                    trigger, now, seen=interaction.seen, kind="end",
-                    variables=interaction.variables, previous=interaction.id,
-                )
+                document = await open_interaction(
+                    self, trigger, now, seen=interaction.seen, opening=Opening(
+                        "end", entry_point.end_routing, interaction.variables,
+                        previous=interaction.id))
             except DuplicateKeyError:
                 document = None  # the contact wrote again first: that conversation wins
             if document is not None:

@@ -102,7 +102,9 @@ class Interaction(Timestamped):
     simulated: bool = False  # the admin's simulator: its side effects are sandboxed
     timed_out: bool = False  # a wait of it ran out (the customer did not answer in time)
     wakes_without_reply: int = 0  # timers fired since the customer last wrote
-    kind: Literal["start", "end"] = "start"
+    # start: a customer's message opened it; end: the end routing after one; api: another
+    # system opened it (``engine/outside_starts.py``)
+    kind: Literal["start", "end", "api"] = "start"
     status: InteractionStatus = InteractionStatus.active
     active: bool = True  # the partial unique index: one active interaction per contact
     cursor: str | None = None

@@ -8,11 +8,18 @@ invent a failure mode the outbox does not know.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Event
+
+# How long after the customer's last message a provider takes free-form messages:
+# WhatsApp's customer-care window (later: an approved template only), Messenger's standard
+# window and its HUMAN_AGENT tag's (later: nothing at all).
+WHATSAPP_WINDOW = timedelta(hours=24)
+MESSENGER_WINDOW = timedelta(hours=24)
+MESSENGER_AGENT_WINDOW = timedelta(days=7)
 
 
 class SendError(Exception):

@@ -200,7 +200,7 @@ class RoutingStatistics:
         reply_ms = {"$subtract": ["$answered", "$_id.asked"]}
         pipeline = [
             {"$match": self._match(routing_id, version_id, period)},
-            {"$project": {"entry_point_id": 1}},
+            {"$project": {"entry_point_id": 1, "created_at": 1}},
             {"$lookup": {
                 "from": "events",
                 "localField": "_id",
@@ -221,6 +221,9 @@ class RoutingStatistics:
                     {"$eq": ["$$this.type", "outbound"]},
                     {"$gt": ["$$this.sent_at", None]},
                     {"$gt": ["$$this.last_inbound_at", None]},
+                    # a message of this conversation, not one before another system opened
+                    # it (``engine/outside_starts.py``): no reply to measure
+                    {"$gte": ["$$this.last_inbound_at", "$created_at"]},
                 ]}}},
             }},
             {"$facet": {
