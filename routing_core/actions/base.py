@@ -33,6 +33,14 @@ class Wait(BaseModel):
     memory: dict[str, Any] = {}
 
 
+class Call(BaseModel):
+    """Run another routing's production version, then come back to this action's
+    ``next`` with what it set: into one variable (``into``), or over the caller's."""
+
+    routing: str
+    into: str | None = None
+
+
 class Outcome(BaseModel):
     """What running an action decided: a branch to follow, a wait, a hand-off or the end.
 
@@ -43,6 +51,7 @@ class Outcome(BaseModel):
     branch: str | None = None
     wait: Wait | None = None
     handoff: str | None = None  # the reference of the routing that takes over
+    call: Call | None = None  # a routing to run before coming back to ``next``
     end: bool = False
 
     @classmethod

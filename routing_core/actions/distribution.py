@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from routing_core.actions.base import ActionType, Outcome, Wait, register
-from routing_core.actions.params import Reference, RequiredTemplate, Template
+from routing_core.actions.base import ActionType, Call, Outcome, Wait, register
+from routing_core.actions.params import ConversationVariable, Reference, RequiredTemplate, Template
 from routing_core.expressions.templates import render
 from routing_core.infra.errors import Invalid
 from routing_core.model.queues import DistributionPort, Placement, TicketRequest
@@ -123,6 +123,26 @@ class ToSmartRouting(ActionType):
     async def run(self, params: Params, ctx: RunContext) -> Outcome:
         # The interpreter finds the production version and records the hand-off.
         return Outcome(handoff=params.routing)
+
+
+@register
+class CallSmartRouting(ActionType):
+    """Runs another routing's production version, then comes back to ``next``."""
+
+    # Beside ``to_smart_routing``, which hands over for good. The called routing sees the
+    # caller's variables; what it sets comes back over them, or into one variable
+    # (``into``) when given, leaving the caller's own untouched.
+    type = "call_smart_routing"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        routing: Reference
+        into: ConversationVariable | None = None
+
+    async def run(self, params: Params, ctx: RunContext) -> Outcome:
+        # The interpreter switches trees, records the call and the return.
+        return Outcome(call=Call(routing=params.routing, into=params.into))
 
 
 @register

@@ -120,6 +120,12 @@ VariableName = Annotated[
         "after an optional 'contact.' prefix",
     ),
 ]
+# An interaction variable only (no ``contact.`` prefix).
+ConversationVariable = Annotated[
+    str,
+    matching(r"[A-Za-z_][A-Za-z0-9_]{0,63}",
+             "a variable name has up to 64 letters, digits or '_' (not first)"),
+]
 # A field or column of a record (CRM card, case, database row, value table); dots reach inside.
 FieldName = Annotated[
     str,

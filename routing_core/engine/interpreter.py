@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from routing_core.actions.base import Outcome, action_type, parse_params
+from routing_core.actions.base import Call, Outcome, action_type, parse_params
 from routing_core.actions.context import Journal, OutboundLimits, RunContext, Trigger
 from routing_core.engine.sandbox import sandboxed
 from routing_core.expressions.templates import TemplateFailure
 from routing_core.infra.errors import DomainError
-from routing_core.model.interaction import Inbound, Interaction, Waiting
+from routing_core.model.interaction import CallFrame, Inbound, Interaction, Waiting
 from routing_core.model.tree import Action, Tree
 from routing_core.ports.world import Ports
 
 log = logging.getLogger(__name__)
 PATH_KEPT = 1000
+MAX_CALL_DEPTH = 10  # routings calling routings: deeper is a routing calling itself
 
 
 class Trees(Protocol):
@@ -146,13 +147,61 @@ class Interpreter:
                             version=interaction.version_id)
                 interaction.cursor = tree.start
                 continue
+            if outcome.call is not None:
+                called = await self._call(interaction, action, outcome.call, journal)
+                if called is None:
+                    return Activation(ended=True, reason="error")
+                tree = called
+                interaction.cursor = tree.start
+                continue
             following = action.next.get(outcome.branch or "")
+            while following is None and interaction.calls:  # a called routing is over
+                tree, following = await self._return(interaction, journal)
             if following is None:
                 return Activation(ended=True, reason="end of tree")
             interaction.cursor = following
         journal.add("error", interaction.cursor,
                     message=f"step budget of {self.step_budget} actions exhausted: a loop?")
         return Activation(ended=True, reason="step budget")
+
+    async def _call(self, interaction: Interaction, action: Action, call: Call,
+                    journal: Journal) -> Tree | None:
+        """Switch to the called routing's production tree, remembering where to return;
+        None (after an error event) when it cannot be called."""
+        if len(interaction.calls) >= MAX_CALL_DEPTH:
+            journal.add("error", action.id, message=f"routings call each other more than "
+                        f"{MAX_CALL_DEPTH} deep: a routing calling itself?")
+            return None
+        target = await self.trees.production_of(call.routing)
+        if target is None:
+            journal.add("error", action.id,
+                        message=f"smart routing {call.routing!r} has no production")
+            return None
+        interaction.calls.append(CallFrame(
+            routing_id=interaction.routing_id, version_id=interaction.version_id,
+            revision=interaction.revision, action=action.id,
+            return_to=action.next.get("next"), into=call.into,
+            variables=dict(interaction.variables) if call.into else None))
+        interaction.routing_id, interaction.version_id, interaction.revision, tree = target
+        journal.add("call", action.id, routing=call.routing, version=interaction.version_id)
+        return tree
+
+    async def _return(self, interaction: Interaction, journal: Journal) -> tuple[Tree, str | None]:
+        """Back in the caller's tree after its called routing ended: its tree, and where
+        it goes on. With ``into``, the caller's variables come back, and what the called
+        routing set or changed lands in that one variable."""
+        frame = interaction.calls.pop()
+        returned: dict[str, Any] = {}
+        if frame.into is not None:
+            kept = frame.variables or {}
+            returned = {name: value for name, value in interaction.variables.items()
+                        if name not in kept or kept[name] != value}
+            interaction.variables = {**kept, frame.into: returned}
+        interaction.routing_id, interaction.version_id, interaction.revision = (
+            frame.routing_id, frame.version_id, frame.revision)
+        journal.add("return", frame.action, routing=frame.routing_id, into=frame.into,
+                    variables=returned)
+        return await self.trees.pinned_tree(interaction), frame.return_to
 
     async def _shared_scope(self) -> dict[str, Any]:
         """Template names beyond the interaction's own: the global variables."""

@@ -62,6 +62,20 @@ class Waiting(BaseModel):
     memory: dict[str, Any] = Field(default_factory=dict)
 
 
+class CallFrame(BaseModel):
+    """Where a routing called by ``call_smart_routing`` comes back to: the caller's
+    version, the action after the call, and (``into`` given) the caller's variables, kept
+    while the called routing works on a copy."""
+
+    routing_id: str
+    version_id: str
+    revision: int
+    action: str  # the calling action
+    return_to: str | None  # its ``next``; None: the caller's tree ends there
+    into: str | None = None
+    variables: dict[str, Any] | None = None
+
+
 class InteractionStatus(StrEnum):
     active = "active"
     ended = "ended"
@@ -109,6 +123,7 @@ class Interaction(Timestamped):
     active: bool = True  # the partial unique index: one active interaction per contact
     cursor: str | None = None
     waiting: Waiting | None = None
+    calls: list[CallFrame] = Field(default_factory=list)  # routings to come back to
     variables: dict[str, Any] = Field(default_factory=dict)
     contact_variables: dict[str, Any] = Field(default_factory=dict)
     contact_name: str | None = None

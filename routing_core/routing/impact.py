@@ -98,19 +98,23 @@ async def _waiting(store: Store, production: Version, candidate: Version) -> lis
     ]
 
 
+LEADING_TYPES = ("to_smart_routing", "call_smart_routing")
+
+
 async def _leading_here(store: Store, routing: SmartRouting) -> list[tuple[str, str]]:
-    """Other routings whose production hands over to this one (``to_smart_routing``)."""
+    """Other routings whose production hands over to this one or calls it
+    (``to_smart_routing``, ``call_smart_routing``)."""
     found = []
     async for other in store.versions.collection.find(
         {"status": VersionStatus.production.value, "routing_id": {"$ne": routing.id},
-         "tree.actions": {"$elemMatch": {"type": "to_smart_routing",
+         "tree.actions": {"$elemMatch": {"type": {"$in": list(LEADING_TYPES)},
                                          "params.routing": {"$in": [routing.reference,
                                                                     routing.id]}}}},
         projection={"routing_id": 1, "tree.actions": 1},
     ):
         source = await store.routings.find(other["routing_id"])
         for action in other["tree"]["actions"]:
-            if (action.get("type") == "to_smart_routing"
+            if (action.get("type") in LEADING_TYPES
                     and action.get("params", {}).get("routing") in (routing.reference,
                                                                     routing.id)):
                 found.append((source.name if source else other["routing_id"],

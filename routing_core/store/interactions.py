@@ -46,6 +46,7 @@ STATE_FIELDS = (
     "path", "last_text", "event_seq", "wake_at", "expires_at", "ended_at", "end_reason",
     "routing_id", "version_id", "revision", "updated_at", "queue_id", "agent_id", "queued",
     "outbound_hour_started", "outbound_in_hour", "state", "timed_out", "wakes_without_reply",
+    "calls", "opted_out",
 )
 
 

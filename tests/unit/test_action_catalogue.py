@@ -61,6 +61,7 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     "nth_contact_check": ({"n": 3}, ["first", "nth", "more"]),
     "to_queue": ({"queue": "sales"}, ["answered", "no_agent"]),
     "to_smart_routing": ({"routing": "after-sales"}, []),
+    "call_smart_routing": ({"routing": "identify"}, ["next"]),
     "to_user": ({"user": "{{ contact.adviser }}"}, ["answered", "unavailable"]),
     "web_service": ({"url": "https://api.example.com/x"}, ["success", "failure"]),
     "message": ({"text": "Hello"}, ["next"]),

@@ -78,6 +78,7 @@ VALID: dict[str, dict[str, Any]] = {
         "waiting_message": "Please hold on",
     },
     "to_smart_routing": {"routing": "after-sales"},
+    "call_smart_routing": {"routing": "identify", "into": "identity"},
     "to_user": {"user": "{{ contact.adviser }}"},
     "web_service": {
         "method": "POST",
@@ -216,6 +217,8 @@ BROKEN: list[tuple[str, dict[str, Any], str]] = [
     ("to_queue", {"queue": "sales", "max_wait_seconds": 9}, "params.max_wait_seconds"),
     ("to_queue", {"queue": "sales", "max_wait_seconds": 86_401}, "params.max_wait_seconds"),
     ("to_smart_routing", {"routing": ""}, "params.routing"),
+    ("call_smart_routing", {"routing": ""}, "params.routing"),
+    ("call_smart_routing", {"routing": "identify", "into": "contact.x"}, "params.into"),
     ("to_user", {"user": ""}, "params.user"),
     ("web_service", with_("web_service", method="FETCH"), "params.method"),
     ("web_service", with_("web_service", url="ftp://example.com"), "params.url"),

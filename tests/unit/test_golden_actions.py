@@ -158,6 +158,8 @@ def described(outcome: Outcome, now: datetime) -> dict[str, Any]:
         }}
     if outcome.handoff is not None:
         return {"handoff": outcome.handoff}
+    if outcome.call is not None:
+        return {"call": outcome.call.model_dump(exclude_none=True)}
     if outcome.end:
         return {"end": True}
     return {"branch": outcome.branch}
