@@ -40,6 +40,7 @@ blueprint = Blueprint(
 
 VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_TEXT = 4096
+LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 log = logging.getLogger(__name__)
 SLOW_DOWN = "slow down: this message was not sent, you are writing too fast"
 HISTORY_LIMIT = 100
@@ -160,6 +161,7 @@ async def _converse(entry_point: Any, visitor: str, limits: WebChatGuard, issued
     queue = built.hub.subscribe(entry_point.id, visitor)
     forward = asyncio.create_task(_forward(queue))
     bucket, refused = limits.messages(), 0
+    language = language_code(websocket.args.get("lang", ""))
     try:
         await _catch_up(entry_point.id, visitor, websocket.args.get("after"), issued)
         while True:
@@ -182,6 +184,7 @@ async def _converse(entry_point: Any, visitor: str, limits: WebChatGuard, issued
             receipt = await built.runtime.receive(Inbound(
                 channel=Channel.webchat, entry_point_id=entry_point.id, contact=visitor,
                 provider_id=f"wc:{client_id or uuid.uuid4().hex}", text=text, payload=payload,
+                locale=language,
             ))
             if client_id:
                 await websocket.send_json(
@@ -192,6 +195,12 @@ async def _converse(entry_point: Any, visitor: str, limits: WebChatGuard, issued
         with contextlib.suppress(asyncio.CancelledError):
             await forward
         built.hub.unsubscribe(entry_point.id, visitor, queue)
+
+
+def language_code(typed: str) -> str | None:
+    """The browser's language as the widget sends it ("fr-FR"), if it looks like one."""
+    code = typed.strip()[:16]
+    return code if LANGUAGE.fullmatch(code) else None
 
 
 def guard() -> WebChatGuard:

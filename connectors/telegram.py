@@ -269,6 +269,7 @@ class TelegramConnector(Connector):
             channel=Channel.telegram, entry_point_id=entry_point.id,
             contact=str(message.chat.id), provider_id=provider_id, text=text,
             contact_name=display_name(message.from_user),
+            locale=message.from_user.language_code if message.from_user else None,
         )
 
     @staticmethod
@@ -286,6 +287,7 @@ class TelegramConnector(Connector):
             channel=Channel.telegram, entry_point_id=entry_point.id, contact=str(chat),
             provider_id=provider_id, text=label if label is not None else data,
             payload=data, contact_name=display_name(query.from_user),
+            locale=query.from_user.language_code,
         )
 
     def _answer_later(self, bot: Bot, query_id: str) -> Callable[[], Awaitable[None]]:

@@ -20,6 +20,22 @@
   var containerSelector = script.getAttribute("data-container");
   var ticketUrl = script.getAttribute("data-ticket-url");
   var storageKey = "smart-routing:" + entryPoint;
+  // the widget speaks the visitor's language (the page's choice, else the browser's), and
+  // tells the service, which makes it the contact's language for the routing's texts
+  var language = (script.getAttribute("data-language") || navigator.language || "en")
+    .slice(0, 16);
+  var WORDS = {
+    en: {connecting: "connecting…", online: "online", reconnecting: "reconnecting…",
+         placeholder: "Type a message…", message: "Message", send: "Send",
+         ended: "This conversation has ended.", again: "Start again", typing: "typing",
+         anAgent: "An agent", agent: "agent", logIn: "log in again to chat"},
+    fr: {connecting: "connexion…", online: "en ligne", reconnecting: "reconnexion…",
+         placeholder: "Écrivez un message…", message: "Message", send: "Envoyer",
+         ended: "Cette conversation est terminée.", again: "Recommencer",
+         typing: "en train d'écrire", anAgent: "Un conseiller", agent: "conseiller",
+         logIn: "reconnectez-vous pour discuter"}
+  };
+  var words = WORDS[language.split("-")[0].toLowerCase()] || WORDS.en;
 
   function randomId() {
     var bytes = new Uint8Array(12);
@@ -90,12 +106,16 @@
   root.className = "sr-chat";
   root.setAttribute("data-testid", "sr-chat");
   root.innerHTML = '<div class="sr-head"><span class="sr-title"></span>' +
-    '<span class="sr-status">connecting…</span></div>' +
+    '<span class="sr-status"></span></div>' +
     '<div class="sr-log" aria-live="polite"></div>' +
     '<form class="sr-form"><input class="sr-input" maxlength="4096" autocomplete="off" ' +
-    'placeholder="Type a message…" aria-label="Message"><button class="sr-send" ' +
-    'type="submit">Send</button></form>';
+    'aria-label="Message"><button class="sr-send" type="submit"></button></form>';
   root.querySelector(".sr-title").textContent = title;
+  root.querySelector(".sr-status").textContent = words.connecting;
+  root.querySelector(".sr-input").setAttribute("placeholder", words.placeholder);
+  root.querySelector(".sr-input").setAttribute("aria-label", words.message);
+  root.querySelector(".sr-send").textContent = words.send;
+  root.setAttribute("lang", language);
   var container = containerSelector ? document.querySelector(containerSelector) : null;
   if (container) { container.appendChild(root); } else {
     root.classList.add("sr-floating");
@@ -137,7 +157,7 @@
     typing = document.createElement("div");
     typing.className = "sr-msg sr-bot sr-typing";
     typing.setAttribute("data-testid", "sr-typing");
-    typing.setAttribute("aria-label", "typing");
+    typing.setAttribute("aria-label", words.typing);
     typing.innerHTML = "<span>•</span><span>•</span><span>•</span>";
     log.appendChild(typing);
     scrollDown();
@@ -158,11 +178,11 @@
     var notice = document.createElement("div");
     notice.className = "sr-ended";
     notice.setAttribute("data-testid", "sr-ended");
-    notice.textContent = "This conversation has ended.";
+    notice.textContent = words.ended;
     var again = document.createElement("button");
     again.type = "button";
     again.className = "sr-again";
-    again.textContent = "Start again";
+    again.textContent = words.again;
     again.addEventListener("click", function () {
       if (notice.parentNode) { notice.parentNode.removeChild(notice); }
       input.focus();
@@ -191,7 +211,7 @@
       avatar.className = "sr-avatar";
       avatar.textContent = (frame.agent || "?").charAt(0).toUpperCase();
       sender.appendChild(avatar);
-      sender.appendChild(document.createTextNode((frame.agent || "An agent") + " (agent)"));
+      sender.appendChild(document.createTextNode((frame.agent || words.anAgent) + " (" + words.agent + ")"));
       log.appendChild(sender);
     }
     var bubble = addBubble(frame.from === "agent" ? "agent" : "bot", frame.text || "");
@@ -241,7 +261,7 @@
       if (!response.ok) { throw new Error("no ticket"); }
       return response.json();
     }).then(function (answer) { openSocket("&ticket=" + encodeURIComponent(answer.ticket)); },
-      function () { status.textContent = "log in again to chat"; retry(); });
+      function () { status.textContent = words.logIn; retry(); });
   }
 
   function retry() {
@@ -254,10 +274,11 @@
     var url = origin.replace(/^http/, "ws") + "/chat/" + encodeURIComponent(entryPoint) +
       "/ws?visitor=" + encodeURIComponent(visitorId()) +
       (key ? "&key=" + encodeURIComponent(key) : "") +
-      (lastSeq && key ? "&after=" + encodeURIComponent(lastSeq) : "") + ticket;
+      (lastSeq && key ? "&after=" + encodeURIComponent(lastSeq) : "") +
+      "&lang=" + encodeURIComponent(language) + ticket;
     socket = new WebSocket(url);
     socket.onopen = function () {
-      status.textContent = "online";
+      status.textContent = words.online;
       retryDelay = 500;
       flush();
     };
@@ -290,7 +311,7 @@
         log.textContent = "";
         shown = {};
       }
-      status.textContent = "reconnecting…";
+      status.textContent = words.reconnecting;
       retry();
     };
   }

@@ -20,6 +20,14 @@ from routing_core.actions.params import (
     folded,
     invalid,
 )
+from routing_core.actions.translations import (
+    ChoiceTranslations,
+    MessageTranslations,
+    QuestionTranslations,
+    check_choice_labels,
+    in_language,
+    translation_for,
+)
 from routing_core.expressions.templates import is_template
 from routing_core.expressions.values import (
     MAX_INPUT,
@@ -46,6 +54,7 @@ class Message(ActionType):
 
         text: Template = ""
         media_url: Template | None = None
+        translations: MessageTranslations = []
 
         @model_validator(mode="after")
         def _says_something(self) -> Self:
@@ -62,7 +71,8 @@ class Message(ActionType):
             ctx.emit("error", message="media_url must be an http:// or https:// address; "
                      "the message went without it")
             media_url = None
-        ctx.send(ctx.render(params.text), media_url=media_url)
+        text = in_language(translation_for(params.translations, ctx), "text", params.text)
+        ctx.send(ctx.render(text), media_url=media_url)
         return Outcome.follow("next")
 
 
@@ -100,6 +110,7 @@ class MessageWait(ActionType):
         retries: Retries = 1
         retry_text: Template = ""
         timeout_seconds: TimeoutSeconds = 3_600
+        translations: QuestionTranslations = []
 
         @field_validator("pattern")
         @classmethod
@@ -112,8 +123,10 @@ class MessageWait(ActionType):
         if ctx.trigger == "timeout":
             return Outcome.follow("timeout")
         until = ctx.now + timedelta(seconds=params.timeout_seconds)
+        translation = translation_for(params.translations, ctx)
+        text = in_language(translation, "text", params.text)
         if ctx.trigger == "run":
-            ctx.send(ctx.render(params.text))
+            ctx.send(ctx.render(text))
             return Outcome.wait_for_reply(until, tries=0)
         answer = accepted_answer(params, ctx.message.text if ctx.message else "")
         if answer is not None:
@@ -122,7 +135,8 @@ class MessageWait(ActionType):
         tries = int(ctx.memory.get("tries", 0)) + 1
         if tries > params.retries:
             return Outcome.follow("invalid")
-        ctx.send(ctx.render(params.retry_text or params.text))
+        retry = in_language(translation, "retry_text", params.retry_text)
+        ctx.send(ctx.render(retry or text))
         return Outcome.wait_for_reply(until, tries=tries)
 
 
@@ -160,6 +174,7 @@ class MessageChoice(ActionType):
         choices: Annotated[list[Choice], Field(min_length=1, max_length=20)]
         timeout_seconds: TimeoutSeconds = 3_600
         retries: Retries = 1
+        translations: ChoiceTranslations = []
 
         @field_validator("choices")
         @classmethod
@@ -169,6 +184,11 @@ class MessageChoice(ActionType):
             # A typed label selects its choice, case and accents ignored: labels must differ so.
             ensure_unique((folded(choice.label) for choice in choices), "label")
             return choices
+
+        @model_validator(mode="after")
+        def _labels_per_choice(self) -> Self:
+            check_choice_labels(self.translations, len(self.choices))
+            return self
 
     @classmethod
     def branches_for(cls, params: BaseModel) -> list[str]:
@@ -184,8 +204,10 @@ class MessageChoice(ActionType):
         if ctx.trigger == "timeout":
             return Outcome.follow("timeout")
         until = ctx.now + timedelta(seconds=params.timeout_seconds)
+        translation = translation_for(params.translations, ctx)
+        labels = labels_in_language(params.choices, translation)
         if ctx.trigger == "reply":
-            chosen = chosen_choice(params.choices, ctx)
+            chosen = chosen_choice(params.choices, ctx, labels)
             if chosen is not None:
                 ctx.emit("choice", value=chosen.value, label=ctx.render(chosen.label))
                 return Outcome.follow(chosen.branch)
@@ -195,16 +217,23 @@ class MessageChoice(ActionType):
         else:
             tries = 0
         offered = [
-            OutboundChoice(label=ctx.render(choice.label), value=choice.value)
-            for choice in params.choices
+            OutboundChoice(label=ctx.render(label), value=choice.value)
+            for choice, label in zip(params.choices, labels, strict=True)
         ]
-        ctx.send(ctx.render(params.text), choices=offered)
+        ctx.send(ctx.render(in_language(translation, "text", params.text)), choices=offered)
         return Outcome.wait_for_reply(until, tries=tries)
 
 
-def chosen_choice(choices: list[Choice], ctx: RunContext) -> Choice | None:
-    """A button's payload, the choice's number, or its label or value typed (case and
-    accents ignored)."""
+def labels_in_language(choices: list[Choice], translation: Any) -> list[str]:
+    """The choices' labels in the contact's language (the typed ones where none)."""
+    translated = list(getattr(translation, "choices", None) or [])
+    return translated if len(translated) == len(choices) else [c.label for c in choices]
+
+
+def chosen_choice(choices: list[Choice], ctx: RunContext,
+                  labels: list[str] | None = None) -> Choice | None:
+    """A button's payload, the choice's number, or its label (as typed in the routing or
+    as offered in the contact's language) or value typed (case and accents ignored)."""
     message = ctx.message
     if message is None:
         return None
@@ -215,7 +244,9 @@ def chosen_choice(choices: list[Choice], ctx: RunContext) -> Choice | None:
     typed = folded(message.text[:MAX_INPUT])
     if typed.isdigit() and 1 <= int(typed) <= len(choices):
         return choices[int(typed) - 1]
-    for choice in choices:
-        if typed in (folded(ctx.render(choice.label)), folded(choice.value)):
+    offered = labels or [choice.label for choice in choices]
+    for choice, label in zip(choices, offered, strict=True):
+        if typed in (folded(ctx.render(choice.label)), folded(ctx.render(label)),
+                     folded(choice.value)):
             return choice
     return None

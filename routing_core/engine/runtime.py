@@ -45,6 +45,7 @@ from routing_core.model.interaction import (
     Interaction,
     InteractionStatus,
     Waiting,
+    language_code,
 )
 from routing_core.model.routing import Version
 from routing_core.ports.world import Ports
@@ -181,6 +182,9 @@ async def open_interaction(
     if contact is None:
         contact, _ = await runtime.store.contacts.upsert(inbound, now)
     person = await person_of(runtime.store, contact)
+    if inbound.locale and "language" not in person.variables:  # known from before: set once
+        person.variables["language"] = language_code(inbound.locale)
+        await runtime.store.contacts.save_variables(person.id, person.variables)
     lease_until = runtime._lease_until(now)
     interaction = Interaction(
         entry_point_id=entry_point.id,

@@ -45,6 +45,8 @@ class Inbound(BaseModel):
     media: list[str] = Field(default_factory=list)
     contact_name: str | None = None
     contact_phone: str | None = None
+    # the language the channel says the contact uses (Telegram's, the web chat browser's)
+    locale: str | None = None
     received_at: datetime = Field(default_factory=utcnow)
 
 
@@ -231,6 +233,12 @@ class ConsentChange(BaseModel):
     at: datetime
     keyword: str = ""
     interaction_id: str | None = None
+
+
+def language_code(locale: str) -> str:
+    """A channel's locale as the contact's language: "fr_FR" and "FR-fr" are "fr-fr";
+    translations match it exactly, else by its first part ("fr")."""
+    return locale.strip().replace("_", "-").lower()[:16]
 
 
 def search_key(text: str | None) -> str | None:

@@ -13,7 +13,13 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from routing_core.model.interaction import ConsentChange, Contact, Inbound, search_key
+from routing_core.model.interaction import (
+    ConsentChange,
+    Contact,
+    Inbound,
+    language_code,
+    search_key,
+)
 from routing_core.store.group_commit import DUPLICATE_KEY, GroupCommit, failures_by_index
 from routing_core.store.repository import Repository
 
@@ -51,6 +57,7 @@ class ContactRepository(Repository[Contact]):
             external_id=inbound.contact, created_at=now, updated_at=now,
             name=inbound.contact_name, phone=inbound.contact_phone,
             name_key=search_key(inbound.contact_name),
+            variables={"language": language_code(inbound.locale)} if inbound.locale else {},
         )
         update: dict[str, Any] = {"$setOnInsert": proposed.to_document()}
         known = {"name": inbound.contact_name, "phone": inbound.contact_phone,

@@ -75,3 +75,33 @@ async def test_a_visitor_clicks_a_choice_and_the_conversation_survives_a_reload(
     await chat.get_by_role("button", name="Send").click()
     await expect(chat.get_by_text("Tea or coffee?")).to_have_count(2)  # a new conversation
     await page.screenshot(path=shot_path("webchat-started-again"))
+
+
+async def test_a_french_browser_gets_a_french_widget_and_the_routings_french_texts(
+    server: Server, browser
+):
+    french = {**TREE, "actions": [
+        {**item, "params": {**item["params"], "translations": [
+            {"language": "fr", "text": "Thé ou café ?", "choices": ["Thé", "Café"]}]}}
+        if item["id"] == "menu" else item for item in TREE["actions"]]}
+    routing = server.api("POST", "/api/smart-routings/import", {
+        "routing": {"name": "salon", "reference": "salon", "type": "start"},
+        "versions": [{"name": "v1", "status": "production", "tree": french}]})
+    server.api("POST", "/api/entry-points", {"channel": "webchat", "name": "Salon",
+                                             "address": "salon", "start_routing": routing["id"]})
+    context = await browser.new_context(locale="fr-FR", viewport={"width": 1000, "height": 800})
+    try:
+        page = await context.new_page()
+        await page.goto(f"{server.url}/chat/salon")
+        chat = page.get_by_test_id("sr-chat")
+        await chat.get_by_text("en ligne").wait_for()
+        await chat.get_by_label("Message").fill("bonjour")
+        await chat.get_by_role("button", name="Envoyer").click()
+        await chat.get_by_text("Thé ou café ?").wait_for()
+        await chat.get_by_role("button", name="Café").click()
+        await chat.get_by_text("Coffee it is.").wait_for()  # untranslated: as typed
+        await expect(chat.get_by_test_id("sr-ended")).to_contain_text(
+            "Cette conversation est terminée.")
+        await page.screenshot(path=shot_path("webchat-french"))
+    finally:
+        await context.close()
