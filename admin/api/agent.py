@@ -13,15 +13,19 @@ from admin.api.queues import agent_desk, distribution
 from admin.context import actor, authenticated_user, require, services
 from admin.schemas.agent_tasks import AgentTaskList, AgentTaskOut
 from admin.schemas.queues import (
+    AgentContextOut,
     AgentInteractionList,
     AgentInteractionOut,
     AgentMessageIn,
     AgentMessageOut,
     EndOut,
+    NoteIn,
+    NoteOut,
     StatusIn,
     StatusOut,
     TransferIn,
 )
+from routing_core.contact_centre.agent_context import context_of
 from routing_core.contact_centre.agent_desk import HISTORY_LIMIT
 from routing_core.infra.clock import utcnow
 from routing_core.infra.errors import Conflict, NotFound
@@ -92,11 +96,34 @@ async def send_message(interaction_id: str, data: AgentMessageIn) -> tuple[Agent
     return AgentMessageOut.of(event), 201
 
 
+@blueprint.get("/interactions/<interaction_id>/context")
+@require(AGENT_CONSOLE)
+@validate_response(AgentContextOut)
+async def context(interaction_id: str) -> AgentContextOut:
+    """What the agent sees beside the conversation (404 unless it is theirs)."""
+    user = await me()
+    interaction = await agent_desk().held(user.id, interaction_id)
+    found = await context_of(services().store, interaction, user)
+    return AgentContextOut.model_validate(vars(found))
+
+
+@blueprint.post("/interactions/<interaction_id>/notes")
+@require(AGENT_CONSOLE)
+@validate_request(NoteIn)
+@validate_response(NoteOut, 201)
+async def add_note(interaction_id: str, data: NoteIn) -> tuple[NoteOut, int]:
+    """An internal note on the conversation: seen by colleagues, never sent."""
+    event = await agent_desk().add_note(await me(), interaction_id, data.text)
+    return NoteOut(id=event.id, at=event.at, text=data.text,
+                   agent=str(event.data.get("agent_name", ""))), 201
+
+
 @blueprint.post("/interactions/<interaction_id>/transfer")
 @require(AGENT_CONSOLE)
 @validate_request(TransferIn)
 async def transfer(interaction_id: str, data: TransferIn) -> dict[str, str | None]:
-    await agent_desk().transfer(await me(), interaction_id, queue=data.queue, user=data.user)
+    await agent_desk().transfer(await me(), interaction_id, queue=data.queue, user=data.user,
+                                note=data.note)
     return {"id": interaction_id, "queue": data.queue, "user": data.user}
 
 

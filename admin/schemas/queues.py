@@ -117,6 +117,8 @@ class TransferIn(Strict):
                               description="A queue's name or id")
     user: str | None = Field(None, min_length=1, max_length=200,
                              description="An agent's user id or e-mail")
+    note: str | None = Field(None, max_length=2000,
+                             description="For whoever takes the conversation next")
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
@@ -180,3 +182,29 @@ class EndOut(BaseModel):
     id: str
     status: str
     end_reason: str | None
+
+
+class NoteIn(Strict):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=4000)]
+
+
+class NoteOut(BaseModel):
+    id: str
+    at: datetime
+    text: str
+    agent: str
+
+
+class AgentContextOut(BaseModel):
+    """Beside a conversation: the contact, what the bot collected, linked records, the
+    contact's earlier conversations, internal notes, canned replies for this customer."""
+
+    contact: dict[str, Any]
+    variables: dict[str, Any]
+    records: dict[str, Any] = Field(description="case, crm, crm2 as the routing linked them")
+    tasks: list[dict[str, Any]]
+    earlier: list[dict[str, Any]] = Field(description="The contact's latest 10 others")
+    notes: list[NoteOut]
+    canned: list[dict[str, str]] = Field(
+        description="Rows of the value table canned_replies (label, text), rendered")

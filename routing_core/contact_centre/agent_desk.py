@@ -95,21 +95,35 @@ class AgentDesk:
         await self._as_agent(agent, interaction_id, finish, "the conversation is no longer yours")
         await self.distribution.release_ended(interaction_id, agent.id)
 
+    async def add_note(self, agent: User, interaction_id: str, text: str) -> Event:
+        """An internal note on the conversation: for colleagues, never sent."""
+        written: list[Event] = []
+
+        async def note(interaction: Interaction, journal: Journal, now: datetime) -> Activation:
+            written.append(journal.add("note", None, text=text, agent=agent.id,
+                                       agent_name=agent.email))
+            return Activation()
+
+        await self._as_agent(agent, interaction_id, note, "the conversation is no longer yours")
+        return written[0]
+
     async def transfer(
         self, agent: User, interaction_id: str, *, queue: str | None = None,
-        user: str | None = None,
+        user: str | None = None, note: str | None = None,
     ) -> None:
         """To a queue (it waits there like a queued conversation) or to an available agent
-        with free capacity (refused otherwise, so the conversation is never left alone)."""
+        with free capacity (refused otherwise, so the conversation is never left alone);
+        ``note`` goes with it for whoever takes it next."""
         await self.held(agent.id, interaction_id)
         if queue is not None:
-            await self._transfer_to_queue(agent, interaction_id, queue)
+            await self._transfer_to_queue(agent, interaction_id, queue, note)
         else:
-            await self._transfer_to_user(agent, interaction_id, user or "")
+            await self._transfer_to_user(agent, interaction_id, user or "", note)
         if await self.agents.release(agent.id, interaction_id):
             self.distribution.spawn(self.distribution.assign_for_agent(agent.id))
 
-    async def _transfer_to_queue(self, agent: User, interaction_id: str, reference: str) -> None:
+    async def _transfer_to_queue(self, agent: User, interaction_id: str, reference: str,
+                                 note: str | None) -> None:
         target = await self.distribution.queue_records.named(reference)
         if target is None:
             raise Invalid(f"no queue named {reference!r}", field="queue")
@@ -124,7 +138,7 @@ class AgentDesk:
             interaction.agent_id = None
             interaction.queue_id = target.id
             journal.add("transferred", None, from_agent=agent.id, from_agent_name=agent.email,
-                        to_queue=target.name, queue_id=target.id)
+                        to_queue=target.name, queue_id=target.id, note=note or "")
             return Activation()
 
         await self._as_agent(agent, interaction_id, move, "the conversation is no longer yours")
@@ -143,7 +157,8 @@ class AgentDesk:
         ))
         self.distribution.spawn(self.distribution.assign_queue(target.id))
 
-    async def _transfer_to_user(self, agent: User, interaction_id: str, reference: str) -> None:
+    async def _transfer_to_user(self, agent: User, interaction_id: str, reference: str,
+                                note: str | None) -> None:
         target = await self.distribution.find_user(reference)
         if target is None or not target.active:
             raise Invalid(f"no user {reference!r}", field="user")
@@ -160,7 +175,7 @@ class AgentDesk:
         async def move(interaction: Interaction, journal: Journal, now: datetime) -> Activation:
             interaction.agent_id = target.id
             journal.add("transferred", None, from_agent=agent.id, from_agent_name=agent.email,
-                        to_user=target.id, to_user_name=target.email)
+                        to_user=target.id, to_user_name=target.email, note=note or "")
             journal.add("assigned", None, agent=target.id, agent_name=target.email,
                         queue=None, transfer=True)
             return Activation()

@@ -89,6 +89,18 @@ async def agent_logs_in(console: Any, server: Server, email: str) -> None:
     await console.screenshot(path=shot("02-available"))
 
 
+async def agent_and_customer(server: Server, email: str, address: str, agent_context: Any,
+                             customer_context: Any) -> tuple[Any, Any]:
+    """The agent's console, logged in and available; the customer's chat page, open."""
+    console = await agent_context.new_page()
+    console.set_default_timeout(15_000)
+    await agent_logs_in(console, server, email)
+    chat = await customer_context.new_page()
+    chat.set_default_timeout(15_000)
+    await chat.goto(f"{server.url}/chat/{address}")
+    return console, chat
+
+
 async def customer_says(chat: Any, text: str) -> None:
     await chat.get_by_label("Message").fill(text)
     await chat.get_by_label("Message").press("Enter")
@@ -102,13 +114,8 @@ async def test_an_agent_answers_a_customer_and_ends_with_the_end_routing(
     agent_context = await browser.new_context(viewport={"width": 1280, "height": 760})
     customer_context = await browser.new_context(viewport={"width": 760, "height": 760})
     try:
-        console = await agent_context.new_page()
-        console.set_default_timeout(15_000)
-        await agent_logs_in(console, server, email)
-
-        chat = await customer_context.new_page()
-        chat.set_default_timeout(15_000)
-        await chat.goto(f"{server.url}/chat/{address}")
+        console, chat = await agent_and_customer(server, email, address, agent_context,
+                                                 customer_context)
         await expect(chat.locator(".sr-status")).to_have_text("online")
         await customer_says(chat, "Hello, my parcel is late")
         bot = chat.locator(".sr-bot")
@@ -147,6 +154,62 @@ async def test_an_agent_answers_a_customer_and_ends_with_the_end_routing(
         await expect(console.get_by_test_id("agent-load")).to_have_text("0 / 2")
         await console.screenshot(path=shot("06-agent-ended"))
         await chat.screenshot(path=shot("07-customer-end-routing"))
+    finally:
+        await agent_context.close()
+        await customer_context.close()
+
+
+async def test_beside_the_conversation_the_agent_sees_who_what_was_collected_and_notes(
+    server: Server, browser: Any
+) -> None:
+    tag = secrets.token_hex(3)
+    queue, email = f"ctx-{tag}", f"ctx-{tag}@example.com"
+    user = server.api("POST", "/api/users", {
+        "email": email, "password": PASSWORD, "roles": ["agent"], "agent": {"capacity": 2}})
+    server.api("POST", "/api/queues", {"name": queue, "members": [user["id"]]})
+    import_routing(server, f"ctx-desk-{tag}", "start", [
+        {"id": "ask", "type": "message_wait", "name": "Name",
+         "params": {"text": "Your name?", "into": "name"}, "next": {"answered": "queue"}},
+        {"id": "queue", "type": "to_queue", "name": "To the desk",
+         "params": {"queue": queue, "max_wait_seconds": 600}, "next": {}},
+    ])
+    server.api("POST", "/api/entry-points", {
+        "channel": "webchat", "name": "Context desk", "address": queue,
+        "start_routing": f"ctx-desk-{tag}"})
+    if not any(table["name"] == "canned_replies"
+               for table in server.api("GET", "/api/value-tables")["items"]):
+        server.api("POST", "/api/value-tables", {
+            "name": "canned_replies", "columns": ["label", "text"],
+            "rows": [{"label": "Parcel late", "text": "Hello {{ vars.name }}, it leaves today."}]})
+    agent_context = await browser.new_context(viewport={"width": 1400, "height": 800})
+    customer_context = await browser.new_context(locale="fr-FR",
+                                                 viewport={"width": 700, "height": 700})
+    try:
+        console, chat = await agent_and_customer(server, email, queue, agent_context,
+                                                 customer_context)
+        await customer_says(chat, "bonjour")
+        await expect(chat.locator(".sr-bot").filter(has_text="Your name?")).to_be_visible()
+        await customer_says(chat, "Zoé")
+        await expect(console.get_by_test_id("conversation")).to_have_count(1)
+        context = console.get_by_test_id("context")
+        await expect(console.get_by_test_id("ctx-contact")).to_contain_text("fr-fr")
+        await expect(console.get_by_test_id("ctx-variables")).to_contain_text("Zoé")
+        await console.get_by_test_id("ctx-canned").get_by_role(
+            "button", name="Parcel late").click()
+        await expect(console.get_by_test_id("reply")).to_have_value(
+            "Hello Zoé, it leaves today.")
+        await console.get_by_test_id("note").fill("VIP customer, be quick")
+        await console.get_by_test_id("add-note").click()
+        await expect(console.get_by_test_id("ctx-notes")).to_contain_text(
+            "VIP customer, be quick")
+        await expect(console.get_by_test_id("history")).to_contain_text(
+            "Note by " + email + ": VIP customer, be quick")
+        await console.get_by_test_id("send").click()
+        await expect(chat.locator(".sr-agent").filter(
+            has_text="Hello Zoé, it leaves today.")).to_be_visible()
+        await expect(chat.get_by_text("VIP customer")).to_have_count(0)  # never sent
+        await expect(context).to_be_visible()
+        await console.screenshot(path=shot("08-agent-context"))
     finally:
         await agent_context.close()
         await customer_context.close()

@@ -280,12 +280,22 @@ async def test_transfers_to_a_queue_and_to_an_agent(app, services, api, distribu
     await settle(services, distribution)
     assert await assigned_to(services, interaction_id) == fay.user_id  # type: ignore[attr-defined]
 
+    noted = await fay.post(f"/api/agent/interactions/{interaction_id}/notes",
+                           {"text": "wants a refund"})
+    assert noted.status_code == 201 and noted.json_body["agent"] == "fay@example.com"
     moved = await fay.post(f"/api/agent/interactions/{interaction_id}/transfer",
-                           {"queue": "experts"})
+                           {"queue": "experts", "note": "an expert question"})
     assert moved.status_code == 200, moved.json_body
     await settle(services, distribution)
     assert await assigned_to(services, interaction_id) == gus.user_id  # type: ignore[attr-defined]
     assert (await fay.get("/api/agent/status")).json_body["load"] == 0
+    context = await gus.get(f"/api/agent/interactions/{interaction_id}/context")
+    assert [note["text"] for note in context.json_body["notes"]] == ["wants a refund"]
+    assert context.json_body["contact"]["address"] == "visitor-1"
+    assert (await fay.get(f"/api/agent/interactions/{interaction_id}/context")
+            ).status_code == 404  # no longer hers
+    assert (await fay.post(f"/api/agent/interactions/{interaction_id}/notes",
+                           {"text": "x"})).status_code == 404
 
     back = await gus.post(f"/api/agent/interactions/{interaction_id}/transfer",
                           {"user": "fay@example.com"})
@@ -304,6 +314,7 @@ async def test_transfers_to_a_queue_and_to_an_agent(app, services, api, distribu
     transfers = [event.data for event in events if event.type == "transferred"]
     assert [t.get("to_queue") or t.get("to_user_name") for t in transfers] == [
         "experts", "fay@example.com"]
+    assert [t.get("note") for t in transfers] == ["an expert question", ""]
     await customer_writes(services, entry_point.id, "visitor-1", "still there?")
     assert (await services.store.interactions.find(interaction_id)).active
 

@@ -12,7 +12,7 @@
   var TOKEN_KEY = "smart-routing:agent-token";
   var POLL_MS = 4000;
   var SHOWN = { inbound: 1, outbound: 1, queued: 1, assigned: 1, transferred: 1,
-    no_agent: 1, ended: 1, end: 1 };
+    no_agent: 1, ended: 1, end: 1, note: 1 };
 
   var token = window.sessionStorage.getItem(TOKEN_KEY);
   var me = null;
@@ -269,7 +269,9 @@
           (data.queue ? " from " + data.queue : "") + (data.transfer ? " (transfer)" : "");
       case "transferred":
         return "Transferred by " + (data.from_agent_name || data.from_agent) + " to " +
-          (data.to_queue || data.to_user_name || data.to_user);
+          (data.to_queue || data.to_user_name || data.to_user) +
+          (data.note ? ": \u201c" + data.note + "\u201d" : "");
+      case "note": return "Note by " + (data.agent_name || "an agent") + ": " + (data.text || "");
       case "no_agent": return "No agent: " + (data.reason || "");
       case "ended": return "Ended by " + (data.agent_name || data.by || "agent");
       case "end": return "Conversation ended (" + (data.reason || "") + ")";
@@ -319,7 +321,111 @@
       if (SHOWN[event.type]) { history.appendChild(renderEvent(event)); }
     });
     history.scrollTop = history.scrollHeight;
+    if (contextOf !== selected) { loadContext(selected); }
   }
+
+  // -- beside the conversation: the contact, what the bot collected, records, earlier
+  // conversations, canned replies for this customer, internal notes ---------------------
+
+  var contextOf = null;
+
+  function fill(list, rows, render) {
+    list.textContent = "";
+    rows.forEach(function (row) { list.appendChild(render(row)); });
+  }
+
+  function facts(box, pairs) {
+    box.textContent = "";
+    pairs.forEach(function (pair) {
+      if (pair[1] === null || pair[1] === undefined || pair[1] === "") { return; }
+      var term = document.createElement("dt");
+      term.textContent = pair[0];
+      var value = document.createElement("dd");
+      value.textContent = typeof pair[1] === "object" ? JSON.stringify(pair[1]) : String(pair[1]);
+      box.appendChild(term);
+      box.appendChild(value);
+    });
+  }
+
+  function line(text) {
+    var item = document.createElement("li");
+    item.textContent = text;
+    return item;
+  }
+
+  function loadContext(id) {
+    contextOf = id;
+    if (!id) { return; }
+    api("GET", "/api/agent/interactions/" + encodeURIComponent(id) + "/context")
+      .then(function (context) { if (selected === id) { showContext(context); } })
+      .catch(function () { contextOf = null; });
+  }
+
+  function showContext(context) {
+    var contact = context.contact;
+    facts($("ctx-contact"), [["Name", contact.name], ["Channel", CHANNELS[contact.channel] ||
+      contact.channel], ["Address", contact.address], ["Phone", contact.phone],
+      ["Language", contact.language], ["Consent", contact.opted_out ? "opted out" : null]]
+      .concat(Object.keys(contact.variables || {}).filter(function (name) {
+        return name !== "language";
+      }).map(function (name) { return ["contact." + name, contact.variables[name]]; })));
+    var names = Object.keys(context.variables);
+    facts($("ctx-variables"), names.map(function (name) {
+      return [name, context.variables[name]];
+    }));
+    $("ctx-no-variables").hidden = names.length > 0;
+    var records = [];
+    if (context.records.case) {
+      records.push("Case " + context.records.case.reference + " · " +
+        context.records.case.title + " (" + context.records.case.status + ")");
+    }
+    if (context.records.crm) { records.push("CRM card " + JSON.stringify(context.records.crm)); }
+    if (context.records.crm2) {
+      records.push((context.records.crm2.type || "CRM object") + " " +
+        JSON.stringify(context.records.crm2));
+    }
+    context.tasks.forEach(function (task) {
+      records.push("Task: " + task.title + " (" + task.status + ")");
+    });
+    fill($("ctx-records"), records, line);
+    $("ctx-records-box").hidden = records.length === 0;
+    fill($("ctx-earlier"), context.earlier, function (item) {
+      return line(new Date(item.started_at).toLocaleDateString() + " · " +
+        (CHANNELS[item.channel] || item.channel) + " · " + item.state.replace("_", " ") +
+        (item.last_text ? " · \u201c" + item.last_text + "\u201d" : ""));
+    });
+    $("ctx-no-earlier").hidden = context.earlier.length > 0;
+    fill($("ctx-canned"), context.canned, function (reply) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "ac-quiet";
+      button.textContent = reply.label;
+      button.title = reply.text;
+      button.addEventListener("click", function () {
+        $("reply").value = reply.text;  // the agent reads, edits, then sends
+        $("reply").focus();
+      });
+      return button;
+    });
+    $("ctx-no-canned").hidden = context.canned.length > 0;
+    fill($("ctx-notes"), context.notes, function (note) {
+      return line(note.agent + ": " + note.text);
+    });
+  }
+
+  $("note-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var id = selected;
+    var text = $("note").value.trim();
+    if (!id || !text) { return; }
+    api("POST", "/api/agent/interactions/" + encodeURIComponent(id) + "/notes", { text: text })
+      .then(function (note) {
+        $("note").value = "";
+        addEvent(id, { id: note.id, type: "note", at: note.at,
+          data: { text: note.text, agent_name: note.agent } });
+        loadContext(id);
+      }).catch(function (error) { notice("Note not added: " + error.message); });
+  });
 
   // -- acting on the selected conversation ---------------------------------------------
 
@@ -354,9 +460,11 @@
     if (!id || !target) { return; }
     var body = {};
     body[$("transfer-kind").value] = target;
+    if ($("transfer-note").value.trim()) { body.note = $("transfer-note").value.trim(); }
     api("POST", "/api/agent/interactions/" + encodeURIComponent(id) + "/transfer", body)
       .then(function () {
         $("transfer-target").value = "";
+        $("transfer-note").value = "";
         forget(id);
         notice("Conversation transferred to " + target + ".");
       }).catch(function (error) { notice("Not transferred: " + error.message); });
