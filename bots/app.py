@@ -30,7 +30,7 @@ from admin.api import (
 from admin.context import authenticated_user
 from admin.errors import register_error_handlers
 from bots import agent as agent_console
-from bots import health, webchat, webhooks
+from bots import health, media, webchat, webhooks
 from bots import metrics as prometheus
 from bots.demo import install_demo
 from config import Settings
@@ -106,7 +106,7 @@ def create_app(settings: Settings) -> Quart:
     app.asgi_app = frame_limit  # type: ignore[method-assign,assignment]
     for module in (health, accounts, routings, versions, changes, reference, interactions,
                    contacts, outbox, queues, agent, cases, crm, tasks, campaigns, surveys,
-                   statistics, replays, webchat, webhooks, agent_console, pages):
+                   statistics, replays, webchat, webhooks, media, agent_console, pages):
         app.register_blueprint(module.blueprint)
 
     @app.before_request

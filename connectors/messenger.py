@@ -30,9 +30,11 @@ from connectors.base import (
     load_json,
     text_chunks,
 )
+from connectors.media_fetch import download
 from routing_core.infra.clock import as_utc, utcnow
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound, OutboundChoice
+from routing_core.model.media import Media, MediaFile, MediaKind
 from routing_core.ports.channels import (
     MESSENGER_AGENT_WINDOW,
     MESSENGER_WINDOW,
@@ -65,6 +67,29 @@ def signature(app_secret: str, body: bytes) -> str:
     """The value Meta puts in ``X-Hub-Signature-256`` for this body."""
     digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
+
+
+MEDIA_HOSTS = (".fbcdn.net", ".fbsbx.com", ".facebook.com")  # where attachments are kept
+ATTACHMENT_KINDS = {"image": MediaKind.image, "video": MediaKind.video,
+                    "audio": MediaKind.audio, "file": MediaKind.file}
+
+
+def attachment_media(attachment: Any) -> Media | None:
+    """An attachment of a Messenger message: a file at a CDN URL, or a shared place."""
+    if not isinstance(attachment, dict) or not isinstance(attachment.get("payload"), dict):
+        return None
+    payload, kind = attachment["payload"], attachment.get("type")
+    coordinates = payload.get("coordinates")
+    if kind == "location" and isinstance(coordinates, dict):
+        try:
+            return Media(kind=MediaKind.location, latitude=float(coordinates["lat"]),
+                         longitude=float(coordinates["long"]),
+                         name=attachment.get("title") or None)
+        except (KeyError, TypeError, ValueError):
+            return None
+    if isinstance(payload.get("url"), str) and kind in ATTACHMENT_KINDS:
+        return Media(kind=ATTACHMENT_KINDS[kind], source=payload["url"])
+    return None
 
 
 def messaging_type(last_inbound_at: datetime | None, now: datetime) -> dict[str, str]:
@@ -144,12 +169,18 @@ class MessengerConnector(Connector):
     def __init__(self, api_base: str, api_version: str,
                  clock: Callable[[], datetime] = utcnow):
         self.messages_url = f"{api_base.rstrip('/')}/{api_version.strip('/')}/me/messages"
+        self.graph_base = api_base.rstrip("/")
         self.clock = clock
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MessengerConnector:
         return cls(settings.graph_api_base, settings.graph_api_version)
+
+    async def fetch_media(self, media: Media, context: SendContext) -> MediaFile:
+        """An attachment's URL: on Meta's content hosts (or the Graph API's own)."""
+        return await download(media.source or "", [*MEDIA_HOSTS, self.graph_base],
+                              content_type=media.content_type)
 
     def _client(self) -> aiohttp.ClientSession:
         """Created on first use, so inside the running loop."""
@@ -226,10 +257,8 @@ class MessengerConnector(Connector):
             attachments = message.get("attachments") or []
             if not isinstance(attachments, list):
                 raise MalformedPayload("message.attachments must be a list")
-            media = [attachment["payload"]["url"] for attachment in attachments
-                     if isinstance(attachment, dict)
-                     and isinstance(attachment.get("payload"), dict)
-                     and isinstance(attachment["payload"].get("url"), str)]
+            media = [found for attachment in attachments
+                     if (found := attachment_media(attachment)) is not None]
             return Inbound(
                 channel=Channel.messenger, entry_point_id=entry_point.id, contact=str(sender_id),
                 provider_id=str(mid), text=str(message.get("text") or ""),

@@ -56,11 +56,14 @@ from connectors.base import (
     load_json,
     text_chunks,
 )
+from connectors.media_fetch import download
 from routing_core.infra.errors import Invalid
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound, OutboundChoice
+from routing_core.model.media import Media, MediaFile, MediaKind, kind_of
 from routing_core.ports.channels import (
     BadCredentials,
+    MediaUnavailable,
     NetworkFailure,
     ProviderUnavailable,
     RateLimited,
@@ -148,6 +151,27 @@ def display_name(user: User | None) -> str | None:
     return user.full_name if user is not None else None
 
 
+
+def media_of(message: Message) -> list[Media]:
+    """A photo (its largest size), a document, a voice note, a sound, a video or a place:
+    files by their ``file_id`` (fetched later with the bot's token)."""
+    if message.location is not None:
+        return [Media(kind=MediaKind.location, latitude=message.location.latitude,
+                      longitude=message.location.longitude,
+                      name=message.venue.title if message.venue else None)]
+    if message.photo:
+        largest = max(message.photo, key=lambda size: size.width * size.height)
+        return [Media(kind=MediaKind.image, source=largest.file_id, content_type="image/jpeg",
+                      size=largest.file_size)]
+    for found, kind in ((message.document, None), (message.voice, MediaKind.audio),
+                        (message.audio, MediaKind.audio), (message.video, MediaKind.video)):
+        if found is not None:
+            content_type = getattr(found, "mime_type", None)
+            return [Media(kind=kind or kind_of(content_type), source=found.file_id,
+                          content_type=content_type, size=found.file_size,
+                          name=getattr(found, "file_name", None))]
+    return []
+
 class TelegramConnector(Connector):
     """Telegram bots: one entry point per bot token."""
 
@@ -174,6 +198,21 @@ class TelegramConnector(Connector):
             bot = Bot(token, session=session)
             self._bots[token] = bot
         return bot
+
+    async def fetch_media(self, media: Media, context: SendContext) -> MediaFile:
+        """A ``file_id``: its path from ``getFile``, then the file from the Bot API's file
+        address (which holds the token: fetched here, never shown)."""
+        token = str(context.credentials.get("token") or "")
+        try:
+            bot = self.bot(token)
+            found = await bot.get_file(media.source or "")
+        except (TelegramAPIError, TokenValidationError) as error:
+            raise MediaUnavailable(f"Telegram did not give the file: {error}") from None
+        if not found.file_path:
+            raise MediaUnavailable("Telegram gave no path for the file")
+        url = self.api.file_url(token, found.file_path)
+        return await download(url, [url.rsplit("/", 1)[0]], name=media.name,
+                              content_type=media.content_type)
 
     def webhook_url(self, entry_point: EntryPoint) -> str:
         return f"{self.public_url}/webhooks/telegram/{entry_point.id}"
@@ -263,11 +302,13 @@ class TelegramConnector(Connector):
         message: Message, entry_point: EntryPoint, provider_id: str
     ) -> Inbound | None:
         text = message.text if message.text is not None else message.caption
-        if text is None:  # stickers, locations, service messages: nothing a tree reads
+        media = media_of(message)
+        if text is None and not media:  # stickers, service messages: nothing a tree reads
             return None
         return Inbound(
             channel=Channel.telegram, entry_point_id=entry_point.id,
-            contact=str(message.chat.id), provider_id=provider_id, text=text,
+            contact=str(message.chat.id), provider_id=provider_id, text=text or "",
+            media=media,
             contact_name=display_name(message.from_user),
             locale=message.from_user.language_code if message.from_user else None,
         )

@@ -15,6 +15,7 @@ and they fit, a numbered list otherwise (a number typed back selects, see messag
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -31,11 +32,13 @@ from connectors.base import (
     WebhookRequest,
     WebhookResult,
 )
+from connectors.media_fetch import download
 from connectors.sms import TwilioMessages
 from routing_core.expressions.values import normalise_phone
 from routing_core.infra.clock import utcnow
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound
+from routing_core.model.media import Media, MediaFile, MediaKind, kind_of
 from routing_core.ports.channels import WHATSAPP_WINDOW, Rejected, SendContext, WindowClosed
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -150,6 +153,16 @@ class WhatsAppConnector(Connector):
             raise Rejected("nothing to send: no text and no media")
         return fields
 
+    async def fetch_media(self, media: Media, context: SendContext) -> MediaFile:
+        """A ``MediaUrl`` of Twilio's API, fetched with the account's credentials (Twilio
+        then redirects to its file store)."""
+        credentials = context.credentials
+        return await download(
+            media.source or "", [self.messages.api_base],
+            headers={"Authorization": basic_auth(credentials.get("account_sid", ""),
+                                                 credentials.get("auth_token", ""))},
+            content_type=media.content_type)
+
     def window_open(self, last_inbound_at: datetime | None) -> bool:
         """Unknown (an end routing's interaction): try, and let Twilio judge (63016)."""
         if last_inbound_at is None:
@@ -177,18 +190,35 @@ def inbound_message(form: Mapping[str, str], entry_point: EntryPoint) -> Inbound
         provider_id=sid,
         text=form.get("Body") or form.get("ButtonText") or "",
         payload=form.get("ButtonPayload") or None,
-        media=media_urls(form),
+        media=media_of(form),
         contact_name=form.get("ProfileName") or None,
         contact_phone=phone,
     )
 
 
-def media_urls(form: Mapping[str, str]) -> list[str]:
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def media_of(form: Mapping[str, str]) -> list[Media]:
+    """The message's media (``MediaUrlN``, fetched later with the account's credentials)
+    and a shared location (``Latitude``, ``Longitude``)."""
     try:
         count = min(max(int(form.get("NumMedia") or 0), 0), MAX_MEDIA)
     except ValueError:
         count = MAX_MEDIA  # take the URLs that are there
-    return [url for index in range(count) if (url := form.get(f"MediaUrl{index}"))]
+    found = [Media(kind=kind_of(form.get(f"MediaContentType{index}")), source=url,
+                   content_type=form.get(f"MediaContentType{index}") or None)
+             for index in range(count) if (url := form.get(f"MediaUrl{index}"))]
+    try:
+        latitude, longitude = float(form["Latitude"]), float(form["Longitude"])
+    except (KeyError, ValueError):
+        return found
+    if -90 <= latitude <= 90 and -180 <= longitude <= 180:
+        label = form.get("Label") or form.get("Address") or None
+        found.append(Media(kind=MediaKind.location, latitude=latitude, longitude=longitude,
+                           name=label))
+    return found
 
 
 def status_report(form: Mapping[str, str]) -> StatusReport:

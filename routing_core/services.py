@@ -19,6 +19,7 @@ from routing_core.business.tasks import Tasks
 from routing_core.contacts.directory import ContactDirectory
 from routing_core.contacts.erasure import Erasure
 from routing_core.engine.delivery import Delivery, LocalHub
+from routing_core.engine.media_library import MediaLibrary
 from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.outside_starts import OutsideStarts
 from routing_core.engine.reference_port import StoreReference
@@ -76,6 +77,7 @@ class Services:
     contacts: ContactDirectory
     erasure: Erasure
     outside_starts: OutsideStarts
+    media: MediaLibrary
     relays: list[EventRelay] = field(default_factory=list)  # more may be added before start
     _relay_tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
@@ -159,6 +161,7 @@ class Services:
             contacts=ContactDirectory(store),
             erasure=Erasure(store, runtime),
             outside_starts=OutsideStarts(runtime, entry_points),
+            media=MediaLibrary(store, entry_points, outbox.clients),
         )
 
     async def start(self) -> None:

@@ -38,6 +38,7 @@ from routing_core.expressions.values import (
     parse_number,
 )
 from routing_core.model.interaction import OutboundChoice
+from routing_core.model.media import Media, MediaKind
 
 if TYPE_CHECKING:
     from routing_core.actions.context import RunContext
@@ -103,9 +104,8 @@ class MessageWait(ActionType):
 
         text: RequiredTemplate
         into: VariableName
-        validation: Literal["any", "number", "email", "phone", "date", "regex"] = Field(
-            "any", alias="validate"
-        )
+        validation: Literal["any", "number", "email", "phone", "date", "regex", "media",
+                            "location"] = Field("any", alias="validate")
         pattern: Pattern | None = Field(None, validate_default=True)
         retries: Retries = 1
         retry_text: Template = ""
@@ -128,7 +128,8 @@ class MessageWait(ActionType):
         if ctx.trigger == "run":
             ctx.send(ctx.render(text))
             return Outcome.wait_for_reply(until, tries=0)
-        answer = accepted_answer(params, ctx.message.text if ctx.message else "")
+        answer = accepted_answer(params, ctx.message.text if ctx.message else "",
+                                 ctx.message.media if ctx.message else [])
         if answer is not None:
             ctx.set_variable(params.into, answer)
             return Outcome.follow("answered")
@@ -140,8 +141,19 @@ class MessageWait(ActionType):
         return Outcome.wait_for_reply(until, tries=tries)
 
 
-def accepted_answer(params: MessageWait.Params, text: str) -> Any:
-    """The stored form of a valid answer, or None when the answer is not valid."""
+def accepted_answer(params: MessageWait.Params, text: str, media: list[Media]) -> Any:
+    """The stored form of a valid answer, or None when the answer is not valid. A file
+    (``media``) is kept as what it is (kind, type, name, size) and a place as its
+    coordinates: the file itself is shown to people through the conversation."""
+    if params.validation == "location":
+        place = next((item for item in media if item.kind is MediaKind.location), None)
+        return None if place is None else place.model_dump(
+            include={"latitude", "longitude", "name"}, exclude_none=True)
+    if params.validation == "media":
+        files = [item.model_dump(include={"kind", "content_type", "name", "size"},
+                                 exclude_none=True, mode="json")
+                 for item in media if item.kind is not MediaKind.location]
+        return files or None
     text = text.strip()[:MAX_INPUT]
     if not text:
         return None

@@ -3,14 +3,15 @@
 What a person said and what we learnt about them lives in many collections: their
 contact records (name, phone, address, variables, consent words), their conversations
 (variables, last text, messages waiting), every event of those conversations (texts,
-media, answers, web service bodies), and the records their conversations created (cases,
-tasks, survey answers, CRM cards and objects, campaign targets, queue entries, regression
-replays). Erasure ends a conversation still running (no end routing follows: nothing is
-sent to someone being erased), renames the addresses first (a message arriving meanwhile
-starts a new contact instead of joining the erased one), then blanks each of those
-records in place: counts, dates and statuses stay, so statistics keep adding up. It is
-audited under the contact's id, which names nobody. Custom databases are the company's
-own tables and are not searched: rows a routing wrote there are the company's to delete.
+media, answers, web service bodies) and our copies of the files they sent, and the records
+their conversations created (cases, tasks, survey answers, CRM cards and objects,
+campaign targets, queue entries, regression replays). Erasure ends a conversation still
+running (no end routing follows: nothing is sent to someone being erased), renames the
+addresses first (a message arriving meanwhile starts a new contact instead of joining the
+erased one), then blanks each of those records in place: counts, dates and statuses stay,
+so statistics keep adding up. It is audited under the contact's id, which names nobody.
+Custom databases are the company's own tables and are not searched: rows a routing wrote
+there are the company's to delete.
 """
 
 from __future__ import annotations
@@ -81,7 +82,14 @@ class Erasure:
         by_interaction = {"interaction_id": {"$in": interaction_ids}}
         records = records_of(ids, interaction_ids)
         address_of_contact = {"$concat": ["erased:", "$contact_id"]}
+        stored = [item["stored"] async for event in store.events.collection.find(
+            {**by_interaction, "data.media.stored": {"$type": "string"}},
+            projection={"data.media": 1}) for item in event["data"]["media"]
+            if isinstance(item, dict) and item.get("stored")]
+        for file_id in stored:  # our copies of their photos, files and voice notes
+            await store.media_files.delete(file_id)
         counts = {
+            "media_files": len(stored),
             "interactions": await _update(store.interactions.collection,
                                           {"_id": {"$in": interaction_ids}}, [{"$set": {
                 "contact": address_of_contact, "contact_name": None, "contact_phone": None,

@@ -475,7 +475,8 @@ class Runtime:
         if message.payload is not None:
             data["payload"] = message.payload
         if message.media:
-            data["media"] = message.media
+            data["media"] = [item.model_dump(exclude_none=True, mode="json")
+                             for item in message.media]
         journal.add("inbound", None, **data)
         interaction.last_text = message.text
         interaction.wakes_without_reply = 0

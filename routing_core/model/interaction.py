@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from routing_core.infra.clock import utcnow
 from routing_core.model.base import Record, Timestamped
+from routing_core.model.media import Media
 
 SEEN_IDS_KEPT = 200
 
@@ -42,7 +43,7 @@ class Inbound(BaseModel):
     provider_id: str  # de-duplication key: update_id, MessageSid, mid, client message id
     text: str = ""
     payload: str | None = None  # a pressed button's value
-    media: list[str] = Field(default_factory=list)
+    media: list[Media] = Field(default_factory=list, max_length=10)
     contact_name: str | None = None
     contact_phone: str | None = None
     # the language the channel says the contact uses (Telegram's, the web chat browser's)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Event
+from routing_core.model.media import Media, MediaFile
 
 # How long after the customer's last message a provider takes free-form messages:
 # WhatsApp's customer-care window (later: an approved template only), Messenger's standard
@@ -88,6 +89,18 @@ class SendContext:
     entry_point: EntryPoint
     credentials: dict[str, Any]
     last_inbound_at: datetime | None = None
+
+
+class MediaUnavailable(Exception):
+    """A customer's media could not be fetched from the provider (expired, refused)."""
+
+
+class MediaSource(Protocol):
+    """A channel whose customers send files the provider keeps: fetched on first view."""
+
+    async def fetch_media(self, media: Media, context: SendContext) -> MediaFile:
+        """The file's bytes and type; MediaUnavailable when the provider will not give it."""
+        ...
 
 
 class ChannelClient(Protocol):

@@ -21,6 +21,7 @@ from routing_core.store.interactions import (
     InteractionRepository,
     SnapshotRepository,
 )
+from routing_core.store.media_files import MediaFiles
 from routing_core.store.reference import (
     DatabaseRepository,
     DatabaseRowRepository,
@@ -76,6 +77,7 @@ class Store:
         self.campaign_targets = CampaignTargetRepository(database)
         self.surveys = SurveyRepository(database)
         self.survey_answers = SurveyAnswerRepository(database)
+        self.media_files = MediaFiles(database)
 
     @classmethod
     def connect(cls, uri: str, database_name: str, write_concern: str = "majority") -> Store:

@@ -135,6 +135,8 @@ async def test_two_addresses_of_one_person_are_found_merged_and_share_their_vari
                             key=lambda contact: contact.external_id)
     merged = await services.contacts.merge(SYSTEM, kept.id, absorbed.id)
     assert merged.variables == {"visits": 1}
+    [audited] = await services.store.audit.all({"action": "contact.merge"})
+    assert (audited.target_id, audited.details["absorbed"]) == (kept.id, absorbed.id)
     with pytest.raises(Conflict, match="already merged"):
         await services.contacts.merge(SYSTEM, kept.id, absorbed.id)
     found, _ = await services.contacts.search("zoe")

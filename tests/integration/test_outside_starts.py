@@ -57,6 +57,8 @@ async def test_the_same_key_twice_opens_one_conversation_and_writes_once(
     [interaction] = await services.store.interactions.all({})
     assert (interaction.kind, interaction.contact, interaction.variables["time"]) == (
         "api", ADA, "10:30")
+    [audited] = await services.store.audit.all({"action": "interaction.start"})
+    assert audited.target_id == interaction.id and audited.actor == ADMIN_EMAIL
 
     await whatsapp.message(entry_point, "SM" + "5" * 32, "Yes")  # her answer resumes it
     await whatsapp.sweep_until(lambda: _sent(whatsapp, 2))

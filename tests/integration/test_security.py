@@ -360,6 +360,14 @@ NOT_AUDITED = {
         "conversation activity: in the interaction's events list",
     ("POST", "/api/agent/interactions/<interaction_id>/end"):
         "conversation activity: in the interaction's events list",
+    ("POST", "/api/agent/interactions/<interaction_id>/notes"):
+        "conversation activity: in the interaction's events list",
+    ("POST", "/api/contacts/<contact_id>/merge"):
+        "needs two contacts: audited as contact.merge, see test_contacts.py",
+    ("POST", "/api/contacts/<contact_id>/erase"):
+        "needs a contact: audited as contact.erase, see test_contacts.py",
+    ("POST", "/api/entry-points/<entry_point_id>/conversations"):
+        "needs a reachable contact: audited as interaction.start, see test_outside_starts.py",
     ("POST", "/api/outbox/<event_id>/replay"): "needs a dead letter: see the outbox tests",
     ("POST", "/api/outbox/<event_id>/discard"):
         "needs a dead letter: audited, see test_telegram's failed messages test",

@@ -69,10 +69,15 @@ class FakeTwilio:
         self.failures: list[Failure] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # media a customer sent: path under the API → (bytes, type); fetches counted
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self.media_fetches: list[str] = []
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Messages/{message}/Media/{media}",
+                           self._media)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -101,6 +106,24 @@ class FakeTwilio:
     def sent(self) -> list[Received]:
         """The requests answered 201: the messages Twilio would deliver."""
         return [request for request in self.received if request.answered == 201]
+
+    def media_url(self, message_sid: str, media_sid: str, data: bytes,
+                  content_type: str) -> str:
+        """A media's URL as a webhook gives it; fetching it needs the account's auth."""
+        path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{message_sid}/Media/{media_sid}"
+        self.media[path] = (data, content_type)
+        return self.url + path
+
+    async def _media(self, request: web.Request) -> web.Response:
+        sid = request.match_info["sid"]
+        expected = base64.b64encode(f"{sid}:{self.accounts.get(sid, '')}".encode()).decode()
+        if request.headers.get("Authorization") != f"Basic {expected}":
+            return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+        found = self.media.get(request.path)
+        if found is None:
+            return web.json_response({"code": 20404, "message": "not found"}, status=404)
+        self.media_fetches.append(request.path)
+        return web.Response(body=found[0], content_type=found[1])
 
     # -- the endpoint ----------------------------------------------------------------------
 

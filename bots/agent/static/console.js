@@ -299,11 +299,67 @@
       text.textContent = data.text || "";
       item.appendChild(meta);
       item.appendChild(text);
+      (data.media || []).forEach(function (media, index) {
+        item.appendChild(mediaElement(event.id, index, media));
+      });
     } else {
       item.className = "ac-system";
       item.textContent = describe(event) + (time ? " · " + time : "");
     }
     return item;
+  }
+
+  // a customer's media, fetched with the agent's credentials from our own address (an
+  // <img src> would carry no bearer token), shown from a local object URL
+  var mediaCache = {};
+
+  function mediaElement(eventId, index, media) {
+    var box = document.createElement("span");
+    box.className = "ac-media";
+    box.setAttribute("data-testid", "media-" + media.kind);
+    if (media.kind === "location") {
+      var place = document.createElement("a");
+      place.href = "https://www.openstreetmap.org/?mlat=" + media.latitude + "&mlon=" +
+        media.longitude + "#map=16/" + media.latitude + "/" + media.longitude;
+      place.target = "_blank";
+      place.rel = "noopener noreferrer";
+      place.textContent = "Place: " + (media.name ? media.name + " " : "") + "(" +
+        media.latitude + ", " + media.longitude + ")";
+      box.appendChild(place);
+      return box;
+    }
+    var path = "/media/" + encodeURIComponent(eventId) + "/" + index;
+    var shown = mediaCache[path] || (mediaCache[path] = fetchMedia(path));
+    shown.then(function (url) {
+      var element;
+      if (media.kind === "image") {
+        element = document.createElement("img");
+        element.alt = media.name || "image";
+      } else if (media.kind === "audio" || media.kind === "video") {
+        element = document.createElement(media.kind);
+        element.controls = true;
+      } else {
+        element = document.createElement("a");
+        element.download = media.name || "file";
+        element.textContent = "File: " + (media.name || media.content_type || "download");
+        element.href = url;
+      }
+      if (element.tagName !== "A") { element.src = url; }
+      box.appendChild(element);
+    }).catch(function (error) {
+      box.textContent = "(" + media.kind + " unavailable: " + error.message + ")";
+    });
+    return box;
+  }
+
+  function fetchMedia(path) {
+    var headers = {};
+    if (token) { headers.Authorization = "Bearer " + token; }
+    return window.fetch(path, { headers: headers, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(response.statusText || String(response.status)); }
+        return response.blob();
+      }).then(function (blob) { return URL.createObjectURL(blob); });
   }
 
   function renderThread() {
