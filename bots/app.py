@@ -30,7 +30,7 @@ from admin.api import (
 from admin.context import authenticated_user
 from admin.errors import register_error_handlers
 from bots import agent as agent_console
-from bots import health, media, webchat, webhooks
+from bots import health, media, webchat, webchat_uploads, webhooks
 from bots import metrics as prometheus
 from bots.demo import install_demo
 from config import Settings
@@ -46,7 +46,9 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+        # blob: a file the visitor picked, or one the agent console fetched with its token
+        "img-src 'self' data: blob: https:; media-src 'self' blob:; "
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
     ),
     "X-Frame-Options": "DENY",
@@ -106,7 +108,8 @@ def create_app(settings: Settings) -> Quart:
     app.asgi_app = frame_limit  # type: ignore[method-assign,assignment]
     for module in (health, accounts, routings, versions, changes, reference, interactions,
                    contacts, outbox, queues, agent, cases, crm, tasks, campaigns, surveys,
-                   statistics, replays, webchat, webhooks, media, agent_console, pages):
+                   statistics, replays, webchat, webchat_uploads, webhooks, media,
+                   agent_console, pages):
         app.register_blueprint(module.blueprint)
 
     @app.before_request

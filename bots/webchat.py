@@ -28,8 +28,9 @@ from quart import Blueprint, current_app, render_template, websocket
 from admin import simulator_tickets
 from admin.context import address_behind_proxies, services
 from bots.origins import same_origin_socket
-from bots.webchat_keys import WebChatKeys
+from bots.webchat_keys import keys
 from bots.webchat_limits import REFUSALS_BEFORE_CLOSE, WebChatGuard, WebChatLimits
+from bots.webchat_uploads import MAX_FILES_PER_MESSAGE, uploaded
 from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Channel, Event, Inbound
 
@@ -78,8 +79,9 @@ async def demo_page(entry_point_key: str) -> Any:
     return await render_template("chat.html", entry_point=entry_point)
 
 
-def _parse(raw: str | bytes) -> tuple[str, str | None, str | None] | str:
-    """(text, payload, client id) of a client frame, or the reason it is refused."""
+def _parse(raw: str | bytes) -> tuple[str, str | None, str | None, list[str]] | str:
+    """(text, payload, client id, uploaded files' ids) of a client frame, or the reason
+    it is refused."""
     try:
         frame = json.loads(raw)
     except (ValueError, TypeError):
@@ -90,19 +92,22 @@ def _parse(raw: str | bytes) -> tuple[str, str | None, str | None] | str:
     if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 64):
         return "id must be a string of at most 64 characters"
     if frame.get("type") == "message":
-        text = frame.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+        text, media = frame.get("text", ""), frame.get("media") or []
+        if not isinstance(media, list) or len(media) > MAX_FILES_PER_MESSAGE or not all(
+                isinstance(item, str) and len(item) <= 64 for item in media):
+            return f"media must list at most {MAX_FILES_PER_MESSAGE} uploaded files' ids"
+        if not isinstance(text, str) or len(text) > MAX_TEXT or not (text.strip() or media):
             return f"text must be a non-empty string of at most {MAX_TEXT} characters"
-        return text, None, client_id
+        return text, None, client_id, media
     if frame.get("type") == "choice":
         value = frame.get("value")
         if not isinstance(value, str) or not value or len(value) > 64:
             return "value must be a non-empty string of at most 64 characters"
         label = frame.get("label")
         text = label if isinstance(label, str) and len(label) <= MAX_TEXT else value
-        return text, value, client_id
+        return text, value, client_id, []
     if frame.get("type") == "end":
-        return "", None, None
+        return "", None, None, []
     return "type must be message, choice or end"
 
 
@@ -177,14 +182,19 @@ async def _converse(entry_point: Any, visitor: str, limits: WebChatGuard, issued
                 await websocket.send_json({"type": "error", "message": SLOW_DOWN})
                 continue
             refused = 0
-            text, payload, client_id = parsed
-            if not text:  # the visitor closed the conversation
+            text, payload, client_id, media_ids = parsed
+            if not text and not media_ids:  # the visitor closed the conversation
                 await _close_conversation(entry_point.id, visitor)
+                continue
+            media = await uploaded(entry_point.id, visitor, media_ids) if media_ids else []
+            if media is None:
+                await websocket.send_json({"type": "error", "message": "a file of this "
+                                           "message is unknown: send it again"})
                 continue
             receipt = await built.runtime.receive(Inbound(
                 channel=Channel.webchat, entry_point_id=entry_point.id, contact=visitor,
                 provider_id=f"wc:{client_id or uuid.uuid4().hex}", text=text, payload=payload,
-                locale=language,
+                locale=language, media=media,
             ))
             if client_id:
                 await websocket.send_json(
@@ -214,14 +224,6 @@ def guard() -> WebChatGuard:
             opens_per_minute=settings.webchat_opens_per_minute,
         ))
     return cast(WebChatGuard, extensions["webchat_guard"])
-
-
-def keys() -> WebChatKeys:
-    """Visitor keys and sealed positions, under the service's secret key."""
-    extensions = current_app.extensions
-    if "webchat_keys" not in extensions:
-        extensions["webchat_keys"] = WebChatKeys(services().settings.secret_key or "")
-    return cast(WebChatKeys, extensions["webchat_keys"])
 
 
 async def _close_conversation(entry_point_id: str, visitor: str) -> None:
@@ -254,8 +256,10 @@ async def _catch_up(entry_point_id: str, visitor: str, after: str | None,
     events = await store.events.latest_of_interaction(latest["_id"], HISTORY_LIMIT,
                                                       types=("inbound", "outbound"))
     messages = [
-        {"from": "visitor", "text": event.data.get("text", "")} if event.type == "inbound"
-        else message_frame(event)
+        {"from": "visitor", "text": event.data.get("text", ""),
+         "files": [item.get("name") or item.get("kind") for item in
+                   event.data.get("media") or [] if isinstance(item, dict)]}
+        if event.type == "inbound" else message_frame(event)
         for event in events
     ]
     await websocket.send_json({"type": "history", "messages": messages, **session,

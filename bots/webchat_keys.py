@@ -18,9 +18,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+from typing import cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from quart import current_app
+
+from admin.context import services
 
 
 def _derive(secret_key: str, purpose: str, size: int) -> bytes:
@@ -63,3 +67,11 @@ class WebChatKeys:
             return self._positions.decrypt(_bytes(sealed), None).decode()
         except (InvalidTag, ValueError, binascii.Error, UnicodeDecodeError):
             return None
+
+
+def keys() -> WebChatKeys:
+    """This app's visitor keys and sealed positions, under the service's secret key."""
+    extensions = current_app.extensions
+    if "webchat_keys" not in extensions:
+        extensions["webchat_keys"] = WebChatKeys(services().settings.secret_key or "")
+    return cast(WebChatKeys, extensions["webchat_keys"])

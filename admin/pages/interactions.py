@@ -40,6 +40,8 @@ def event_text(event: Event) -> str:
         value = event.data.get(key)
         if isinstance(value, str) and value:
             return value
+    if event.data.get("media"):  # a file or a place without words: shown as media
+        return ""
     shown = {key: value for key, value in event.data.items()
              if value not in (None, "", [], {}) and key != "media"}  # shown as media
     text = json.dumps(shown, ensure_ascii=False, default=str) if shown else ""

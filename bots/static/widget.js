@@ -28,12 +28,14 @@
     en: {connecting: "connecting…", online: "online", reconnecting: "reconnecting…",
          placeholder: "Type a message…", message: "Message", send: "Send",
          ended: "This conversation has ended.", again: "Start again", typing: "typing",
-         anAgent: "An agent", agent: "agent", logIn: "log in again to chat"},
+         anAgent: "An agent", agent: "agent", logIn: "log in again to chat",
+         attach: "Attach a file", notSent: "not sent"},
     fr: {connecting: "connexion…", online: "en ligne", reconnecting: "reconnexion…",
          placeholder: "Écrivez un message…", message: "Message", send: "Envoyer",
          ended: "Cette conversation est terminée.", again: "Recommencer",
          typing: "en train d'écrire", anAgent: "Un conseiller", agent: "conseiller",
-         logIn: "reconnectez-vous pour discuter"}
+         logIn: "reconnectez-vous pour discuter", attach: "Joindre un fichier",
+         notSent: "non envoyé"}
   };
   var words = WORDS[language.split("-")[0].toLowerCase()] || WORDS.en;
 
@@ -82,6 +84,8 @@
     "padding:6px 12px;cursor:pointer;font:inherit}",
     ".sr-choice:hover{background:#e8f1fb}.sr-choice:disabled{opacity:.5;cursor:default}",
     ".sr-form{display:flex;border-top:1px solid #d0d7de}",
+    ".sr-attach{border:0;background:none;font-size:20px;padding:0 10px;cursor:pointer}",
+    ".sr-failed{opacity:.7;border:1px dashed #cf222e}",
     ".sr-input{flex:1;border:0;padding:12px;font:inherit;outline:none}",
     ".sr-send{border:0;background:#0b5cad;color:#fff;padding:0 18px;font:inherit;cursor:pointer}",
     ".sr-media{max-width:100%;border-radius:8px;margin-top:6px;display:block}",
@@ -109,12 +113,16 @@
     '<span class="sr-status"></span></div>' +
     '<div class="sr-log" aria-live="polite"></div>' +
     '<form class="sr-form"><input class="sr-input" maxlength="4096" autocomplete="off" ' +
-    'aria-label="Message"><button class="sr-send" type="submit"></button></form>';
+    'aria-label="Message"><input class="sr-file" type="file" hidden accept="image/*,' +
+    'application/pdf,text/plain,audio/*,video/mp4,video/webm"><button class="sr-attach" ' +
+    'type="button">+</button><button class="sr-send" type="submit"></button></form>';
   root.querySelector(".sr-title").textContent = title;
   root.querySelector(".sr-status").textContent = words.connecting;
   root.querySelector(".sr-input").setAttribute("placeholder", words.placeholder);
   root.querySelector(".sr-input").setAttribute("aria-label", words.message);
   root.querySelector(".sr-send").textContent = words.send;
+  root.querySelector(".sr-attach").setAttribute("aria-label", words.attach);
+  root.querySelector(".sr-attach").setAttribute("title", words.attach);
   root.setAttribute("lang", language);
   var container = containerSelector ? document.querySelector(containerSelector) : null;
   if (container) { container.appendChild(root); } else {
@@ -290,7 +298,11 @@
       } else if (frame.type === "history") {
         if (frame.key) { window.localStorage.setItem(storageKey + ":key", frame.key); }
         frame.messages.forEach(function (item, index) {
-          if (item.from === "visitor") { addBubble("visitor", item.text); } else {
+          if (item.from === "visitor") {
+            addBubble("visitor", [item.text].concat((item.files || []).map(function (name) {
+              return "\ud83d\udcce " + name;
+            })).filter(Boolean).join("\n"));
+          } else {
             addBotMessage(item, index === frame.messages.length - 1);
           }
         });
@@ -325,6 +337,42 @@
     clearEnded();
     addBubble("visitor", text);
     send({ type: "message", text: text });
+  });
+
+  // a file: uploaded with the visitor's key, then named in a message (with the text typed)
+  var fileInput = root.querySelector(".sr-file");
+  root.querySelector(".sr-attach").addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (!file) { return; }
+    var text = input.value.trim();
+    input.value = "";
+    disableChoices();
+    clearEnded();
+    var bubble = addBubble("visitor", text);
+    if (file.type.indexOf("image/") === 0) {
+      var preview = document.createElement("img");
+      preview.className = "sr-media";
+      preview.alt = file.name;
+      preview.src = URL.createObjectURL(file);
+      bubble.appendChild(preview);
+    } else {
+      bubble.appendChild(document.createTextNode((text ? "\n" : "") + "\ud83d\udcce " + file.name));
+    }
+    var body = new FormData();
+    body.append("file", file, file.name);
+    window.fetch(origin + "/chat/" + encodeURIComponent(entryPoint) + "/upload?visitor=" +
+      encodeURIComponent(visitorId()) + "&key=" + encodeURIComponent(visitorKey() || ""),
+      { method: "POST", body: body }).then(function (response) {
+      return response.json().then(function (answer) {
+        if (!response.ok) { throw new Error(answer.error ? answer.error.message : "refused"); }
+        send({ type: "message", text: text, media: [answer.id] });
+      });
+    }).catch(function (error) {
+      bubble.classList.add("sr-failed");
+      bubble.appendChild(document.createTextNode(" (" + words.notSent + ": " + error.message + ")"));
+    });
   });
 
   connect();

@@ -30,6 +30,17 @@ TREE = {
 }
 
 
+async def visitor_says(page, url: str, text: str, online: str = "online",
+                       send: str = "Send"):
+    """The chat page opened, once online, and a first message sent; the widget."""
+    await page.goto(url)
+    chat = page.get_by_test_id("sr-chat")
+    await chat.get_by_text(online).wait_for()
+    await chat.get_by_label("Message").fill(text)
+    await chat.get_by_role("button", name=send, exact=True).click()
+    return chat
+
+
 def install(server: Server, reference: str) -> None:
     routing = server.api("POST", "/api/smart-routings/import", {
         "routing": {"name": reference, "reference": reference, "type": "start"},
@@ -92,11 +103,8 @@ async def test_a_french_browser_gets_a_french_widget_and_the_routings_french_tex
     context = await browser.new_context(locale="fr-FR", viewport={"width": 1000, "height": 800})
     try:
         page = await context.new_page()
-        await page.goto(f"{server.url}/chat/salon")
-        chat = page.get_by_test_id("sr-chat")
-        await chat.get_by_text("en ligne").wait_for()
-        await chat.get_by_label("Message").fill("bonjour")
-        await chat.get_by_role("button", name="Envoyer").click()
+        chat = await visitor_says(page, f"{server.url}/chat/salon", "bonjour",
+                                  online="en ligne", send="Envoyer")
         await chat.get_by_text("Thé ou café ?").wait_for()
         await chat.get_by_role("button", name="Café").click()
         await chat.get_by_text("Coffee it is.").wait_for()  # untranslated: as typed
@@ -105,3 +113,45 @@ async def test_a_french_browser_gets_a_french_widget_and_the_routings_french_tex
         await page.screenshot(path=shot_path("webchat-french"))
     finally:
         await context.close()
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                    "0000000d4944415478da63f8cfc0f01f0005000201a5f0c9a00000000049454e44ae426082")
+
+
+async def test_a_visitor_sends_a_photo_that_the_conversation_viewer_shows(
+    server: Server, page, tmp_path
+):
+    from tests.browser.test_admin_maker import log_in
+
+    photo = tmp_path / "receipt.png"
+    photo.write_bytes(PNG)
+    routing = server.api("POST", "/api/smart-routings/import", {
+        "routing": {"name": "receipts", "reference": "receipts", "type": "start"},
+        "versions": [{"name": "v1", "status": "production", "tree": {
+            "start": "start", "actions": [
+                {"id": "start", "type": "start", "next": {"next": "ask"}},
+                {"id": "ask", "type": "message_wait", "params": {
+                    "text": "A photo of the receipt?", "into": "receipt", "validate": "media"},
+                 "next": {"answered": "thanks"}},
+                {"id": "thanks", "type": "message", "params": {
+                    "text": "Thanks for the {{ vars.receipt[0].kind }}."}, "next": {}}]}}]})
+    server.api("POST", "/api/entry-points", {"channel": "webchat", "name": "Receipts",
+                                             "address": "receipts",
+                                             "start_routing": routing["id"]})
+    chat = await visitor_says(page, f"{server.url}/chat/receipts", "hello")
+    await chat.get_by_text("A photo of the receipt?").wait_for()
+    await chat.locator(".sr-file").set_input_files(str(photo))
+    await expect(chat.locator(".sr-visitor img.sr-media")).to_have_count(1)  # its preview
+    await chat.get_by_text("Thanks for the image.").wait_for()
+    await page.screenshot(path=shot_path("webchat-photo-sent"))
+    await log_in(page, server)
+    found = server.api("GET", "/api/interactions?limit=5")["items"]
+    interaction = next(item for item in found if item["variables"].get("receipt"))
+    await page.goto(f"{server.url}/admin/interactions/{interaction['id']}")
+    image = page.locator('img[data-media="image"]')
+    await expect(image).to_have_count(1)
+    await page.wait_for_function(
+        "() => document.querySelector('img[data-media=\"image\"]').naturalWidth > 0")
+    assert await image.evaluate("img => img.naturalWidth") == 1  # our copy, loaded
+    await page.screenshot(path=shot_path("viewer-photo"))

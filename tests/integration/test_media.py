@@ -5,6 +5,9 @@ message awaiting a file takes it, one awaiting a place takes the place."""
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 from routing_core.model.audit import SYSTEM
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.integration.test_admin_pages import Pages
@@ -101,3 +104,50 @@ async def test_erasing_the_contact_removes_our_copies_of_their_files(
     for name in ("media.files", "media.chunks"):
         assert await services.store.database[name].count_documents({}) == 0
     assert (await services.store.events.get(event.id)).data == {"erased": True}
+
+
+async def test_a_web_chat_visitor_sends_a_file_that_only_they_can_name(app, services):
+    from quart.datastructures import FileStorage
+
+    from tests.integration.test_webchat import receive
+    from tests.support.routings import production_routing, webchat_entry_point
+
+    await webchat_entry_point(services, await production_routing(services, "files", tree(
+        action("ask", "message_wait", {"text": "Your file?", "into": "file",
+                                       "validate": "media"}, answered="thanks"),
+        action("thanks", "message", {"text": "Got {{ vars.file[0].name }}."}))))
+    client = app.test_client()
+
+    async def upload(visitor: str, key: str, data: bytes, kind: str) -> Any:
+        return await client.post(
+            f"/chat/web/upload?visitor={visitor}&key={key}",
+            files={"file": FileStorage(io.BytesIO(data), filename="receipt.png",
+                                       content_type=kind)})
+
+    async with client.websocket("/chat/web/ws?visitor=visitor-file1") as socket:
+        key = (await receive(socket, "history"))["key"]
+        await socket.send_json({"type": "message", "text": "hi", "id": "m1"})
+        assert (await receive(socket))["text"] == "Your file?"
+        refused = await upload("visitor-file1", "wrong", PNG, "image/png")
+        assert refused.status_code == 401
+        refused = await upload("visitor-file1", key, b"MZ...", "application/x-msdownload")
+        assert refused.status_code == 415
+        assert "cannot be sent" in (await refused.get_json())["error"]["message"]
+        sent = await upload("visitor-file1", key, PNG, "image/png")
+        assert sent.status_code == 201
+        assert sent.headers["Access-Control-Allow-Origin"] == "*"
+        uploaded = await sent.get_json()
+        assert (uploaded["kind"], uploaded["size"]) == ("image", len(PNG))
+        await socket.send_json({"type": "message", "text": "", "media": [uploaded["id"]],
+                                "id": "m2"})
+        assert (await receive(socket))["text"] == "Got receipt.png."
+    async with client.websocket("/chat/web/ws?visitor=visitor-file2") as other:
+        await receive(other, "history")
+        await other.send_json({"type": "message", "text": "mine", "media": [uploaded["id"]],
+                               "id": "m3"})
+        assert "unknown" in (await receive(other, "error"))["message"]  # not theirs
+    [event] = await services.store.events.all({"type": "inbound", "data.media.kind": "image"})
+    admin = Pages(app)
+    await admin.log_in()
+    served = await admin.client.get(f"/media/{event.id}/0")
+    assert served.status_code == 200 and await served.get_data() == PNG
