@@ -275,5 +275,7 @@ async def _forward(queue: asyncio.Queue[Event]) -> None:
         recent.append(event.id)
         if event.type == "end":
             await websocket.send_json({"type": "ended", "reason": event.data.get("reason")})
+        elif event.type == "typing":
+            await websocket.send_json({"type": "typing", "from": "agent"})
         else:
             await websocket.send_json(message_frame(event))

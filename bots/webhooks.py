@@ -88,6 +88,8 @@ async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any
             await built.runtime.receive(inbound)
         for report in result.reports:
             await built.outbox.record_status(report.provider_id, report.status, report.error)
+        for read in result.reads:
+            await built.outbox.record_read(entry_point.id, read.contact, read.until)
     except PyMongoError:
         log.exception("%s webhook %s: storage unavailable", channel, entry_point_id)
         return {"error": {"code": "unavailable",

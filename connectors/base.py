@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from routing_core.model.entry_point import EntryPoint
@@ -88,11 +89,21 @@ class StatusReport:
 
 
 @dataclass
+class ReadUpTo:
+    """The contact read every message sent to them until ``until`` (Messenger's
+    ``read.watermark``): a report about many messages at once."""
+
+    contact: str
+    until: datetime
+
+
+@dataclass
 class WebhookResult:
     """What the webhook brought, and how to answer it once it is persisted."""
 
     inbound: list[Inbound] = field(default_factory=list)
     reports: list[StatusReport] = field(default_factory=list)
+    reads: list[ReadUpTo] = field(default_factory=list)
     body: str = ""
     content_type: str = "text/plain"
     # provider calls owed once the messages are stored (e.g. answerCallbackQuery)

@@ -14,7 +14,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import aiohttp
@@ -23,6 +23,7 @@ from config import Settings
 from connectors.base import (
     Connector,
     MalformedPayload,
+    ReadUpTo,
     WebhookRefused,
     WebhookRequest,
     WebhookResult,
@@ -72,6 +73,18 @@ def signature(app_secret: str, body: bytes) -> str:
 MEDIA_HOSTS = (".fbcdn.net", ".fbsbx.com", ".facebook.com")  # where attachments are kept
 ATTACHMENT_KINDS = {"image": MediaKind.image, "video": MediaKind.video,
                     "audio": MediaKind.audio, "file": MediaKind.file}
+
+
+def read_up_to(item: Any) -> ReadUpTo | None:
+    """A ``read`` item: the contact saw everything sent before its watermark (ms)."""
+    if not isinstance(item, dict) or not isinstance(item.get("read"), dict):
+        return None
+    sender, watermark = item.get("sender"), item["read"].get("watermark")
+    if not isinstance(sender, dict) or not sender.get("id") or not isinstance(
+            watermark, int | float) or watermark <= 0:
+        raise MalformedPayload("a read item needs sender.id and read.watermark")
+    return ReadUpTo(contact=str(sender["id"]),
+                    until=datetime.fromtimestamp(watermark / 1000, tz=UTC))
 
 
 def attachment_media(attachment: Any) -> Media | None:
@@ -234,6 +247,9 @@ class MessengerConnector(Connector):
             if not isinstance(items, list):
                 raise MalformedPayload("each entry's 'messaging' must be a list")
             for item in items:
+                if (read := read_up_to(item)) is not None:
+                    result.reads.append(read)
+                    continue
                 inbound = self._inbound(item, entry_point)
                 if inbound is not None:
                     result.inbound.append(inbound)
@@ -294,7 +310,15 @@ class MessengerConnector(Connector):
             })
         return message_id
 
-    async def _post(self, token: str, body: dict[str, Any]) -> str:
+    async def typing(self, contact: str, context: SendContext) -> None:
+        """The page shows "typing…" to the contact (``sender_action``)."""
+        token = str(context.credentials.get("page_access_token") or "")
+        if not token:
+            raise BadCredentials("the entry point has no page_access_token")
+        await self._post(token, {"recipient": {"id": contact}, "sender_action": "typing_on"},
+                         answer_has_id=False)
+
+    async def _post(self, token: str, body: dict[str, Any], answer_has_id: bool = True) -> str:
         """One Send API call. Error texts never hold the URL: it carries the token."""
         try:
             async with self._client().post(
@@ -316,6 +340,8 @@ class MessengerConnector(Connector):
                                       ) from None
         if status >= 300:
             raise graph_error(status, answer, retry_after)
+        if not answer_has_id:
+            return ""
         if not isinstance(answer, dict) or not answer.get("message_id"):
             raise ProviderUnavailable(f"HTTP {status} without a message_id")
         return str(answer["message_id"])

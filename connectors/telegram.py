@@ -199,6 +199,16 @@ class TelegramConnector(Connector):
             self._bots[token] = bot
         return bot
 
+    async def typing(self, contact: str, context: SendContext) -> None:
+        """The chat shows "typing…" for a few seconds (``sendChatAction``)."""
+        token = str(context.credentials.get("token") or "")
+        try:
+            await self.bot(token).send_chat_action(chat_id=contact, action="typing")
+        except TokenValidationError:
+            raise BadCredentials("the entry point's token is not a bot token") from None
+        except AiogramError as error:
+            raise send_error(error, token) from None
+
     async def fetch_media(self, media: Media, context: SendContext) -> MediaFile:
         """A ``file_id``: its path from ``getFile``, then the file from the Bot API's file
         address (which holds the token: fetched here, never shown)."""

@@ -23,7 +23,7 @@ from routing_core.engine.media_library import MediaLibrary
 from routing_core.engine.outbox import OutboxSender
 from routing_core.engine.outside_starts import OutsideStarts
 from routing_core.engine.reference_port import StoreReference
-from routing_core.engine.relay import EventRelay, webchat_relay
+from routing_core.engine.relay import EventRelay, signal_relay, webchat_relay
 from routing_core.engine.repairs import Repairs
 from routing_core.engine.replay_jobs import ReplayJobs
 from routing_core.engine.runtime import Runtime, RuntimeSettings
@@ -176,6 +176,7 @@ class Services:
             self.delivery.register(channel, self.outbox)
         self.runtime.start()
         self.relays.append(webchat_relay(self.store, self.hub, self.runtime.owner))
+        self.relays.append(signal_relay(self.store, self.hub, self.runtime.owner))
         self._relay_tasks = [asyncio.create_task(relay.run()) for relay in self.relays]
         for watch in (self.store.entry_points.watch, self.runtime.start_versions.watch):
             self._relay_tasks.append(asyncio.create_task(watch.run()))

@@ -107,6 +107,15 @@ async def context(interaction_id: str) -> AgentContextOut:
     return AgentContextOut.model_validate(vars(found))
 
 
+@blueprint.post("/interactions/<interaction_id>/typing")
+@require(AGENT_CONSOLE)
+async def typing(interaction_id: str) -> tuple[str, int]:
+    """Show the customer that the agent is typing (the console calls it every few seconds
+    while the agent types); 404 unless the conversation is theirs."""
+    await agent_desk().typing(await me(), interaction_id)
+    return "", 204
+
+
 @blueprint.post("/interactions/<interaction_id>/notes")
 @require(AGENT_CONSOLE)
 @validate_request(NoteIn)

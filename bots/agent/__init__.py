@@ -45,7 +45,8 @@ async def install(app: Quart, built: Services) -> Distribution:
     built.relays.append(EventRelay("agent console frames", built.store, built.runtime.owner,
                                    AgentHub.RELAYED, hub.relayed))
     app.extensions["agent_hub"] = hub
-    app.extensions["agent_desk"] = AgentDesk(distribution)
+    app.extensions["agent_desk"] = AgentDesk(distribution, built.outbox.clients,
+                                             built.entry_points)
     return distribution
 
 

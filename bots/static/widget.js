@@ -160,7 +160,7 @@
   // (or a while passes: the bot may have nothing to say)
   var typing = null;
   var typingTimer = null;
-  function showTyping() {
+  function showTyping(seconds) {
     hideTyping();
     typing = document.createElement("div");
     typing.className = "sr-msg sr-bot sr-typing";
@@ -169,7 +169,7 @@
     typing.innerHTML = "<span>•</span><span>•</span><span>•</span>";
     log.appendChild(typing);
     scrollDown();
-    typingTimer = window.setTimeout(hideTyping, 15000);
+    typingTimer = window.setTimeout(hideTyping, (seconds || 15) * 1000);
   }
   function hideTyping() {
     if (typingTimer) { window.clearTimeout(typingTimer); typingTimer = null; }
@@ -309,6 +309,8 @@
         if (frame.ended && frame.messages.length) { showEnded(); }
       } else if (frame.type === "ended") {
         showEnded();
+      } else if (frame.type === "typing") {  // an agent is writing an answer
+        showTyping(6);
       } else if (frame.type === "ack") {
         var waited = outbox.some(function (pending) { return pending.id === frame.id; });
         outbox = outbox.filter(function (pending) { return pending.id !== frame.id; });

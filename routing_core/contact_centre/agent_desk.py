@@ -4,6 +4,7 @@ queue or a colleague, end it. Each change runs under the interaction's lease
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from routing_core.actions.context import Journal
@@ -13,21 +14,28 @@ from routing_core.engine.runtime import Operation
 from routing_core.infra.clock import in_mongo_precision
 from routing_core.infra.errors import Conflict, Invalid, NotFound
 from routing_core.infra.ids import new_id
-from routing_core.model.interaction import Event, Interaction
+from routing_core.model.interaction import Channel, Event, Interaction
 from routing_core.model.queues import (
     EntryState,
     QueueEntry,
 )
 from routing_core.model.users import AgentProfile, User
+from routing_core.ports.channels import ChannelClient, SendContext, SendError
+from routing_core.routing.entry_points import EntryPoints
 
+log = logging.getLogger(__name__)
 HISTORY_LIMIT = 500  # the latest events an agent sees of a conversation
 
 
 class AgentDesk:
     """The agent's side of distribution; built over the process's ``Distribution``."""
 
-    def __init__(self, distribution: Distribution):
+    def __init__(self, distribution: Distribution,
+                 clients: dict[Channel, ChannelClient] | None = None,
+                 entry_points: EntryPoints | None = None):
         self.distribution = distribution
+        self.clients = clients or {}  # the outbox's: who tells a provider the agent types
+        self.entry_points = entry_points
         self.store = distribution.store
         self.runtime = distribution.runtime
         self.entries = distribution.entries
@@ -94,6 +102,32 @@ class AgentDesk:
 
         await self._as_agent(agent, interaction_id, finish, "the conversation is no longer yours")
         await self.distribution.release_ended(interaction_id, agent.id)
+
+    async def typing(self, agent: User, interaction_id: str) -> None:
+        """Show the customer that the agent is typing: a signal for the web chat sockets
+        (of any process: ``signals``), a chat action for Telegram and Messenger. Best
+        effort: a provider that refuses changes nothing for the conversation."""
+        interaction = await self.held(agent.id, interaction_id)
+        now = self.distribution.clock()
+        if interaction.channel is Channel.webchat:
+            signal = Event(id=f"typing:{interaction.id}:{new_id()}",
+                           interaction_id=interaction.id, at=now, type="typing",
+                           data={"agent": agent.id}, origin=self.runtime.owner,
+                           channel=interaction.channel, entry_point_id=interaction.entry_point_id,
+                           contact=interaction.contact)
+            self.runtime.delivery.hub.publish(signal)
+            await self.store.signals.insert(signal)
+            return
+        client = self.clients.get(interaction.channel)
+        typing = getattr(client, "typing", None)
+        entry_point = await self.store.entry_points.find(interaction.entry_point_id)
+        if typing is None or entry_point is None or self.entry_points is None:
+            return
+        try:
+            await typing(interaction.contact, SendContext(
+                entry_point=entry_point, credentials=self.entry_points.credentials(entry_point)))
+        except SendError as error:
+            log.info("typing not shown to %s: %s", interaction.id, error.message)
 
     async def add_note(self, agent: User, interaction_id: str, text: str) -> Event:
         """An internal note on the conversation: for colleagues, never sent."""

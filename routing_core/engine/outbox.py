@@ -308,6 +308,16 @@ class OutboxSender:
             error=event.error, entry_point=event.entry_point_id)
         return event
 
+    async def record_read(self, entry_point_id: str, contact: str, until: datetime) -> int:
+        """Every message sent to the contact until ``until`` was read (a channel that
+        reports reading up to a moment, as Messenger does); how many changed."""
+        changed = await self.store.events.collection.update_many(
+            {"entry_point_id": entry_point_id, "contact": contact, "type": "outbound",
+             "status": {"$in": [DeliveryStatus.sent.value, DeliveryStatus.delivered.value]},
+             "sent_at": {"$lte": until}},
+            {"$set": {"status": DeliveryStatus.read.value, "reports.read": self.clock()}})
+        return int(changed.modified_count)
+
     async def record_status(self, provider_id: str, status: str, error: str | None) -> bool:
         """A provider's delivery report; statuses only move forward (reports come unordered)."""
         event = await self.store.events.find_one({"provider_id": {"$type": "string",

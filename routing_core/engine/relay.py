@@ -46,9 +46,10 @@ class EventRelay:
     process than ``origin``, go to ``handler``."""
 
     def __init__(self, name: str, store: Store, origin: str, match: dict[str, Any],
-                 handler: Handler):
+                 handler: Handler, collection: Any = None):
         self.name = name
         self.store = store
+        self.collection = store.events.collection if collection is None else collection
         self.origin = origin
         self.match = match
         self.handler = handler
@@ -63,7 +64,7 @@ class EventRelay:
 
         async def follow() -> None:
             nonlocal token
-            async with await self.store.events.collection.watch(
+            async with await self.collection.watch(
                     pipeline, resume_after=token) as stream:
                 async for change in stream:
                     await self._hand_over(Event.from_document(change["fullDocument"]))
@@ -96,3 +97,13 @@ def webchat_relay(store: Store, hub: LocalHub, origin: str) -> EventRelay:
                       {"type": {"$in": ["outbound", "end"]}, "channel": Channel.webchat.value,
                        "status": {"$ne": DeliveryStatus.failed.value}},  # kept: opted out
                       publish)
+
+
+def signal_relay(store: Store, hub: LocalHub, origin: str) -> EventRelay:
+    """Signals written elsewhere (an agent typing) to this process's web chat sockets."""
+
+    async def publish(event: Event) -> None:
+        hub.publish(event)
+
+    return EventRelay("web chat signals", store, origin, {"channel": Channel.webchat.value},
+                      publish, collection=store.signals.collection)

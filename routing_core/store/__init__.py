@@ -19,6 +19,7 @@ from routing_core.store.interactions import (
     EntryPointRepository,
     EventRepository,
     InteractionRepository,
+    SignalRepository,
     SnapshotRepository,
 )
 from routing_core.store.media_files import MediaFiles
@@ -68,6 +69,7 @@ class Store:
         self.events = EventRepository(database)
         self.contacts = ContactRepository(database)
         self.snapshots = SnapshotRepository(database)
+        self.signals = SignalRepository(database)
         self.cases = CaseRepository(database)
         self.crm_cards = CrmCardRepository(database)
         self.crm_types = CrmTypeRepository(database)

@@ -497,6 +497,16 @@ class EntryPointRepository(Repository[EntryPoint]):
             self._recent.pop(entry_point_id, None)
 
 
+class SignalRepository(Repository[Event]):
+    """Passing signals to a conversation's customer (an agent typing): written for the
+    other processes' relays to hand to the sockets they hold, gone within a minute."""
+
+    collection_name = "signals"
+    record = Event
+    label = "signal"
+    INDEXES = [IndexModel([("at", ASCENDING)], expireAfterSeconds=60, name="expiry")]
+
+
 class SnapshotRepository:
     """Trees as they were at a revision: what a test interaction is pinned to."""
 

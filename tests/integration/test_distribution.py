@@ -579,3 +579,32 @@ async def test_the_console_socket_opens_only_from_this_service_s_pages(app, serv
         async with client.websocket(path, headers=headers) as socket:
             await socket.send_json({"type": "ping"})
             assert json.loads(await socket.receive())["type"] == "pong"
+
+
+async def test_the_visitor_sees_the_agent_typing_and_other_processes_relay_it(
+    app, services, api, distribution
+):
+    from tests.integration.test_webchat import receive
+
+    entry_point = await support_line(services)
+    ivy = await agent(app, api, "ivy@example.com")
+    await queue(api, "support", [ivy])
+    await available(ivy)
+    async with app.test_client().websocket(
+            f"/chat/{entry_point.address}/ws?visitor=visitor-typing") as socket:
+        await receive(socket, "history")
+        await socket.send_json({"type": "message", "text": "help", "id": "m1"})
+        await settle(services, distribution)
+        [interaction] = await services.store.interactions.all({"contact": "visitor-typing"})
+        assert interaction.agent_id == ivy.user_id  # type: ignore[attr-defined]
+        typing = await ivy.post(f"/api/agent/interactions/{interaction.id}/typing")
+        assert typing.status_code == 204
+        assert await receive(socket, "typing") == {"type": "typing", "from": "agent"}
+        [signal] = await services.store.signals.all({})  # for the other processes' sockets
+        assert (signal.type, signal.contact) == ("typing", "visitor-typing")
+        elsewhere = signal.model_copy(update={"id": "typing:elsewhere", "origin": "another"})
+        await services.store.signals.insert(elsewhere)  # an agent served by another process
+        assert await receive(socket, "typing") == {"type": "typing", "from": "agent"}
+    stranger = await agent(app, api, "joe@example.com")
+    assert (await stranger.post(f"/api/agent/interactions/{interaction.id}/typing")
+            ).status_code == 404

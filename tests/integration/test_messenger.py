@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -144,6 +145,16 @@ async def test_a_text_gets_a_response_with_quick_replies_once(app, api, services
             {"content_type": "text", "title": "Coffee", "payload": "coffee"}]}}
     [outbound] = await services.store.events.all({"type": "outbound"})
     assert (outbound.status.value, outbound.provider_id) == ("sent", "m_1")
+    earlier = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": 2,
+               "read": {"watermark": 1}}  # read before the answer was sent: not this one
+    await deliver(app, entry_point["id"], page_event(earlier))
+    assert (await services.store.events.get(outbound.id)).status.value == "sent"
+    now = int(time.time() * 1000) + 1000
+    read = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now,
+            "read": {"watermark": now}}
+    await deliver(app, entry_point["id"], page_event(read))
+    seen = await services.store.events.get(outbound.id)
+    assert seen.status.value == "read" and "read" in seen.reports  # the agent sees it
 
 
 async def test_a_quick_reply_routes_its_choice(app, api, services, fake):

@@ -362,6 +362,8 @@ NOT_AUDITED = {
         "conversation activity: in the interaction's events list",
     ("POST", "/api/agent/interactions/<interaction_id>/notes"):
         "conversation activity: in the interaction's events list",
+    ("POST", "/api/agent/interactions/<interaction_id>/typing"):
+        "a passing signal to the customer: nothing is changed",
     ("POST", "/api/contacts/<contact_id>/merge"):
         "needs two contacts: audited as contact.merge, see test_contacts.py",
     ("POST", "/api/contacts/<contact_id>/erase"):

@@ -91,6 +91,8 @@ async def test_inbound(connector, credentials, case):
     wanted = [Inbound(channel=Channel.messenger, entry_point_id=ENTRY_POINT.id, **item)
               for item in expect["inbound"]]
     assert [dumped(item) for item in result.inbound] == [dumped(item) for item in wanted]
+    assert [(read.contact, read.until.isoformat()) for read in result.reads] == [
+        (read["contact"], read["until"]) for read in expect.get("reads", [])]
     assert result.body == expect["body"]
     assert result.after_persist == []
 

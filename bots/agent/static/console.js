@@ -11,6 +11,8 @@
   "use strict";
   var TOKEN_KEY = "smart-routing:agent-token";
   var POLL_MS = 4000;
+  // what the customer's channel said of a message the agent or the bot sent
+  var STATUS_SHOWN = { delivered: "delivered", read: "read \u2713\u2713", failed: "not delivered" };
   var SHOWN = { inbound: 1, outbound: 1, queued: 1, assigned: 1, transferred: 1,
     no_agent: 1, ended: 1, end: 1, note: 1 };
 
@@ -175,7 +177,15 @@
 
   function addEvent(id, event, quiet) {
     var known = conversations[id];
-    if (!known || !event || known.seen[event.id]) { return; }
+    if (!known || !event) { return; }
+    if (known.seen[event.id]) {  // known: a delivery report may have moved it on (read)
+      var same = known.events.filter(function (other) { return other.id === event.id; })[0];
+      if (same && event.status && same.status !== event.status) {
+        same.status = event.status;
+        if (id === selected) { renderThread(); }
+      }
+      return;
+    }
     known.seen[event.id] = true;
     known.events.push(event);
     known.events.sort(function (a, b) { return a.id < b.id ? -1 : a.id > b.id ? 1 : 0; });
@@ -293,7 +303,12 @@
       var meta = document.createElement("span");
       meta.className = "ac-meta";
       meta.textContent = (event.type === "inbound" ? "Customer" :
-        mine ? "You" : data.agent ? (data.agent_name || "Agent") : "Bot") + " · " + time;
+        mine ? "You" : data.agent ? (data.agent_name || "Agent") : "Bot") + " · " + time +
+        (event.type === "outbound" && STATUS_SHOWN[event.status] ?
+          " · " + STATUS_SHOWN[event.status] : "");
+      if (event.type === "outbound" && event.status) {
+        item.setAttribute("data-status", event.status);
+      }
       var text = document.createElement("span");
       text.className = "ac-text";
       text.textContent = data.text || "";
@@ -484,6 +499,16 @@
   });
 
   // -- acting on the selected conversation ---------------------------------------------
+
+  // while the agent types, the customer sees "typing…" (at most one signal every 3 s)
+  var typingSentAt = 0;
+  $("reply").addEventListener("input", function () {
+    var now = Date.now();
+    if (!selected || !$("reply").value.trim() || now - typingSentAt < 3000) { return; }
+    typingSentAt = now;
+    api("POST", "/api/agent/interactions/" + encodeURIComponent(selected) + "/typing")
+      .catch(function () { return null; });
+  });
 
   $("reply-form").addEventListener("submit", function (event) {
     event.preventDefault();
