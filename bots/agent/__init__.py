@@ -45,8 +45,7 @@ async def install(app: Quart, built: Services) -> Distribution:
     built.relays.append(EventRelay("agent console frames", built.store, built.runtime.owner,
                                    AgentHub.RELAYED, hub.relayed))
     app.extensions["agent_hub"] = hub
-    app.extensions["agent_desk"] = AgentDesk(distribution, built.outbox.clients,
-                                             built.entry_points)
+    app.extensions["agent_desk"] = AgentDesk(distribution)
     return distribution
 
 

@@ -4,7 +4,6 @@ queue or a colleague, end it. Each change runs under the interaction's lease
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from routing_core.actions.context import Journal
@@ -20,22 +19,15 @@ from routing_core.model.queues import (
     QueueEntry,
 )
 from routing_core.model.users import AgentProfile, User
-from routing_core.ports.channels import ChannelClient, SendContext, SendError
-from routing_core.routing.entry_points import EntryPoints
 
-log = logging.getLogger(__name__)
 HISTORY_LIMIT = 500  # the latest events an agent sees of a conversation
 
 
 class AgentDesk:
     """The agent's side of distribution; built over the process's ``Distribution``."""
 
-    def __init__(self, distribution: Distribution,
-                 clients: dict[Channel, ChannelClient] | None = None,
-                 entry_points: EntryPoints | None = None):
+    def __init__(self, distribution: Distribution):
         self.distribution = distribution
-        self.clients = clients or {}  # the outbox's: who tells a provider the agent types
-        self.entry_points = entry_points
         self.store = distribution.store
         self.runtime = distribution.runtime
         self.entries = distribution.entries
@@ -118,16 +110,8 @@ class AgentDesk:
             self.runtime.delivery.hub.publish(signal)
             await self.store.signals.insert(signal)
             return
-        client = self.clients.get(interaction.channel)
-        typing = getattr(client, "typing", None)
-        entry_point = await self.store.entry_points.find(interaction.entry_point_id)
-        if typing is None or entry_point is None or self.entry_points is None:
-            return
-        try:
-            await typing(interaction.contact, SendContext(
-                entry_point=entry_point, credentials=self.entry_points.credentials(entry_point)))
-        except SendError as error:
-            log.info("typing not shown to %s: %s", interaction.id, error.message)
+        await self.runtime.delivery.typing(interaction.channel, interaction.entry_point_id,
+                                           interaction.contact)
 
     async def add_note(self, agent: User, interaction_id: str, text: str) -> Event:
         """An internal note on the conversation: for colleagues, never sent."""

@@ -57,6 +57,12 @@ class Delivery:
     def register(self, channel: Channel, sender: ChannelSender) -> None:
         self.senders[channel] = sender
 
+    async def typing(self, channel: Channel, entry_point_id: str, contact: str) -> None:
+        """"typing…" on a provider channel (its sender decides whether it can)."""
+        show = getattr(self.senders.get(channel), "typing", None)
+        if show is not None:
+            await show(channel, entry_point_id, contact)
+
     def stored_as_sent(self, channel: Channel) -> bool:
         """Web chat needs no provider: storing the message is sending it."""
         return channel is Channel.webchat

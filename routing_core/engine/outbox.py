@@ -82,6 +82,19 @@ class OutboxSender:
     def channels(self) -> list[Channel]:
         return list(self.clients)
 
+    async def typing(self, channel: Channel, entry_point_id: str, contact: str) -> None:
+        """Show "typing…" to the contact where the channel can (Telegram, Messenger):
+        best effort, a refusal changes nothing for the conversation."""
+        show = getattr(self.clients.get(channel), "typing", None)
+        entry_point = await self.store.entry_points.find(entry_point_id) if show else None
+        if show is None or entry_point is None:
+            return
+        try:
+            await show(contact, SendContext(
+                entry_point=entry_point, credentials=self.entry_points.credentials(entry_point)))
+        except SendError as error:
+            log.info("typing not shown on %s: %s", entry_point_id, error.message)
+
     async def dispatch(self, events: list[Event]) -> None:
         """Send messages this process just committed or claimed (held by it already)."""
         by_interaction: dict[str, list[Event]] = defaultdict(list)

@@ -119,6 +119,22 @@ async def person_of(store: Store, contact: Contact) -> Contact:
     return await store.contacts.find(contact.merged_into) or contact
 
 
+TYPING_AFTER_SECONDS = 1.0
+
+
+def typing_if_slow(runtime: Runtime, document: dict[str, Any]) -> asyncio.TimerHandle | None:
+    """A step answering the customer that takes longer than a second (a slow web service)
+    shows "typing…" on channels that can; a quick one costs a timer set and cancelled."""
+    if not document.get("pending") or document.get("channel") == "webchat":
+        return None  # the web chat widget shows it from the moment a message is accepted
+
+    def show() -> None:
+        runtime._spawn(runtime.delivery.typing(
+            document["channel"], document["entry_point_id"], document["contact"]))
+
+    return asyncio.get_running_loop().call_later(TYPING_AFTER_SECONDS, show)
+
+
 async def first_of_a_new_contact(runtime: Runtime, inbound: Inbound,
                                  now: datetime) -> dict[str, Any] | None:
     """The conversation opened for a message of a contact that did not exist: it can have
@@ -353,6 +369,7 @@ class Runtime:
             current: dict[str, Any] | None = document
             try:
                 while current is not None:
+                    typing = typing_if_slow(self, current)
                     try:
                         current = await self._step(current)
                     except Exception as error:
@@ -362,6 +379,9 @@ class Runtime:
                             await self.store.interactions.note_step_failure(
                                 document["_id"], self.owner, f"{type(error).__name__}: {error}")
                         return
+                    finally:
+                        if typing is not None:
+                            typing.cancel()
             finally:
                 heartbeat.cancel()
 

@@ -22,7 +22,7 @@ from routing_core.services import Services
 from tests.conftest import login
 from tests.support.apps import app_of_its_own
 from tests.support.fake_telegram import BLOCKED, FakeTelegram
-from tests.support.routings import DRINKS, production_routing
+from tests.support.routings import DRINKS, action, production_routing, tree
 
 PUBLIC_URL = "https://bots.example.com"
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -503,3 +503,55 @@ async def failed_count(services: Services, count: int) -> bool:
 async def status_of(services: Services, event_id: str, status: str) -> bool:
     event = await services.store.events.find(event_id)
     return event is not None and event.status is not None and event.status.value == status
+
+
+async def test_a_slow_step_shows_typing_and_a_customers_photo_is_fetched_with_the_token(
+    app, api, services, fake
+):
+    """The bot calls a web service that takes a moment: Telegram shows "typing…" meanwhile
+    (``sendChatAction``; a quick step sends none). A photo the customer sends is fetched
+    through ``getFile`` and the file address, which only the service sees."""
+    from aiohttp import web as aiohttp_web
+
+    async def slowly(request: aiohttp_web.Request) -> aiohttp_web.Response:
+        await asyncio.sleep(1.5)
+        return aiohttp_web.json_response({"ok": True})
+
+    server = aiohttp_web.Application()
+    server.router.add_get("/slow", slowly)
+    runner = aiohttp_web.AppRunner(server)
+    await runner.setup()
+    site = aiohttp_web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    policy = services.runtime.interpreter.ports.http.policy  # type: ignore[union-attr]
+    try:
+        await production_routing(services, "drinks", tree(
+            action("call", "web_service", {"url": f"http://127.0.0.1:{port}/slow"},
+                   success="done", failure="done"),
+            action("done", "message", {"text": "Checked."})))
+        response = await api.post("/api/entry-points", json={
+            "channel": "telegram", "name": "Slow bot", "address": "slow_bot",
+            "start_routing": "drinks", "credentials": {"token": TOKEN}})
+        entry_point = response.json_body
+        policy.allow_private = True  # the slow web service runs on 127.0.0.1
+        await deliver(app, fake, entry_point["id"], text_update(700, "check"))
+        await fake.wait_for("sendMessage")
+        [typing] = fake.calls_to("sendChatAction")
+        assert (typing.params["chat_id"], typing.params["action"]) == ("111222333", "typing")
+    finally:
+        policy.allow_private = False
+        await runner.cleanup()
+    png = b"\x89PNG fake image bytes"
+    fake.files["AgACAgQAAxkB"] = (png, "image/jpeg")
+    photo = {"update_id": 701, "message": {
+        "message_id": 9, "from": ADA, "chat": CHAT, "date": 1717171717,
+        "photo": [{"file_id": "AgACAgQAAxkB", "file_unique_id": "AQAD", "file_size": len(png),
+                   "width": 90, "height": 60}]}}
+    await deliver(app, fake, entry_point["id"], photo)
+    await services.runtime.idle()
+    [event] = await services.store.events.all({"type": "inbound", "data.media.kind": "image"})
+    item = (await services.media.item(event.id, 0))[1]
+    content = await services.media.content(event, 0, item)
+    assert (content.data, content.content_type) == (png, "image/jpeg")
+    assert fake.calls_to("getFile")[0].params["file_id"] == "AgACAgQAAxkB"

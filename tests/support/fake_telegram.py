@@ -54,6 +54,7 @@ class FakeTelegram:
     def __init__(self, tokens: set[str] | None = None):
         self.tokens = tokens  # None: every well-formed token is a bot
         self.calls: list[Call] = []
+        self.files: dict[str, tuple[bytes, str]] = {}  # file_id → what a customer sent
         self.listeners: list[Callable[[Call], None]] = []  # told of each call as it arrives
         self.webhooks: dict[str, Webhook] = {}
         self.failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -69,6 +70,7 @@ class FakeTelegram:
         app = web.Application()
         app.router.add_route("POST", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -171,6 +173,24 @@ class FakeTelegram:
         return web.json_response(body, status=status)
 
     # -- methods ---------------------------------------------------------------------------
+
+    def _sendChatAction(self, token: str, params: dict[str, Any]) -> bool:
+        return True
+
+    def _getFile(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
+        found = self.files.get(str(params.get("file_id")))
+        if found is None:
+            raise BadRequest("wrong file_id or the file is temporarily unavailable")
+        return {"file_id": params["file_id"], "file_unique_id": "u" + params["file_id"],
+                "file_size": len(found[0]), "file_path": f"files/{params['file_id']}"}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """``/file/bot<token>/<path>``: a file a customer sent, as ``getFile`` named it."""
+        found = self.files.get(request.match_info["path"].removeprefix("files/"))
+        if found is None or request.match_info["token"] not in (self.tokens or
+                                                                {request.match_info["token"]}):
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type=found[1])
 
     def _getMe(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
         return {"id": int(token.partition(":")[0]), "is_bot": True, "first_name": "Fake",
