@@ -15,12 +15,24 @@ from typing import Any
 from quart import Blueprint, Response
 
 from admin.context import authenticated_user, services
-from routing_core.infra.errors import Forbidden
-from routing_core.model.media import MediaKind
+from routing_core.infra.errors import Forbidden, NotFound
+from routing_core.model.media import MediaFile, MediaKind, kind_of
 from routing_core.model.users import AGENT_CONSOLE, permission
 
 blueprint = Blueprint("media", __name__)
 SHOWN_INLINE = {MediaKind.image, MediaKind.audio, MediaKind.video}
+
+
+@blueprint.get("/media/files/<token>")
+async def sent_file(token: str) -> Any:
+    """A file we send (an agent's photo): fetched by the provider and by the visitor's
+    browser, by its signed address alone."""
+    built = services()
+    file_id = built.media_links.file_of(token[:200])
+    content = await built.store.media_files.get(file_id) if file_id else None
+    if content is None:
+        raise NotFound("no such file")
+    return served(content, kind_of(content.content_type), content.name or "file")
 
 
 @blueprint.get("/media/<event_id>/<int:index>")
@@ -34,12 +46,16 @@ async def media(event_id: str, index: int) -> Any:
                 or interaction.agent_id != user.id):
             raise Forbidden("this conversation is not yours to read")
     content = await built.media.content(event, index, item)
-    inline = item.kind in SHOWN_INLINE and content.content_type.split("/")[0] in (
+    return served(content, item.kind, item.name or f"media-{index}")
+
+
+def served(content: MediaFile, kind: MediaKind, name: str) -> Response:
+    inline = kind in SHOWN_INLINE and content.content_type.split("/")[0] in (
         "image", "audio", "video")
-    name = (item.name or f"media-{index}").replace('"', "")
     return Response(content.data, content_type=content.content_type if inline
                     else "application/octet-stream", headers={
-        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
+        "Content-Disposition": f'{"inline" if inline else "attachment"}; '
+                               f'filename="{name.replace(chr(34), "")}"',
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, max-age=3600",

@@ -55,7 +55,13 @@ def message_frame(event: Event) -> dict[str, Any]:
     if choices := event.data.get("choices"):
         frame["choices"] = choices
     if media_url := event.data.get("media_url"):
-        frame["media_url"] = media_url
+        # our own file: by its path, which the widget puts after the service's origin (the
+        # one it was loaded from), whatever SR_PUBLIC_URL says
+        public = services().settings.public_url.rstrip("/") + "/media/files/"
+        frame["media_url"] = (media_url.removeprefix(public.removesuffix("/media/files/"))
+                              if media_url.startswith(public) else media_url)
+        if kind := event.data.get("media_kind"):
+            frame["media_kind"] = kind
     return frame
 
 

@@ -4,7 +4,7 @@
 
 The visitor's key (the one the socket gave) is the only credential: no cookie, so the
 widget may upload from the customer's own site (the answer allows any origin to read
-it). A type outside ``ALLOWED_TYPES`` or more than ``MAX_UPLOAD_BYTES`` is refused with a
+it). A type outside ``UPLOAD_TYPES`` or more than ``MAX_UPLOAD_BYTES`` is refused with a
 sentence; a file can be named only by the visitor who uploaded it, on that module.
 """
 
@@ -20,14 +20,17 @@ from admin.context import services
 from bots.webchat_keys import keys
 from routing_core.infra.errors import DomainError
 from routing_core.model.interaction import Channel
-from routing_core.model.media import Media, MediaFile, kind_of
+from routing_core.model.media import (
+    MAX_UPLOAD_BYTES,
+    UPLOAD_TYPES,
+    Media,
+    MediaFile,
+    kind_of,
+    upload_refusal,
+)
 
 blueprint = Blueprint("webchat_uploads", __name__)
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_FILES_PER_MESSAGE = 5
-ALLOWED_TYPES = frozenset({
-    "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "text/plain",
-    "audio/mpeg", "audio/ogg", "audio/webm", "audio/mp4", "video/mp4", "video/webm"})
 OPEN_TO_PAGES = {"Access-Control-Allow-Origin": "*"}  # the key authenticates, no cookie
 
 
@@ -52,14 +55,10 @@ async def upload(entry_point_key: str) -> Any:
     if sent is None:
         return refused("send the file as the multipart field 'file'", 400)
     content_type = (sent.mimetype or "").lower()
-    if content_type not in ALLOWED_TYPES:
-        return refused("this kind of file cannot be sent: images, PDF, text, sound and "
-                       "video only", 415)
     data = sent.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        return refused("a file is at most 10 MB", 413)
-    if not data:
-        return refused("the file is empty", 400)
+    if (refusal := upload_refusal(content_type, len(data))) is not None:
+        return refused(refusal, 415 if content_type not in UPLOAD_TYPES
+                       else 413 if data else 400)
     name = (sent.filename or "file")[-120:]
     stored = await services().store.media_files.put(
         MediaFile(data, content_type, name), entry_point=entry_point.id, visitor=visitor)

@@ -386,7 +386,12 @@ class TelegramConnector(Connector):
         try:
             for index, (kind, content) in enumerate(parts):
                 reply_markup = markup if index == len(parts) - 1 else None
-                if kind == "photo":
+                if kind == "photo" and event.data.get("media_kind", "image") != "image":
+                    # a document, a sound, a video: sent as a file the chat can open
+                    message = await bot.send_document(chat_id=target, document=str(media_url),
+                                                      caption=content,
+                                                      reply_markup=reply_markup)
+                elif kind == "photo":
                     message = await bot.send_photo(chat_id=target, photo=str(media_url),
                                                    caption=content, reply_markup=reply_markup)
                 else:

@@ -28,6 +28,7 @@ from routing_core.engine.repairs import Repairs
 from routing_core.engine.replay_jobs import ReplayJobs
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.engine.simulators import Simulators
+from routing_core.infra.media_links import MediaLinks
 from routing_core.infra.secrets_box import SecretsBox
 from routing_core.ports.world import HttpPort, MailPort, Ports, SmsPort
 from routing_core.reference.databases import Databases
@@ -78,6 +79,7 @@ class Services:
     erasure: Erasure
     outside_starts: OutsideStarts
     media: MediaLibrary
+    media_links: MediaLinks
     relays: list[EventRelay] = field(default_factory=list)  # more may be added before start
     _relay_tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
@@ -162,6 +164,7 @@ class Services:
             erasure=Erasure(store, runtime),
             outside_starts=OutsideStarts(runtime, entry_points),
             media=MediaLibrary(store, entry_points, outbox.clients),
+            media_links=MediaLinks(settings.secret_key or "", settings.public_url),
         )
 
     async def start(self) -> None:

@@ -6,7 +6,7 @@ Every route needs the ``agent:console`` permission (the built-in ``agent`` role)
 
 from __future__ import annotations
 
-from quart import Blueprint
+from quart import Blueprint, request
 from quart_schema import validate_request, validate_response
 
 from admin.api.queues import agent_desk, distribution
@@ -28,7 +28,8 @@ from admin.schemas.queues import (
 from routing_core.contact_centre.agent_context import context_of
 from routing_core.contact_centre.agent_desk import HISTORY_LIMIT
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.model.media import MAX_UPLOAD_BYTES, MediaFile, kind_of, upload_refusal
 from routing_core.model.tasks import Task, TaskStatus
 from routing_core.model.users import AGENT_CONSOLE, AgentProfile, User
 
@@ -105,6 +106,32 @@ async def context(interaction_id: str) -> AgentContextOut:
     interaction = await agent_desk().held(user.id, interaction_id)
     found = await context_of(services().store, interaction, user)
     return AgentContextOut.model_validate(vars(found))
+
+
+@blueprint.post("/interactions/<interaction_id>/files")
+@require(AGENT_CONSOLE)
+@validate_response(AgentMessageOut, 201)
+async def send_file(interaction_id: str) -> tuple[AgentMessageOut, int]:
+    """A file (multipart field ``file``, an optional ``text`` as its caption) sent to the
+    customer: kept by us and sent by its signed address, which the provider fetches."""
+    user = await me()
+    await agent_desk().held(user.id, interaction_id)  # refused before anything is kept
+    sent = (await request.files).get("file")
+    if sent is None:
+        raise Invalid("send the file as the multipart field 'file'", field="file")
+    content_type = (sent.mimetype or "").lower()
+    data = sent.read(MAX_UPLOAD_BYTES + 1)
+    if (refusal := upload_refusal(content_type, len(data))) is not None:
+        raise Invalid(refusal, field="file")
+    text = str((await request.form).get("text") or "")[:1024]
+    built = services()
+    stored = await built.store.media_files.put(
+        MediaFile(data, content_type, (sent.filename or "file")[-120:]),
+        interaction=interaction_id, agent=user.id)
+    event = await agent_desk().send_message(
+        user, interaction_id, text, media_url=built.media_links.url(stored),
+        media_kind=kind_of(content_type).value)
+    return AgentMessageOut.of(event), 201
 
 
 @blueprint.post("/interactions/<interaction_id>/typing")

@@ -104,12 +104,14 @@ class AgentMessageOut(BaseModel):
     text: str
     at: datetime
     status: str | None
+    media_url: str | None = None
 
     @classmethod
     def of(cls, event: Event) -> AgentMessageOut:
         return cls(id=event.id, interaction=event.interaction_id,
                    text=event.data.get("text", ""), at=event.at,
-                   status=event.status.value if event.status else None)
+                   status=event.status.value if event.status else None,
+                   media_url=event.data.get("media_url"))
 
 
 class TransferIn(Strict):

@@ -29,13 +29,13 @@
          placeholder: "Type a message…", message: "Message", send: "Send",
          ended: "This conversation has ended.", again: "Start again", typing: "typing",
          anAgent: "An agent", agent: "agent", logIn: "log in again to chat",
-         attach: "Attach a file", notSent: "not sent"},
+         attach: "Attach a file", notSent: "not sent", file: "file"},
     fr: {connecting: "connexion…", online: "en ligne", reconnecting: "reconnexion…",
          placeholder: "Écrivez un message…", message: "Message", send: "Envoyer",
          ended: "Cette conversation est terminée.", again: "Recommencer",
          typing: "en train d'écrire", anAgent: "Un conseiller", agent: "conseiller",
          logIn: "reconnectez-vous pour discuter", attach: "Joindre un fichier",
-         notSent: "non envoyé"}
+         notSent: "non envoyé", file: "fichier"}
   };
   var words = WORDS[language.split("-")[0].toLowerCase()] || WORDS.en;
 
@@ -223,12 +223,22 @@
       log.appendChild(sender);
     }
     var bubble = addBubble(frame.from === "agent" ? "agent" : "bot", frame.text || "");
-    if (frame.media_url) {
-      var image = document.createElement("img");
-      image.className = "sr-media";
-      image.src = frame.media_url;
-      image.alt = "";
-      bubble.appendChild(image);
+    if (frame.media_url) {  // ours come as a path: after the service's origin
+      var address = frame.media_url.charAt(0) === "/" ? origin + frame.media_url :
+        frame.media_url;
+      var attached = frame.media_kind && frame.media_kind !== "image" ?
+        document.createElement("a") : document.createElement("img");
+      if (attached.tagName === "A") {
+        attached.href = address;
+        attached.target = "_blank";
+        attached.rel = "noopener";
+        attached.textContent = "\ud83d\udcce " + words.file;
+      } else {
+        attached.className = "sr-media";
+        attached.src = address;
+        attached.alt = "";
+      }
+      bubble.appendChild(attached);
     }
     if (frame.choices && frame.choices.length) {
       disableChoices();

@@ -55,25 +55,34 @@ class Message(ActionType):
 
         text: Template = ""
         media_url: Template | None = None
+        media_urls: Annotated[list[Template], Field(
+            max_length=10, description="More images or files, each sent after the text")] = []
         translations: MessageTranslations = []
 
         @model_validator(mode="after")
         def _says_something(self) -> Self:
-            if not self.text and not self.media_url:
+            if not self.text and not self.media_url and not self.media_urls:
                 raise invalid("a message needs a text or a media_url")
-            written = self.media_url or ""
-            if written and not is_template(written) and not is_web_address(written):
-                raise invalid("media_url must be an http:// or https:// address")
+            for written in [self.media_url or "", *self.media_urls]:
+                if written and not is_template(written) and not is_web_address(written):
+                    raise invalid("media_url must be an http:// or https:// address")
             return self
 
     async def run(self, params: Params, ctx: RunContext) -> Outcome:
-        media_url = ctx.render(params.media_url).strip() if params.media_url else None
-        if media_url and not is_web_address(media_url):  # a template gave something else
-            ctx.emit("error", message="media_url must be an http:// or https:// address; "
-                     "the message went without it")
-            media_url = None
+        """The text with the first media, then each further media on its own: every
+        channel carries one media per message, and each is retried on its own."""
+        media = []
+        for written in [params.media_url, *params.media_urls]:
+            url = ctx.render(written).strip() if written else ""
+            if url and not is_web_address(url):  # a template gave something else
+                ctx.emit("error", message="media_url must be an http:// or https:// "
+                         "address; the message went without it")
+            elif url:
+                media.append(url)
         text = in_language(translation_for(params.translations, ctx), "text", params.text)
-        ctx.send(ctx.render(text), media_url=media_url)
+        ctx.send(ctx.render(text), media_url=media[0] if media else None)
+        for url in media[1:]:
+            ctx.send("", media_url=url)
         return Outcome.follow("next")
 
 

@@ -70,7 +70,8 @@ class AgentDesk:
         if not done:
             raise Conflict(refusal, code="not_yours")
 
-    async def send_message(self, agent: User, interaction_id: str, text: str) -> Event:
+    async def send_message(self, agent: User, interaction_id: str, text: str,
+                           media_url: str | None = None, media_kind: str | None = None) -> Event:
         """The agent's reply, sent on the customer's channel through the outbox; refused
         while the customer has opted out of messages (they have to opt back in)."""
         if (await self.held(agent.id, interaction_id)).opted_out:
@@ -79,7 +80,11 @@ class AgentDesk:
         sent: list[Event] = []
 
         async def post(interaction: Interaction, journal: Journal, now: datetime) -> Activation:
-            sent.append(journal.outbound(None, text, agent=agent.id, agent_name=agent.email))
+            event = journal.outbound(None, text, media_url=media_url, agent=agent.id,
+                                     agent_name=agent.email)
+            if media_url and media_kind:  # a document is sent as one, not as a photo
+                event.data["media_kind"] = media_kind
+            sent.append(event)
             return Activation()
 
         await self._as_agent(agent, interaction_id, post, "the conversation is no longer yours")

@@ -43,6 +43,24 @@ class Media(BaseModel):
         return value
 
 
+# What a person may send (a web chat visitor, an agent): what every channel carries
+UPLOAD_TYPES = frozenset({
+    "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "text/plain",
+    "audio/mpeg", "audio/ogg", "audio/webm", "audio/mp4", "video/mp4", "video/webm"})
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+def upload_refusal(content_type: str, size: int) -> str | None:
+    """Why a file cannot be sent, in words; None when it can."""
+    if content_type not in UPLOAD_TYPES:
+        return "this kind of file cannot be sent: images, PDF, text, sound and video only"
+    if size > MAX_UPLOAD_BYTES:
+        return "a file is at most 10 MB"
+    if size == 0:
+        return "the file is empty"
+    return None
+
+
 def kind_of(content_type: str | None) -> MediaKind:
     """What a MIME type is for a person: ``image/jpeg`` an image, ``application/pdf`` a file."""
     major = (content_type or "").split("/")[0].strip().lower()

@@ -18,6 +18,8 @@ from tests.conftest import output_dir
 
 pytestmark = pytest.mark.browser
 PASSWORD = "agent console password"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                    "0000000d4944415478da63f8cfc0f01f0005000201a5f0c9a00000000049454e44ae426082")
 
 
 def expect(target: Any) -> Any:
@@ -208,6 +210,14 @@ async def test_beside_the_conversation_the_agent_sees_who_what_was_collected_and
         await expect(chat.locator(".sr-agent").filter(
             has_text="Hello Zoé, it leaves today.")).to_be_visible()
         await expect(chat.get_by_text("VIP customer")).to_have_count(0)  # never sent
+        photo = Path(str(shot("parcel"))).with_suffix(".png")
+        photo.write_bytes(PNG)
+        await console.get_by_test_id("reply-file").set_input_files(str(photo))
+        await expect(console.locator(".ac-sent-media")).to_have_count(1)
+        sent = chat.locator(".sr-agent img.sr-media")
+        await expect(sent).to_have_count(1)
+        await chat.wait_for_function(
+            "() => document.querySelector('.sr-agent img.sr-media').naturalWidth > 0")
         await expect(context).to_be_visible()
         await console.screenshot(path=shot("08-agent-context"))
     finally:

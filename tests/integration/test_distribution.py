@@ -5,11 +5,14 @@ the agent's end runs the entry point's end routing."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from quart.datastructures import FileStorage
 from quart.testing.connections import WebsocketDisconnectError
 
 from routing_core.contact_centre.distribution import Distribution
@@ -20,6 +23,7 @@ from routing_core.infra.clock import utcnow
 from routing_core.model.interaction import Channel, Inbound
 from routing_core.ports.world import Ports
 from tests.conftest import Api, login
+from tests.integration.test_webchat import receive
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
 PASSWORD = "agent password 1"
@@ -581,15 +585,19 @@ async def test_the_console_socket_opens_only_from_this_service_s_pages(app, serv
             assert json.loads(await socket.receive())["type"] == "pong"
 
 
+async def one_agent_on_support(app: Any, services: Any, api: Api, email: str) -> tuple[Any, Api]:
+    """The support line, and one available agent in its queue."""
+    entry_point = await support_line(services)
+    member = await agent(app, api, email)
+    await queue(api, "support", [member])
+    await available(member)
+    return entry_point, member
+
+
 async def test_the_visitor_sees_the_agent_typing_and_other_processes_relay_it(
     app, services, api, distribution
 ):
-    from tests.integration.test_webchat import receive
-
-    entry_point = await support_line(services)
-    ivy = await agent(app, api, "ivy@example.com")
-    await queue(api, "support", [ivy])
-    await available(ivy)
+    entry_point, ivy = await one_agent_on_support(app, services, api, "ivy@example.com")
     async with app.test_client().websocket(
             f"/chat/{entry_point.address}/ws?visitor=visitor-typing") as socket:
         await receive(socket, "history")
@@ -608,3 +616,40 @@ async def test_the_visitor_sees_the_agent_typing_and_other_processes_relay_it(
     stranger = await agent(app, api, "joe@example.com")
     assert (await stranger.post(f"/api/agent/interactions/{interaction.id}/typing")
             ).status_code == 404
+
+
+async def test_an_agent_sends_a_photo_by_its_signed_address(
+    app, services, api, distribution
+):
+    entry_point, kim = await one_agent_on_support(app, services, api, "kim@example.com")
+    png = b"\x89PNG a photo of the parcel"
+
+    async def send_file(interaction_id: str, data: bytes, name: str, kind: str) -> Any:
+        return await kim.client.post(
+            f"/api/agent/interactions/{interaction_id}/files",
+            headers={"Authorization": f"Bearer {kim.token}"}, form={"text": "Here it is"},
+            files={"file": FileStorage(io.BytesIO(data), filename=name, content_type=kind)})
+
+    async with app.test_client().websocket(
+            f"/chat/{entry_point.address}/ws?visitor=visitor-photo") as socket:
+        await receive(socket, "history")
+        await socket.send_json({"type": "message", "text": "where is it?", "id": "m1"})
+        await settle(services, distribution)
+        [interaction] = await services.store.interactions.all({"contact": "visitor-photo"})
+        refused = await send_file(interaction.id, b"MZ", "tool.exe", "application/x-msdownload")
+        assert refused.status_code == 422
+        assert "cannot be sent" in (await refused.get_json())["error"]["message"]
+        sent = await send_file(interaction.id, png, "parcel.png", "image/png")
+        assert sent.status_code == 201
+        frame = await receive(socket)
+        while frame.get("from") != "agent":  # the bot's messages before it
+            frame = await receive(socket)
+        assert frame["text"] == "Here it is"
+        address = urlsplit(frame["media_url"])
+        assert address.path.startswith("/media/files/")
+        fetched = await app.test_client().get(address.path)  # no account: a provider, a visitor
+        assert fetched.status_code == 200 and await fetched.get_data() == png
+        forged = await app.test_client().get(address.path[:-4] + "0000")
+        assert forged.status_code == 404
+        outbound = await services.store.events.get((await sent.get_json())["id"])
+        assert outbound.data["media_kind"] == "image"

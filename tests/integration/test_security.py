@@ -362,6 +362,8 @@ NOT_AUDITED = {
         "conversation activity: in the interaction's events list",
     ("POST", "/api/agent/interactions/<interaction_id>/notes"):
         "conversation activity: in the interaction's events list",
+    ("POST", "/api/agent/interactions/<interaction_id>/files"):
+        "conversation activity: in the interaction's events list",
     ("POST", "/api/agent/interactions/<interaction_id>/typing"):
         "a passing signal to the customer: nothing is changed",
     ("POST", "/api/contacts/<contact_id>/merge"):

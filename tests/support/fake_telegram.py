@@ -239,6 +239,12 @@ class FakeTelegram:
             message["caption"] = caption
         return message
 
+    def _sendDocument(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("document"):
+            raise BadRequest("there is no document in the request")
+        return {**self._message(params), "document": {"file_id": "BQAD1",
+                                                      "file_unique_id": "u2"}}
+
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = str(params.get("chat_id") or "")
         if not chat or chat in self.unknown_chats:

@@ -317,6 +317,22 @@
       (data.media || []).forEach(function (media, index) {
         item.appendChild(mediaElement(event.id, index, media));
       });
+      if (data.media_url) {  // a file the bot or an agent sent: at its public address
+        var sentFile = document.createElement((data.media_kind || "image") === "image" ? "img" : "a");
+        var ours = data.media_url.indexOf("/media/files/");
+        var address = ours >= 0 ? data.media_url.slice(ours) : data.media_url;  // same origin
+        if (sentFile.tagName === "IMG") {
+          sentFile.src = address;
+          sentFile.alt = "image";
+          sentFile.className = "ac-sent-media";
+        } else {
+          sentFile.href = address;
+          sentFile.target = "_blank";
+          sentFile.rel = "noopener";
+          sentFile.textContent = "File";
+        }
+        item.appendChild(sentFile);
+      }
     } else {
       item.className = "ac-system";
       item.textContent = describe(event) + (time ? " · " + time : "");
@@ -508,6 +524,31 @@
     typingSentAt = now;
     api("POST", "/api/agent/interactions/" + encodeURIComponent(selected) + "/typing")
       .catch(function () { return null; });
+  });
+
+  $("attach").addEventListener("click", function () { $("reply-file").click(); });
+  $("reply-file").addEventListener("change", function () {
+    var id = selected;
+    var file = $("reply-file").files && $("reply-file").files[0];
+    $("reply-file").value = "";
+    if (!id || !file) { return; }
+    var body = new FormData();
+    body.append("file", file, file.name);
+    body.append("text", $("reply").value.trim());
+    var headers = {};
+    if (token) { headers.Authorization = "Bearer " + token; }
+    window.fetch("/api/agent/interactions/" + encodeURIComponent(id) + "/files", {
+      method: "POST", headers: headers, body: body, credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().then(function (answer) {
+        if (!response.ok) { throw new Error(answer.error ? answer.error.message : "refused"); }
+        $("reply").value = "";
+        addEvent(id, { id: answer.id, type: "outbound", at: answer.at, status: answer.status,
+          data: { text: answer.text, media_url: answer.media_url, agent: me.id,
+                  agent_name: me.email, media_kind: file.type.indexOf("image/") === 0 ?
+                    "image" : "file" } });
+      });
+    }).catch(function (error) { notice("File not sent: " + error.message); });
   });
 
   $("reply-form").addEventListener("submit", function (event) {
