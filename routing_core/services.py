@@ -18,6 +18,7 @@ from routing_core.business.surveys import Surveys
 from routing_core.business.tasks import Tasks
 from routing_core.contacts.directory import ContactDirectory
 from routing_core.contacts.erasure import Erasure
+from routing_core.engine.consent import ConsentingSms
 from routing_core.engine.delivery import Delivery, LocalHub
 from routing_core.engine.media_library import MediaLibrary
 from routing_core.engine.outbox import OutboxSender
@@ -101,7 +102,8 @@ class Services:
         value_tables, variables = ValueTables(store), Variables(store)
         databases, schedules = Databases(store), Schedules(store)
         reference = StoreReference(store, value_tables, variables, databases, schedules)
-        ports = Ports(reference=reference, http=http, mail=mail, sms=sms)
+        ports = Ports(reference=reference, http=http, mail=mail,
+                      sms=ConsentingSms(sms, store) if sms is not None else None)
         cases, crm, tasks = Cases(store), Crm(store), Tasks(store)
         campaigns, surveys = Campaigns(store), Surveys(store)
         ports.extra["cases"], ports.extra["crm"], ports.extra["tasks"] = cases, crm, tasks

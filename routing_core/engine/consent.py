@@ -22,6 +22,8 @@ from routing_core.model.interaction import (
     Inbound,
     Interaction,
 )
+from routing_core.ports.channels import OptedOut
+from routing_core.ports.world import SmsPort
 from routing_core.store import Store
 
 
@@ -53,3 +55,17 @@ async def consent_answer(
     if not opted_out and reply:
         journal.outbound(None, reply)
     return Activation(ended=True, reason=OPTED_OUT_REASON if opted_out else OPTED_IN_REASON)
+
+
+class ConsentingSms:
+    """The SMS port as actions see it: a number whose contact opted out (on any entry
+    point) gets nothing; the action takes its ``failure`` branch with ``opted_out``."""
+
+    def __init__(self, sms: SmsPort, store: Store):
+        self.sms = sms
+        self.store = store
+
+    async def send(self, *, to: str, text: str, sender: str | None) -> str:
+        if await self.store.contacts.opted_out(phone=to):
+            raise OptedOut(f"{to} opted out of messages: not sent")
+        return await self.sms.send(to=to, text=text, sender=sender)

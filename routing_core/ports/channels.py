@@ -72,6 +72,12 @@ class WindowClosed(SendError):
     code = "window_closed"
 
 
+class OptedOut(SendError):
+    """The contact opted out of messages (STOP): nothing is sent until they opt back in."""
+
+    code = "opted_out"
+
+
 class BadCredentials(SendError):
     """401/403 for the account itself: fix the entry point's credentials, then replay."""
 
@@ -79,7 +85,7 @@ class BadCredentials(SendError):
 
 
 SEND_ERRORS = (RateLimited, ProviderUnavailable, NetworkFailure, Rejected,
-               RecipientUnreachable, WindowClosed, BadCredentials)
+               RecipientUnreachable, WindowClosed, OptedOut, BadCredentials)
 
 
 @dataclass

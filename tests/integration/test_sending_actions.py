@@ -257,6 +257,20 @@ async def test_sms_send_does_not_retry_an_outage_itself(conversation: Conversati
     assert len(conversation.twilio.received) == 1
 
 
+async def test_sms_send_to_a_number_that_opted_out_sends_nothing(conversation: Conversation):
+    """Who said STOP on WhatsApp is not texted by a routing either."""
+    from routing_core.model.interaction import Contact
+
+    await conversation.services.store.contacts.insert(Contact(
+        channel=Channel.whatsapp, entry_point_id="whatsapp-line", external_id="+33612345678",
+        phone="+33612345678", opted_out_at=utcnow()))
+    events = await conversation.run(action("sms", "sms_send", {
+        "to": "+33 6 12 34 56 78", "text": "Our offers"}))
+    assert conversation.outcome(events) == "not sent"
+    assert conversation.errors(events)[0]["code"] == "opted_out"
+    assert conversation.twilio.received == []
+
+
 async def test_sms_send_to_an_invalid_number_sends_nothing(conversation: Conversation):
     events = await conversation.run(action("sms", "sms_send", {"to": "tomorrow", "text": "Hi"}))
     assert conversation.outcome(events) == "not sent"
