@@ -68,9 +68,26 @@ class Erasure:
                            self.store.interactions.collection.find(
                                {"contact_id": {"$in": ids}}, projection={"_id": 1})]
         counts.update(await self._blank(ids, interaction_ids, sorted(addresses)))
+        counts["media_files"] += await self._delete_files(
+            [(item.entry_point_id, item.external_id) for item in contacts], interaction_ids)
+        removed = await self.store.signals.collection.delete_many(
+            {"contact": {"$in": sorted(addresses)}})
+        counts["signals"] = removed.deleted_count
         await self.store.audit.record_change(actor, "contact.erase", "contact", kept_id,
                                              **{f"erased_{name}": n for name, n in counts.items()})
         return counts
+
+    async def _delete_files(self, addresses: list[tuple[str, str]],
+                            interaction_ids: list[str]) -> int:
+        """The files a visitor uploaded (sent or not) and those agents sent them."""
+        files = self.store.media_files
+        found = set(await files.ids_where({"interaction": {"$in": interaction_ids}}))
+        for entry_point_id, address in addresses:
+            found.update(await files.ids_where({"entry_point": entry_point_id,
+                                                "visitor": address}))
+        for file_id in found:
+            await files.delete(file_id)
+        return len(found)
 
     async def _end(self, interaction_id: str) -> None:
         with contextlib.suppress(Conflict, NotFound):  # ended meanwhile: blanked alike

@@ -20,6 +20,7 @@ MAX_MEDIA_BYTES = 16 * 1024 * 1024  # what WhatsApp takes for a video; more is r
 class MediaFiles:
     def __init__(self, database: Any):
         self.bucket = AsyncGridFSBucket(database, bucket_name="media")
+        self.listing = database["media.files"]  # GridFS's own list of the files
 
     async def put(self, content: MediaFile, **metadata: Any) -> str:
         file_id = await self.bucket.upload_from_stream(
@@ -36,6 +37,12 @@ class MediaFiles:
         return MediaFile(await stream.read(), str(metadata.get("content_type")
                                                   or "application/octet-stream"),
                          stream.filename)
+
+    async def ids_where(self, metadata: dict[str, Any]) -> list[str]:
+        """The files whose metadata match (``{"visitor": …}`` is ``metadata.visitor``)."""
+        query = {f"metadata.{key}": value for key, value in metadata.items()}
+        return [str(document["_id"]) async for document in
+                self.listing.find(query, projection={"_id": 1})]
 
     async def delete(self, file_id: str) -> None:
         with contextlib.suppress(InvalidId, NoFile):

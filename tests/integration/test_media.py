@@ -151,3 +151,31 @@ async def test_a_web_chat_visitor_sends_a_file_that_only_they_can_name(app, serv
     await admin.log_in()
     served = await admin.client.get(f"/media/{event.id}/0")
     assert served.status_code == 200 and await served.get_data() == PNG
+
+
+async def test_erasing_a_visitor_removes_their_uploads_the_agents_files_and_signals(
+    app, services
+):
+    from routing_core.model.interaction import Channel, Event, Inbound
+    from routing_core.model.media import MediaFile
+    from tests.support.routings import production_routing, webchat_entry_point
+
+    entry_point = await webchat_entry_point(services, await production_routing(
+        services, "files", tree(action("ask", "message_wait", {"text": "Your file?",
+                                                               "into": "file"}))))
+    await services.runtime.receive(Inbound(
+        channel=Channel.webchat, entry_point_id=entry_point.id, contact="visitor-erase",
+        provider_id="m1", text="hi"), wait=True)
+    [interaction] = await services.store.interactions.all({"contact": "visitor-erase"})
+    files = services.store.media_files
+    await files.put(MediaFile(PNG, "image/png", "never-sent.png"),
+                    entry_point=entry_point.id, visitor="visitor-erase")
+    await files.put(MediaFile(b"%PDF invoice", "application/pdf", "invoice.pdf"),
+                    interaction=interaction.id, agent="someone")
+    await services.store.signals.insert(Event(
+        id="typing:1", interaction_id=interaction.id, type="typing",
+        entry_point_id=entry_point.id, contact="visitor-erase", channel=Channel.webchat))
+    counts = await services.erasure.erase(SYSTEM, interaction.contact_id)
+    assert (counts["media_files"], counts["signals"]) == (2, 1)
+    for name in ("media.files", "media.chunks", "signals"):
+        assert await services.store.database[name].count_documents({}) == 0
