@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TESTED := $(VENV)/.installed-test
 
-.PHONY: run test lint venv browser
+.PHONY: run test lint venv browser i18n
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ run: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# the admin panel's words to translate (admin/translations/messages.pot), merged into each
+# language's messages.po for translators; the service reads the .po files as they are
+i18n: $(STAMP)
+	$(BIN)/python -m admin.pages.word_catalogue
 
 lint: $(TESTED)
 	$(BIN)/ruff check config routing_core connectors admin bots tests bench

@@ -22,6 +22,7 @@ from quart import (
 )
 from quart.blueprints import BlueprintSetupState
 
+from admin import i18n
 from admin.context import authenticated_user, services, viewer_zone_name
 from admin.pages import (
     audit,
@@ -86,12 +87,14 @@ for area in (auth, audit, routings, versions, editor, interactions, contacts, ou
 @blueprint.record_once
 def _cookie_settings(state: BlueprintSetupState) -> None:
     state.app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    i18n.install(state.app)
 
 
 @blueprint.before_request
 async def _guard() -> None:
     """Every form must carry the session's CSRF token. The cookie is marked Secure when the
     service is published over HTTPS, which only the settings behind the services know."""
+    g.language = i18n.viewer_language()
     secure = services().settings.public_url.startswith("https://")
     if current_app.config.get("SESSION_COOKIE_SECURE") is not secure:
         current_app.config["SESSION_COOKIE_SECURE"] = secure
@@ -109,6 +112,7 @@ async def _helpers() -> dict[str, Any]:
         "current_user": g.get("user"),
         "navigation": entries_for(g.get("permissions", frozenset())),
         "timezone": viewer_zone_name(),
+        "language": g.get("language", i18n.DEFAULT_LANGUAGE),
     }
 
 

@@ -30,6 +30,10 @@ def add_entry(entry: NavEntry) -> None:
         _ENTRIES.append(entry)
 
 
+def all_entries() -> list[NavEntry]:
+    return list(_ENTRIES)
+
+
 def entries_for(permissions: frozenset[str]) -> list[tuple[str, list[NavEntry]]]:
     """The entries the user may open, grouped by section in the order they were added."""
     sections: dict[str, list[NavEntry]] = {}

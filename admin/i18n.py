@@ -1,0 +1,66 @@
+"""The admin panel in the viewer's language: gettext catalogues read by Babel.
+
+Templates mark their words with ``_()`` (Jinja's i18n extension); the navigation's
+sections and labels, registered by each page area, are translated where they are shown.
+``admin/translations/messages.pot`` lists every word to translate — the templates' and
+the navigation's — and ``python -m admin.pages.word_catalogue`` (``make i18n``) writes it again
+and merges it into each language's ``messages.po``, which translators fill in. The catalogues
+are read from the ``.po`` files at start-up (no compiled file in the repository); the
+language is the browser's first one that has a catalogue, else English.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from quart import Quart, g, request
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+TEMPLATES = Path(__file__).parent / "templates"
+DEFAULT_LANGUAGE = "en"
+_catalogues: dict[str, gettext.GNUTranslations] = {}
+
+
+def languages() -> list[str]:
+    """English (the words as written) and every language with a catalogue."""
+    return [DEFAULT_LANGUAGE, *sorted(path.parent.parent.name for path in
+                                      TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))]
+
+
+def _load() -> None:
+    for path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        with path.open("rb") as source:
+            catalog = read_po(source)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        _catalogues[path.parent.parent.name] = gettext.GNUTranslations(compiled)
+
+
+def viewer_language() -> str:
+    return request.accept_languages.best_match(languages()) or DEFAULT_LANGUAGE
+
+
+def translate(message: str) -> str:
+    catalogue = _catalogues.get(g.get("language", DEFAULT_LANGUAGE))
+    return catalogue.gettext(message) if catalogue else message
+
+
+def translate_plural(singular: str, plural: str, count: int) -> str:
+    catalogue = _catalogues.get(g.get("language", DEFAULT_LANGUAGE))
+    if catalogue is None:
+        return singular if count == 1 else plural
+    return catalogue.ngettext(singular, plural, count)
+
+
+def install(app: Quart) -> None:
+    """The i18n extension and its callables on the app's templates; catalogues loaded."""
+    if not _catalogues:
+        _load()
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        translate, translate_plural, newstyle=True)

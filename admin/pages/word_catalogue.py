@@ -1,0 +1,53 @@
+"""``python -m admin.pages.word_catalogue`` (``make i18n``): the admin panel's words to
+translate — the templates' ``_()`` and every navigation entry's section and label — into
+``admin/translations/messages.pot``, merged into each language's ``messages.po``."""
+
+from __future__ import annotations
+
+import sys
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+import admin.pages  # noqa: F401  (each page area registers its navigation entry)
+from admin.i18n import TEMPLATES, TRANSLATIONS, languages
+from admin.pages.nav import all_entries
+
+
+def extracted() -> Catalog:
+    """Every word to translate: the templates' ``_()`` and the navigation's."""
+    catalog = Catalog(project="smart-routing admin panel", charset="utf-8")
+    for filename, lineno, message, comments, _context in extract_from_dir(
+            str(TEMPLATES), method_map=[("**.html", "jinja2")],
+            options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
+        catalog.add(message, locations=[(f"admin/templates/{filename}", lineno)],
+                    auto_comments=comments)
+    for entry in all_entries():
+        for word in (entry.section, entry.label):
+            catalog.add(word, locations=[("admin/pages/nav.py", 1)])
+    return catalog
+
+
+def write_catalogues() -> None:
+    """messages.pot again, merged into each language's messages.po (kept translations)."""
+    template = extracted()
+    with (TRANSLATIONS / "messages.pot").open("wb") as target:
+        write_po(target, template, omit_header=True, sort_output=True, no_location=True)
+    for path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        with path.open("rb") as source:
+            catalog = read_po(source, locale=path.parent.parent.name)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.fuzzy = False  # the header: a translator's work is never discarded as fuzzy
+        with path.open("wb") as target:
+            write_po(target, catalog, sort_output=True, no_location=True, ignore_obsolete=True)
+
+
+def main(arguments: list[str]) -> int:  # noqa: ARG001
+    write_catalogues()
+    print(f"{TRANSLATIONS / 'messages.pot'} and {len(languages()) - 1} catalogue(s) written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

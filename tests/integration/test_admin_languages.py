@@ -1,0 +1,38 @@
+"""The admin panel in the viewer's language: the browser's first language with a
+catalogue (French here), else English; and the catalogue lists every word the panel
+marks for translation, so translators are never handed a stale list."""
+
+from __future__ import annotations
+
+from admin import i18n
+from admin.pages import word_catalogue
+from tests.integration.test_admin_pages import Pages, admin  # noqa: F401 (a fixture)
+
+
+async def test_a_french_browser_gets_the_panel_in_french(app):
+    page = Pages(app)
+    response = await page.client.get("/admin/login",
+                                     headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
+    text = await response.get_data(as_text=True)
+    assert "Connexion au panneau d'administration" in text and 'lang="fr"' in text
+    english = await (await page.client.get("/admin/login")).get_data(as_text=True)
+    assert "Log in to the admin panel" in english and 'lang="en"' in english
+
+
+async def test_the_navigation_follows_the_language(admin: Pages):  # noqa: F811
+    french = await admin.client.get("/admin/interactions",
+                                    headers={"Accept-Language": "fr"})
+    text = await french.get_data(as_text=True)
+    assert "Messages en échec" in text and "Se déconnecter" in text
+    german = await admin.client.get("/admin/interactions", headers={"Accept-Language": "de"})
+    assert "Failed messages" in await german.get_data(as_text=True)  # no catalogue: English
+
+
+def test_the_catalogue_lists_every_word_marked_for_translation():
+    listed = {message.id for message in word_catalogue.extracted() if message.id}
+    with (i18n.TRANSLATIONS / "messages.pot").open("rb") as source:
+        from babel.messages.pofile import read_po
+
+        written = {message.id for message in read_po(source) if message.id}
+    assert listed == written, "run `make i18n` to write admin/translations again"
+    assert {"Log in to the admin panel", "Failed messages", "Operations"} <= written
