@@ -218,6 +218,11 @@ async def test_beside_the_conversation_the_agent_sees_who_what_was_collected_and
         await expect(sent).to_have_count(1)
         await chat.wait_for_function(
             "() => document.querySelector('.sr-agent img.sr-media').naturalWidth > 0")
+        await chat.locator(".sr-file").set_input_files(str(photo))  # the customer's photo
+        theirs = console.get_by_test_id("media-image").locator("img")
+        await expect(theirs).to_have_count(1)  # fetched with the agent's token, shown
+        await console.wait_for_function(
+            "() => document.querySelector('[data-testid=media-image] img').naturalWidth > 0")
         await expect(context).to_be_visible()
         await console.screenshot(path=shot("08-agent-context"))
     finally:

@@ -20,6 +20,7 @@ from quart import Quart
 from config import Settings
 from connectors.messenger import signature
 from routing_core.infra.clock import utcnow
+from routing_core.infra.errors import NotFound
 from routing_core.services import Services
 from tests.support.apps import app_of_its_own
 from tests.support.fake_graph import FakeGraph
@@ -250,3 +251,25 @@ async def test_a_rate_limit_is_retried(app, api, services, fake):
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.02)
     assert event.attempts == 2 and len(fake.sends) == 2
+
+
+async def test_an_image_and_a_place_are_kept_and_the_image_fetched_from_metas_host(
+    app, api, services, fake
+):
+    entry_point = await page_entry_point(api, services)
+    url = fake.attachment_url("receipt.png", b"\x89PNG receipt", "image/png")
+    event = page_event(message("m_pics", "", attachments=[
+        {"type": "image", "payload": {"url": url}},
+        {"type": "location", "title": "Home",
+         "payload": {"coordinates": {"lat": 48.85, "long": 2.35}}}]))
+    assert (await deliver(app, entry_point["id"], event)).status_code == 200
+    await services.runtime.idle()
+    [inbound] = await services.store.events.all({"type": "inbound"})
+    assert [item["kind"] for item in inbound.data["media"]] == ["image", "location"]
+    image = (await services.media.item(inbound.id, 0))[1]
+    content = await services.media.content(inbound, 0, image)
+    assert (content.data, content.content_type) == (b"\x89PNG receipt", "image/png")
+    forged = image.model_copy(
+        update={"source": "http://169.254.169.254/latest/meta-data", "stored": None})
+    with pytest.raises(NotFound, match="not the provider's host"):  # never an internal URL
+        await services.media.content(inbound, 1, forged)

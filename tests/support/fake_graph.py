@@ -48,10 +48,12 @@ class FakeGraph:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.attachments: dict[str, tuple[bytes, str]] = {}  # what customers sent
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/{version}/me/messages", self._messages)
+        app.router.add_get("/attachments/{name}", self._attachment)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -63,6 +65,17 @@ class FakeGraph:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def attachment_url(self, name: str, data: bytes, content_type: str) -> str:
+        """An attachment's URL as a webhook gives it (Meta's CDN, here the fake's host)."""
+        self.attachments[name] = (data, content_type)
+        return f"{self.url}/attachments/{name}"
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        found = self.attachments.get(request.match_info["name"])
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type=found[1])
 
     def reset(self) -> None:
         self.sends.clear()
