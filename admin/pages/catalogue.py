@@ -55,8 +55,8 @@ def type_info(key: str) -> TypeInfo:
         return TypeInfo(key, humanize(key), "unknown", "This action type is not known.", False)
     category = kind.__module__.rsplit(".", 1)[-1]
     doc = inspect.getdoc(kind) or ""
-    return TypeInfo(key, humanize(key), category, doc.split("\n\n")[0], kind.fixed,
-                    kind.ends_the_tree())
+    return TypeInfo(key, kind.title or humanize(key), category, doc.split("\n\n")[0],
+                    kind.fixed, kind.ends_the_tree())
 
 
 def category_title(category: str) -> str:

@@ -261,4 +261,101 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-url]").forEach(poll);
   });
+
+  // The action palette: the type <select> (kept for forms without script) becomes a
+  // searchable list by category, each type with its one-line description; arrows move,
+  // Enter picks, typing filters (case and accents ignored).
+  function folded(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
+  function palette(select) {
+    var box = document.createElement("div");
+    box.className = "palette";
+    var search = document.createElement("input");
+    search.type = "search";
+    search.className = "palette-search";
+    search.placeholder = "Search the actions\u2026";
+    search.setAttribute("aria-label", "Search the actions");
+    search.setAttribute("data-testid", "palette-search");
+    var list = document.createElement("div");
+    list.className = "palette-list";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Actions");
+    var items = [];
+    Array.prototype.forEach.call(select.querySelectorAll("optgroup"), function (group) {
+      var heading = document.createElement("p");
+      heading.className = "palette-group";
+      heading.textContent = group.label;
+      list.appendChild(heading);
+      Array.prototype.forEach.call(group.querySelectorAll("option"), function (option) {
+        var item = document.createElement("button");
+        item.type = "button";
+        item.className = "palette-item";
+        item.setAttribute("role", "option");
+        item.setAttribute("data-type", option.value);
+        var title = document.createElement("strong");
+        title.textContent = option.textContent;
+        var help = document.createElement("span");
+        help.className = "palette-help";
+        help.textContent = option.dataset.help || "";
+        item.appendChild(title);
+        item.appendChild(help);
+        item.addEventListener("click", function () { choose(option.value); });
+        item.dataset.words = folded(option.textContent + " " + (option.dataset.help || "") +
+          " " + group.label + " " + option.value);
+        item.heading = heading;
+        list.appendChild(item);
+        items.push(item);
+      });
+    });
+    var active = 0;
+    function shown() { return items.filter(function (item) { return !item.hidden; }); }
+    function mark() {
+      var visible = shown();
+      items.forEach(function (item) { item.setAttribute("aria-selected", "false"); });
+      if (visible.length) {
+        active = Math.max(0, Math.min(active, visible.length - 1));
+        visible[active].setAttribute("aria-selected", "true");
+        visible[active].scrollIntoView({ block: "nearest" });
+      }
+    }
+    function choose(value) {
+      select.value = value;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    search.addEventListener("input", function () {
+      var words = folded(search.value).split(/\s+/).filter(Boolean);
+      items.forEach(function (item) {
+        item.hidden = !words.every(function (word) { return item.dataset.words.indexOf(word) >= 0; });
+      });
+      Array.prototype.forEach.call(list.querySelectorAll(".palette-group"), function (heading) {
+        heading.hidden = !items.some(function (item) { return item.heading === heading && !item.hidden; });
+      });
+      active = 0;
+      mark();
+    });
+    search.addEventListener("keydown", function (event) {
+      var visible = shown();
+      if (event.key === "ArrowDown") { active += 1; mark(); event.preventDefault(); }
+      else if (event.key === "ArrowUp") { active -= 1; mark(); event.preventDefault(); }
+      else if (event.key === "Enter") {
+        event.preventDefault();
+        if (visible[active]) { choose(visible[active].dataset.type); }
+      }
+    });
+    box.appendChild(search);
+    box.appendChild(list);
+    var field = select.closest(".field") || select;
+    field.classList.add("visually-hidden");
+    field.parentNode.insertBefore(box, field);
+    mark();
+    search.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.type-picker select[name=type]").forEach(function (select) {
+      if (!select.value) { palette(select); }
+    });
+  });
 })();

@@ -71,6 +71,7 @@ class ActionType:
     """Base class of every action type; subclasses are registered with ``@register``."""
 
     type: ClassVar[str]
+    title: ClassVar[str] = ""  # what the editor calls it ("Simple message"); else its type
     Params: ClassVar[builtins.type[BaseModel]] = NoParams
     branches: ClassVar[tuple[str, ...]] = ("next",)
     # Can suspend the interaction (waits for a reply, a timer or an agent): breaks a loop.

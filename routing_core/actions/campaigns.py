@@ -87,6 +87,7 @@ class CampaignWhatsappTarget(CampaignTarget):
     """Queues the contact for a WhatsApp campaign."""
 
     type = "campaign_whatsapp_target"
+    title = "Insert into a WhatsApp campaign"
     kind = "whatsapp"
 
 
@@ -95,6 +96,7 @@ class CampaignVoiceTarget(CampaignTarget):
     """Queues the contact for a voice campaign, for the dialer reading the campaign API."""
 
     type = "campaign_voice_target"
+    title = "Insert into a voice campaign"
     kind = "voice"
 
 
@@ -103,4 +105,5 @@ class CampaignSmsTarget(CampaignTarget):
     """Queues the contact for an SMS campaign, sent through Twilio by the campaign sender."""
 
     type = "campaign_sms_target"
+    title = "Insert into an SMS campaign"
     kind = "sms"

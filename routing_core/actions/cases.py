@@ -81,6 +81,7 @@ class CaseAssociate(ActionType):
     """Links the interaction to an existing case so later actions read ``vars.case.*``."""
 
     type = "case_associate"
+    title = "Associate a case"
     branches = ("found", "not_found")
 
     class Params(BaseModel):
@@ -116,6 +117,7 @@ class CrmAssociate(ActionType):
     """Finds the contact's CRM card by a field value (e.g. phone = contact phone)."""
 
     type = "crm_associate"
+    title = "Associate a CRM card"
     branches = ("found", "not_found", "several")
 
     class Params(BaseModel):
@@ -162,6 +164,7 @@ class Crm2Associate(ActionType):
     """Finds a typed CRM V2 object by a field value."""
 
     type = "crm2_associate"
+    title = "Associate a CRM V2 object"
     branches = ("found", "not_found", "several")
 
     class Params(BaseModel):
@@ -184,6 +187,7 @@ class CrmCreate(ActionType):
     """Creates a CRM card for a new contact and associates it."""
 
     type = "crm_create"
+    title = "Create a CRM card"
     branches = ("next", "failure")
 
     class Params(BaseModel):
@@ -206,6 +210,7 @@ class Crm2Create(ActionType):
     """Creates a typed CRM V2 object; its fields are checked against the type when run."""
 
     type = "crm2_create"
+    title = "Create a CRM V2 object"
     branches = ("next", "failure")
 
     class Params(BaseModel):
@@ -240,6 +245,7 @@ class TaskCreate(ActionType):
     """Leaves follow-up work for people, linked to the interaction and its case."""
 
     type = "task_create"
+    title = "Create a task"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -276,6 +282,7 @@ class CaseDissociate(ActionType):
     """Unlinks the case so the rest of the tree works without it."""
 
     type = "case_dissociate"
+    title = "Dissociate the case"
 
     async def run(self, params: BaseModel, ctx: RunContext) -> Outcome:
         case_id = associated_case(ctx)
@@ -291,6 +298,7 @@ class CaseCreate(ActionType):
     """Opens a case for the conversation and associates it."""
 
     type = "case_create"
+    title = "Create a case"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -315,6 +323,7 @@ class CaseModify(ActionType):
     """Updates the associated case; ``failure`` when none is associated."""
 
     type = "case_modify"
+    title = "Modify the case"
     branches = ("next", "failure")
 
     class Params(BaseModel):

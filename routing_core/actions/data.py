@@ -51,6 +51,7 @@ class VariablesAssign(ActionType):
     """Stores values for later actions (``contact.`` variables outlive the interaction)."""
 
     type = "variables_assign"
+    title = "Assign variables"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -78,6 +79,7 @@ class ValuesTest(ActionType):
     """Branches on structured conditions; the first matching case wins, else ``other``."""
 
     type = "values_test"
+    title = "Test a value(s)"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -123,6 +125,7 @@ class ValuesTable(ActionType):
     """Looks a key up in a value table, so lists can change without a new version."""
 
     type = "values_table"
+    title = "Look up a value table"
     branches = ("found", "not_found")
 
     class Params(BaseModel):
@@ -146,6 +149,7 @@ class DatabaseRead(ActionType):
     """Reads the first matching row of a custom database into variables."""
 
     type = "database_read"
+    title = "Read a database"
     branches = ("found", "not_found")
 
     class Params(BaseModel):
@@ -169,6 +173,7 @@ class DatabaseSave(ActionType):
     """Inserts a row into a custom database; ``failure`` on a clash or an invalid value."""
 
     type = "database_save"
+    title = "Save in a database"
     branches = ("next", "failure")
 
     class Params(BaseModel):
@@ -192,6 +197,7 @@ class DatabaseModify(ActionType):
     """Updates the matching rows of a custom database (a filter is required: no mass update)."""
 
     type = "database_modify"
+    title = "Modify a database"
     branches = ("next", "not_found")
 
     class Params(BaseModel):
@@ -224,6 +230,7 @@ class Datetime(ActionType):
     """Gets and computes dates and times in a timezone (opening days, delays, ages)."""
 
     type = "datetime"
+    title = "Date and time"
 
     class Params(BaseModel):
         """``value`` is the date worked on (empty: now); ``other`` the one to subtract."""
@@ -298,6 +305,7 @@ class PassagesCheck(ActionType):
     """Bounds how often a conversation goes through an action, which makes a loop safe."""
 
     type = "passages_check"
+    title = "Check the passages"
     branches = ("below", "reached")
     guards_loops: ClassVar[bool] = True
 
@@ -320,6 +328,7 @@ class NthContactCheck(ActionType):
     """Treats first, n-th and frequent contacts differently within a period."""
 
     type = "nth_contact_check"
+    title = "Nth contact of the contact"
     branches = ("first", "nth", "more")
 
     class Params(BaseModel):

@@ -75,6 +75,7 @@ class ToQueue(ActionType):
     """Puts the conversation in front of the agents of a queue, or says none can take it."""
 
     type = "to_queue"
+    title = "Distribution to queue"
     branches = ("answered", "no_agent")
     waits: ClassVar[bool] = True
 
@@ -113,6 +114,7 @@ class ToSmartRouting(ActionType):
     """Hands the interaction to another routing's production version; this tree ends here."""
 
     type = "to_smart_routing"
+    title = "Distribution to smart routing"
     branches = ()
 
     class Params(BaseModel):
@@ -133,6 +135,7 @@ class CallSmartRouting(ActionType):
     # caller's variables; what it sets comes back over them, or into one variable
     # (``into``) when given, leaving the caller's own untouched.
     type = "call_smart_routing"
+    title = "Call a smart routing"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -150,6 +153,7 @@ class ToUser(ActionType):
     """Offers the conversation to one named agent (e.g. the contact's usual adviser)."""
 
     type = "to_user"
+    title = "Distribution to user"
     branches = ("answered", "unavailable")
     waits: ClassVar[bool] = True
 

@@ -19,6 +19,7 @@ class Start(ActionType):
     """The root of every tree: created with the version, never deleted or copied."""
 
     type = "start"
+    title = "Start"
     fixed: ClassVar[bool] = True
 
     async def run(self, params: BaseModel, ctx: RunContext) -> Outcome:
@@ -39,6 +40,7 @@ class LoadSharing(ActionType):
     """Splits traffic by weight, the same way on every replay of an interaction."""
 
     type = "load_sharing"
+    title = "Load sharing"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -74,6 +76,7 @@ class Checkpoint(ActionType):
     """A milestone for reporting; its label is plain text so reports can group by it."""
 
     type = "checkpoint"
+    title = "Checkpoint"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -90,6 +93,7 @@ class Pause(ActionType):
     """A durable delay in the conversation, kept across restarts."""
 
     type = "pause"
+    title = "Pause"
     waits: ClassVar[bool] = True
     wakes_by_itself: ClassVar[bool] = True
 
@@ -109,6 +113,7 @@ class Node(ActionType):
     """A junction: lets several branches meet and loops be drawn."""
 
     type = "node"
+    title = "Node"
 
     async def run(self, params: BaseModel, ctx: RunContext) -> Outcome:
         return Outcome.follow("next")

@@ -72,6 +72,7 @@ class WebService(ActionType):
     """Calls an HTTP API and maps values of its JSON answer into variables."""
 
     type = "web_service"
+    title = "Web service"
     branches = ("success", "failure")
 
     class Params(BaseModel):

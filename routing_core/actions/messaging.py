@@ -49,6 +49,7 @@ class Message(ActionType):
     """Says something to the contact without waiting for an answer."""
 
     type = "message"
+    title = "Simple message"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -96,6 +97,7 @@ class MessageWait(ActionType):
     """Asks a question and keeps the validated answer in a variable."""
 
     type = "message_wait"
+    title = "Message awaiting response"
     branches = ("answered", "invalid", "timeout")
     waits: ClassVar[bool] = True
 
@@ -186,6 +188,7 @@ class MessageChoice(ActionType):
     """Offers a few answers, rendered as buttons or a numbered list, each with its branch."""
 
     type = "message_choice"
+    title = "Message with choice"
     waits: ClassVar[bool] = True
 
     class Params(BaseModel):

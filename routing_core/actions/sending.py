@@ -55,6 +55,7 @@ class EmailSend(ActionType):
     """Sends an e-mail (a summary to a team, a confirmation to the contact)."""
 
     type = "email_send"
+    title = "Send an e-mail"
     branches = ("next", "failure")
 
     class Params(BaseModel):
@@ -90,6 +91,7 @@ class SmsSend(ActionType):
     """Sends an SMS, e.g. a link or a code, whatever channel the conversation is on."""
 
     type = "sms_send"
+    title = "Send an SMS"
     branches = ("next", "failure")
 
     class Params(BaseModel):

@@ -79,6 +79,7 @@ class Survey(ActionType):
     """Measures satisfaction: asks each question of a survey and stores the answers."""
 
     type = "survey"
+    title = "Survey"
     branches = ("completed", "abandoned")
     waits: ClassVar[bool] = True
 

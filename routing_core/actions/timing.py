@@ -23,6 +23,7 @@ class ScheduleTest(ActionType):
     """Tests now against a stored schedule, so hours change without a new version."""
 
     type = "schedule_test"
+    title = "Test a schedule"
     branches = ("open", "closed", "exception")
 
     class Params(BaseModel):
@@ -44,6 +45,7 @@ class WeekParity(ActionType):
     """Alternates by ISO week (e.g. teams on duty every other week)."""
 
     type = "week_parity"
+    title = "Week parity"
     branches = ("even", "odd")
 
     class Params(BaseModel):

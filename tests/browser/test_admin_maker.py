@@ -647,3 +647,28 @@ async def test_entry_points_and_the_test_entry_points_of_a_card(
     await page.goto(server.url + f"/admin/smart-routings/{routing_id}")
     card = page.locator('.version-card[data-version="V1"]')
     await expect(card).to_contain_text("Test entry points: QA WhatsApp · whatsapp")
+
+
+async def test_the_palette_finds_an_action_by_its_name_and_the_keyboard_picks_it(
+    page: Any, server: Server
+) -> None:
+    await log_in(page, server)
+    await create_routing(page, server, unique("Palette"))
+    await create_version(page, "Draft")
+    await page.locator("svg.tree a.add-end").first.click()
+    search = page.get_by_test_id("palette-search")
+    await expect(search).to_be_focused()
+    palette = page.locator(".palette-list")
+    for title in ("Simple message", "Message awaiting response", "Message with choice",
+                  "Test a value(s)", "Distribution to queue"):
+        await expect(palette.get_by_role("option", name=title, exact=False)).to_have_count(1)
+    await search.fill("awaiting")  # the start of a word of its name is enough
+    await expect(palette.locator(".palette-item:visible")).to_have_count(1)
+    await expect(palette.locator(".palette-item:visible")).to_contain_text(
+        "Asks a question and keeps the validated answer")  # its one-line description
+    await page.screenshot(path=shot_path("palette-search"))
+    await search.press("Enter")
+    form = page.locator("form.action-form")
+    await expect(form).to_be_visible()
+    await expect(form.locator('[name="p.text"]')).to_be_visible()
+    await expect(page.get_by_label("Type of action")).to_have_value("message_wait")
