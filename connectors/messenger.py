@@ -83,8 +83,11 @@ def read_up_to(item: Any) -> ReadUpTo | None:
     if not isinstance(sender, dict) or not sender.get("id") or not isinstance(
             watermark, int | float) or watermark <= 0:
         raise MalformedPayload("a read item needs sender.id and read.watermark")
-    return ReadUpTo(contact=str(sender["id"]),
-                    until=datetime.fromtimestamp(watermark / 1000, tz=UTC))
+    try:
+        until = datetime.fromtimestamp(watermark / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise MalformedPayload("read.watermark is not a moment") from None
+    return ReadUpTo(contact=str(sender["id"]), until=until)
 
 
 def attachment_media(attachment: Any) -> Media | None:
@@ -100,7 +103,7 @@ def attachment_media(attachment: Any) -> Media | None:
                          name=attachment.get("title") or None)
         except (KeyError, TypeError, ValueError):
             return None
-    if isinstance(payload.get("url"), str) and kind in ATTACHMENT_KINDS:
+    if isinstance(payload.get("url"), str) and isinstance(kind, str) and kind in ATTACHMENT_KINDS:
         return Media(kind=ATTACHMENT_KINDS[kind], source=payload["url"])
     return None
 

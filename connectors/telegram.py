@@ -156,9 +156,12 @@ def media_of(message: Message) -> list[Media]:
     """A photo (its largest size), a document, a voice note, a sound, a video or a place:
     files by their ``file_id`` (fetched later with the bot's token)."""
     if message.location is not None:
-        return [Media(kind=MediaKind.location, latitude=message.location.latitude,
-                      longitude=message.location.longitude,
-                      name=message.venue.title if message.venue else None)]
+        try:
+            return [Media(kind=MediaKind.location, latitude=message.location.latitude,
+                          longitude=message.location.longitude,
+                          name=message.venue.title if message.venue else None)]
+        except ValueError:  # not a place on Earth: nothing to keep
+            return []
     if message.photo:
         largest = max(message.photo, key=lambda size: size.width * size.height)
         return [Media(kind=MediaKind.image, source=largest.file_id, content_type="image/jpeg",
