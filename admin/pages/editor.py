@@ -97,6 +97,24 @@ async def delete(version_id: str, action_id: str) -> Any:
     return _show(version_id)
 
 
+@blueprint.post("/<version_id>/actions/<action_id>/move")
+@require(EDIT)
+async def move(version_id: str, action_id: str) -> Any:
+    """The action and what follows it, after another action (``after`` is
+    ``<action>:<branch>``)."""
+    after, _, branch = (await request.form).get("after", "").partition(":")
+    if not after or not branch:
+        await flash("Choose where to move the action.", "error")
+        return _show(version_id, action=action_id)
+    try:
+        await services().trees.move(actor(), version_id, action_id, after, branch)
+    except DomainError as error:
+        await flash(error.message, "error")
+    else:
+        await flash("Action moved with what follows it.", "success")
+    return _show(version_id, action=action_id)
+
+
 @blueprint.post("/<version_id>/links")
 @require(EDIT)
 async def link(version_id: str) -> Any:

@@ -34,6 +34,7 @@ from routing_core.model.interaction import Channel
 from routing_core.model.routing import Version, VersionStatus
 from routing_core.model.tree import Action, Tree
 from routing_core.model.users import SIMULATE
+from routing_core.routing import tree_edits
 from routing_core.routing.impact import impact_of
 from routing_core.routing.references import (
     NAMED_RECORDS,
@@ -319,6 +320,16 @@ async def _chosen_from_the_records(shown: Any, record: NamedRecord) -> None:
                   else f"There is no {record.kind} yet: create one first.")
 
 
+def move_targets(version: Version, action: Action) -> list[tuple[str, str]]:
+    """Where an action can move: a branch that ends the tree, outside its own part."""
+    if catalogue.type_info(action.type).fixed:
+        return []
+    moving = tree_edits.following(version.tree, action.id)
+    return [(f"{other.id}:{branch}", f"{_target_label(other)} › {branch}")
+            for other in version.tree.actions if other.id not in moving
+            for branch, target in other.next.items() if target is None]
+
+
 async def _action_panel(version: Version, panel: Panel) -> dict[str, Any]:
     action = version.tree.find(panel.action_id or "")
     if action is None:
@@ -340,6 +351,7 @@ async def _action_panel(version: Version, panel: Panel) -> dict[str, Any]:
             (other.id, _target_label(other))
             for other in version.tree.actions if other.id != version.tree.start
         ],
+        "move_targets": move_targets(version, action),
         "name_value": panel.name if panel.errors else action.name,
         "record_value": panel.record_passage if panel.errors else action.record_passage,
     }

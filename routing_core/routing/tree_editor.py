@@ -4,17 +4,19 @@ is in development and that nobody saved it meanwhile (its revision)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from routing_core.infra.errors import Conflict, Invalid
 from routing_core.model.audit import Actor
 from routing_core.model.routing import TreeEdit, Version
-from routing_core.model.tree import Action
+from routing_core.model.tree import Action, Tree
 from routing_core.routing.lifecycle import Lifecycle, require_development
 from routing_core.routing.tree_edits import (
     copied_action,
     delete_action,
     insert_action,
+    move_action,
     new_action,
     set_link,
     update_action,
@@ -85,20 +87,32 @@ class TreeEditor:
         return updated
 
     async def delete(self, actor: Actor, version_id: str, action_id: str) -> None:
-        version = await self._editable(version_id)
-        deleted = version.tree.find(action_id)
-        tree = delete_action(version.tree, action_id)
-        label = f"delete {named(deleted)}" if deleted else "delete"
-        await self.lifecycle.save_tree(actor, version, tree, "delete", label)
+        await self._edit(actor, version_id, "delete", action_id, "",
+                         lambda tree: delete_action(tree, action_id))
 
     async def link(
         self, actor: Actor, version_id: str, origin: str, branch: str, target: str | None
     ) -> Version:
+        return await self._edit(actor, version_id, "link", origin, f" ({branch})",
+                                lambda tree: set_link(tree, origin, branch, target),
+                                verb="re-link")
+
+    async def move(
+        self, actor: Actor, version_id: str, action_id: str, after: str, branch: str
+    ) -> Version:
+        """The action and what follows it, to the end of ``after``'s ``branch``."""
+        return await self._edit(actor, version_id, "move", action_id, "",
+                                lambda tree: move_action(tree, action_id, after, branch))
+
+    async def _edit(self, actor: Actor, version_id: str, kind: str, action_id: str,
+                    detail: str, change: Callable[[Tree], Tree], verb: str = "") -> Version:
+        """One edit of the tree, saved with the words the undo list shows for it."""
         version = await self._editable(version_id)
-        tree = set_link(version.tree, origin, branch, target)
-        source = version.tree.find(origin)
-        label = f"re-link {named(source)} ({branch})" if source else "re-link"
-        return await self.lifecycle.save_tree(actor, version, tree, "link", label)
+        tree = change(version.tree)
+        concerned = version.tree.find(action_id)
+        verb = verb or kind
+        label = f"{verb} {named(concerned)}{detail}" if concerned else verb
+        return await self.lifecycle.save_tree(actor, version, tree, kind, label)
 
     async def undo(self, actor: Actor, version_id: str) -> Version:
         """Put the tree back as it was before its last edit (a revision-checked save);

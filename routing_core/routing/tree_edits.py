@@ -146,3 +146,44 @@ def delete_action(tree: Tree, action_id: str) -> Tree:
     return edited
 
 
+
+
+def following(tree: Tree, action_id: str) -> set[str]:
+    """The action and every action after it (what moves with it)."""
+    seen: set[str] = set()
+    pending = [action_id]
+    while pending:
+        current = pending.pop()
+        action = tree.find(current)
+        if action is None or current in seen:
+            continue
+        seen.add(current)
+        pending.extend(target for target in action.next.values() if target is not None)
+    return seen
+
+
+def move_action(tree: Tree, action_id: str, after: str, branch: str) -> Tree:
+    """Move an action, with everything after it, to the end of ``after``'s ``branch``: the
+    links that led to it from elsewhere now end there (a loop back into it from its own
+    part stays)."""
+    edited = tree.model_copy(deep=True)
+    action = _require(edited, action_id, "action")
+    if action_type(action.type).fixed:
+        raise Invalid("Start cannot be moved", field="action")
+    parent = _require(edited, after, "after")
+    _require_branch(parent, branch, "after")
+    moving = following(edited, action_id)
+    if after in moving:
+        raise Invalid("an action cannot move after itself or after what follows it",
+                      field="after")
+    if parent.next.get(branch) is not None:
+        raise Invalid(f"branch {branch} of this action already leads somewhere: choose a "
+                      "branch that ends the tree, or remove its link first", field="after")
+    for other in edited.actions:
+        if other.id in moving:
+            continue
+        for name, target in other.next.items():
+            if target == action_id:
+                other.next[name] = None
+    parent.next[branch] = action_id
+    return edited

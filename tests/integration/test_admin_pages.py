@@ -811,3 +811,32 @@ async def test_queues_and_routings_are_chosen_from_those_that_exist(
                                      type="to_queue", params={"queue": "Closed desk"})
     _, text, _ = await admin.get(f"/admin/versions/{version.id}?action={added.id}")
     assert '<option value="Closed desk" selected>Closed desk (does not exist)</option>' in text
+
+
+async def test_an_action_moves_with_what_follows_and_the_move_can_be_undone(
+    admin: Pages, services: Services
+) -> None:
+    _, version = await routing_with_version(services, actions=3)  # Start → 0 → 1 → 2
+    step = {action.params["text"]: action.id for action in version.tree.actions
+            if action.type == "message"}
+    await services.trees.link(ACTOR, version.id, step["Step 0"], "next", None)  # 0 ends
+    _, page, _ = await admin.get(f"/admin/versions/{version.id}?action={step['Step 2']}")
+    assert "Move after…" in page
+    assert f'value="{step["Step 0"]}:next"' in page  # a branch that ends the tree
+    assert f'value="{step["Step 2"]}:next"' not in page  # not after its own part
+    status, _, _ = await admin.post(
+        f"/admin/versions/{version.id}/actions/{step['Step 2']}/move",
+        {"after": f"{step['Step 0']}:next"})
+    assert status == 302
+    tree = (await services.store.versions.get(version.id)).tree
+    assert tree.find(step["Step 0"]).next["next"] == step["Step 2"]
+    assert tree.find(step["Step 1"]).next["next"] is None  # where it was now ends
+    status, _, response = await admin.post(
+        f"/admin/versions/{version.id}/actions/{step['Step 0']}/move",
+        {"after": f"{step['Step 2']}:next"})
+    text = await admin.follow(response)
+    assert "after itself or after what follows it" in html.unescape(text)
+    await services.trees.undo(ACTOR, version.id)
+    tree = (await services.store.versions.get(version.id)).tree
+    assert tree.find(step["Step 1"]).next["next"] == step["Step 2"]
+    assert tree.find(step["Step 0"]).next["next"] is None

@@ -336,3 +336,38 @@ def test_every_parameter_naming_a_record_is_checked_for_it() -> None:
     assert len(named) >= 13  # queues, tables, databases, schedules, routings, surveys…
     unchecked = sorted((key, field) for key, field in named if field not in NAMED_RECORDS)
     assert unchecked == [], f"add these to NAMED_RECORDS: {unchecked}"
+
+
+def test_move_takes_what_follows_and_ends_the_old_branch() -> None:
+    """Start → choice; yes → ask → thanks; no ends. Moving ask after no moves thanks with
+    it, and yes then ends the tree; a loop from thanks back to ask moves along."""
+    choice, ask, thanks = action("message_choice", YES_NO), action("message_wait", ASK), \
+        action("message", SAY)
+    choice.next["yes"] = ask.id
+    ask.next["answered"] = thanks.id
+    ask.next["invalid"] = ask.id  # a loop inside the part that moves
+    tree = chain(choice, ask, thanks)
+    moved = tree_edits.move_action(tree, ask.id, choice.id, "no")
+    assert get(moved, choice.id).next == {"yes": None, "no": ask.id, "no_match": None,
+                                          "timeout": None}
+    assert get(moved, ask.id).next["answered"] == thanks.id
+    assert get(moved, ask.id).next["invalid"] == ask.id
+    assert tree.find(choice.id).next["yes"] == ask.id  # the original is untouched
+
+
+@pytest.mark.parametrize(("moving", "after", "branch", "said"), [
+    ("start", "choice", "no", "Start cannot be moved"),
+    ("ask", "thanks", "next", "after itself or after what follows it"),
+    ("ask", "ask", "timeout", "after itself or after what follows it"),
+    ("thanks", "choice", "yes", "already leads somewhere"),
+    ("thanks", "choice", "maybe", "branch"),
+])
+def test_refused_moves(moving: str, after: str, branch: str, said: str) -> None:
+    choice, ask, thanks = action("message_choice", YES_NO), action("message_wait", ASK), \
+        action("message", SAY)
+    choice.next["yes"] = ask.id
+    ask.next["answered"] = thanks.id
+    tree = chain(choice, ask, thanks)
+    ids = {"start": tree.start, "choice": choice.id, "ask": ask.id, "thanks": thanks.id}
+    with pytest.raises(Invalid, match=said):
+        tree_edits.move_action(tree, ids[moving], ids[after], branch)
