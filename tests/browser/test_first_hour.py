@@ -15,7 +15,7 @@ import pytest
 
 from tests.browser.conftest import Server
 from tests.browser.test_admin_maker import create_routing, create_version, expect, log_in
-from tests.browser.test_agent_console import PASSWORD, agent_logs_in, customer_says
+from tests.browser.test_agent_console import PASSWORD, agent_and_customer, customer_says
 from tests.conftest import output_dir
 
 pytestmark = pytest.mark.browser
@@ -38,14 +38,9 @@ async def pick(page: Any, opener: Any, words: str) -> Any:
     return form
 
 
-async def test_the_first_hour_from_make_run_to_an_agent_answering(
-    page: Any, server: Server, browser: Any
-) -> None:
-    await page.goto(server.url + "/")  # `make run`'s address leads to the panel
-    await expect(page.get_by_role("heading", name="Log in to the admin panel")).to_be_visible()
-    await log_in(page, server)
-    await page.screenshot(path=shot("01-home"))
-
+async def build_the_routing(page: Any, server: Server) -> tuple[str, str, str, str]:
+    """A routing built with the palette: a question, its warning seen, then a queue after
+    the answer (the warning gone); (name, reference, routing page, the agent's e-mail)."""
     name = f"Help desk {secrets.token_hex(2)}"
     reference = await create_routing(page, server, name)
     routing_url = page.url
@@ -65,21 +60,22 @@ async def test_the_first_hour_from_make_run_to_an_agent_answering(
     warning = validation.locator(".finding-warning", has_text="nothing follows")
     await expect(warning).to_be_visible()
     await page.screenshot(path=shot("02-warning"))
-    form = await pick(page, tree.locator("a.add-end").first, "distribution queue")
     queue = f"desk-{secrets.token_hex(3)}"
     agent_email = f"{queue}@example.com"
     user = server.api("POST", "/api/users", {"email": agent_email, "password": PASSWORD,
                                              "roles": ["agent"], "agent": {"capacity": 2}})
     server.api("POST", "/api/queues", {"name": queue, "members": [user["id"]]})
-    await page.reload()
-    form = page.locator("form.action-form")
+    form = await pick(page, tree.locator("a.add-end").first, "distribution queue")
     await form.locator('[name="p.queue"]').select_option(queue)
     await form.get_by_role("button", name="Add the action").click()
     await expect(page.locator(".flash-success")).to_contain_text("Action added")
     await page.goto(version_url)
     await expect(warning).to_have_count(0)  # fixed
+    return name, reference, routing_url, agent_email
 
-    # test mode explained where the admin looks for it; the simulator tries the version
+
+async def try_then_publish(page: Any, routing_url: str) -> None:
+    """Test mode explained where the admin looks; the simulator; then production."""
     await expect(page.get_by_text("Web chat has no test mode")).to_be_visible()
     await page.get_by_role("button", name="Simulator").click()
     chat = page.locator(".simulator-panel [data-testid=sr-chat]")
@@ -88,13 +84,22 @@ async def test_the_first_hour_from_make_run_to_an_agent_answering(
     await chat.get_by_role("button", name="Send", exact=True).click()
     await expect(chat.locator(".sr-bot").first).to_have_text("Hello! Your name?")
     await page.screenshot(path=shot("03-simulator"))
-
     await page.goto(routing_url)
     card = page.locator('.version-card[data-version="First"]')
     await card.get_by_role("button", name="Put in production").click()
     await page.locator("dialog[open]").get_by_role("button", name="Put in production").click()
     await expect(page.locator(".flash-success")).to_contain_text("is in production")
 
+
+async def test_the_first_hour_from_make_run_to_an_agent_answering(
+    page: Any, server: Server, browser: Any
+) -> None:
+    await page.goto(server.url + "/")  # `make run`'s address leads to the panel
+    await expect(page.get_by_role("heading", name="Log in to the admin panel")).to_be_visible()
+    await log_in(page, server)
+    await page.screenshot(path=shot("01-home"))
+    name, reference, routing_url, agent_email = await build_the_routing(page, server)
+    await try_then_publish(page, routing_url)
     address = f"site-{secrets.token_hex(3)}"
     await page.goto(server.url + "/admin/entry-points/new")
     await page.locator('input[name="name"]').fill("Site")
@@ -106,12 +111,8 @@ async def test_the_first_hour_from_make_run_to_an_agent_answering(
     agent_context = await browser.new_context(viewport={"width": 1280, "height": 760})
     customer_context = await browser.new_context(viewport={"width": 760, "height": 760})
     try:
-        console = await agent_context.new_page()
-        console.set_default_timeout(15_000)
-        await agent_logs_in(console, server, agent_email)
-        customer = await customer_context.new_page()
-        customer.set_default_timeout(15_000)
-        await customer.goto(f"{server.url}/chat/{address}")
+        console, customer = await agent_and_customer(server, agent_email, address,
+                                                     agent_context, customer_context)
         widget = customer.get_by_test_id("sr-chat")
         await expect(widget.locator(".sr-status")).to_have_text("online")
         await customer_says(widget, "hello")
