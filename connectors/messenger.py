@@ -281,7 +281,7 @@ class MessengerConnector(Connector):
             return Inbound(
                 channel=Channel.messenger, entry_point_id=entry_point.id, contact=str(sender_id),
                 provider_id=str(mid), text=str(message.get("text") or ""),
-                payload=None if payload is None else str(payload), media=media,
+                payload=None if payload is None else str(payload), media=media[:10],
             )
         if isinstance(postback, dict):
             if not sender_id:

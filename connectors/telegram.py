@@ -154,14 +154,19 @@ def display_name(user: User | None) -> str | None:
 
 def media_of(message: Message) -> list[Media]:
     """A photo (its largest size), a document, a voice note, a sound, a video or a place:
-    files by their ``file_id`` (fetched later with the bot's token)."""
+    files by their ``file_id`` (fetched later with the bot's token). What no customer can
+    send (a negative size, a place off the Earth) is kept as nothing."""
+    try:
+        return _media_of(message)
+    except ValueError:
+        return []
+
+
+def _media_of(message: Message) -> list[Media]:
     if message.location is not None:
-        try:
-            return [Media(kind=MediaKind.location, latitude=message.location.latitude,
-                          longitude=message.location.longitude,
-                          name=message.venue.title if message.venue else None)]
-        except ValueError:  # not a place on Earth: nothing to keep
-            return []
+        return [Media(kind=MediaKind.location, latitude=message.location.latitude,
+                      longitude=message.location.longitude,
+                      name=message.venue.title if message.venue else None)]
     if message.photo:
         largest = max(message.photo, key=lambda size: size.width * size.height)
         return [Media(kind=MediaKind.image, source=largest.file_id, content_type="image/jpeg",
@@ -174,6 +179,7 @@ def media_of(message: Message) -> list[Media]:
                           content_type=content_type, size=found.file_size,
                           name=getattr(found, "file_name", None))]
     return []
+
 
 class TelegramConnector(Connector):
     """Telegram bots: one entry point per bot token."""

@@ -190,7 +190,7 @@ def inbound_message(form: Mapping[str, str], entry_point: EntryPoint) -> Inbound
         provider_id=sid,
         text=form.get("Body") or form.get("ButtonText") or "",
         payload=form.get("ButtonPayload") or None,
-        media=media_of(form),
+        media=media_of(form)[:MAX_MEDIA],
         contact_name=form.get("ProfileName") or None,
         contact_phone=phone,
     )

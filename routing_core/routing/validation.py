@@ -137,11 +137,13 @@ def _check_action(action: Action, actions: dict[str, Action], report: Validation
 
 
 def label(action: Action) -> str:
-    return (
-        f"{action.name!r} ({action.type}, {action.id})"
-        if action.name
-        else f"{action.type} {action.id}"
-    )
+    """How a finding names an action: its name and what it is ("'Ask the name' (Message
+    awaiting response)"), else what it is and its id."""
+    try:
+        kind = action_type(action.type).title or action.type
+    except DomainError:  # an unknown type: its key is all there is
+        kind = action.type
+    return f"{action.name!r} ({kind})" if action.name else f"{kind} {action.id}"
 
 
 def _breaks_loops(action: Action) -> bool:
