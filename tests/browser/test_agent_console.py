@@ -228,3 +228,21 @@ async def test_beside_the_conversation_the_agent_sees_who_what_was_collected_and
     finally:
         await agent_context.close()
         await customer_context.close()
+
+
+async def test_the_console_speaks_the_agents_language(server: Server, browser: Any) -> None:
+    tag = secrets.token_hex(3)
+    _, email = help_desk(server, tag)
+    context = await browser.new_context(locale="fr-FR")
+    try:
+        console = await context.new_page()
+        await console.goto(server.url + "/agent")
+        await expect(console.get_by_role("heading", name="Connexion conseiller")).to_be_visible()
+        await console.get_by_label("E-mail").fill(email)
+        await console.get_by_label("Password").fill(PASSWORD)
+        await console.get_by_role("button", name="Log in").click()
+        await expect(console.get_by_test_id("status-available")).to_have_text("Disponible")
+        await expect(console.get_by_role("heading", name="Mes tâches")).to_be_visible()
+        assert await console.evaluate("document.documentElement.lang") == "fr"
+    finally:
+        await context.close()

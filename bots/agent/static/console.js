@@ -29,6 +29,28 @@
 
   function $(id) { return document.getElementById(id); }
 
+  // the console in the agent's language (the browser's): French, else English as written
+  var FRENCH = {
+    available: "Disponible", away: "Absent", offline: "Hors ligne", logout: "Se déconnecter",
+    agentLogin: "Connexion conseiller", conversations: "Conversations", myTasks: "Mes tâches",
+    queue: "File", agent: "Conseiller", transfer: "Transférer", end: "Terminer la conversation",
+    attach: "Joindre", send: "Envoyer", contact: "Contact", collected: "Recueilli par le bot",
+    records: "Dossiers liés", earlier: "Conversations précédentes",
+    canned: "Réponses types", notes: "Notes internes", addNote: "Ajouter la note",
+    reply: "Écrire au client…", transferNote: "note pour le prochain conseiller",
+    note: "Vue par les collègues, jamais par le client"
+  };
+  if ((navigator.language || "").toLowerCase().indexOf("fr") === 0) {
+    document.documentElement.lang = "fr";
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (node) {
+      node.textContent = FRENCH[node.getAttribute("data-i18n")] || node.textContent;
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-placeholder]"),
+      function (node) {
+        node.placeholder = FRENCH[node.getAttribute("data-i18n-placeholder")] || node.placeholder;
+      });
+  }
+
   function api(method, path, body) {
     var headers = { "Accept": "application/json" };
     if (token) { headers.Authorization = "Bearer " + token; }
