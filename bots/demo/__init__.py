@@ -3,6 +3,7 @@ first start so a new user can open ``/chat/demo`` and talk to a working bot."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -22,12 +23,16 @@ async def install_demo(services: Services) -> bool:
     bundle = json.loads(BUNDLE.read_text())
     if await store.entry_points.find_one({"channel": "webchat", "address": "demo"}):
         return False
+    # every process of a multi-worker start may get here at once: what another one created
+    # meanwhile is a Conflict, which means the piece is there — never a failed start
     for table in bundle["value_tables"]:
         if not await store.value_tables.find_one({"name": table["name"]}):
-            await services.value_tables.create(SYSTEM, **table)
+            with contextlib.suppress(Conflict):
+                await services.value_tables.create(SYSTEM, **table)
     for schedule in bundle["schedules"]:
         if not await store.schedules.find_one({"name": schedule["name"]}):
-            await services.schedules.create(SYSTEM, **schedule)
+            with contextlib.suppress(Conflict):
+                await services.schedules.create(SYSTEM, **schedule)
     reference = bundle["routing"]["routing"]["reference"]
     routing = await store.routings.find_one({"reference": reference})
     if routing is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bots.demo import install_demo
 from tests.integration.test_webchat import receive
 
@@ -33,3 +35,13 @@ async def test_demo_bot_is_installed_once_and_talks(app, services):
         assert (await receive(socket))["text"] == "What would you like to do?"
         await socket.send_json({"type": "message", "text": "goodbye"})
         assert (await receive(socket))["text"].startswith("Goodbye")
+
+
+async def test_processes_starting_together_install_one_demo_and_all_start(services):
+    """`serve --workers N`: every worker installs the demo on start at the same moment; one
+    does, the others find each piece there — none fails its start on a name taken meanwhile."""
+    results = await asyncio.gather(*(install_demo(services) for _ in range(4)))
+    assert results.count(True) == 1
+    assert await services.store.entry_points.collection.count_documents({"address": "demo"}) == 1
+    assert await services.store.schedules.collection.count_documents({}) == 1
+    assert await services.store.value_tables.collection.count_documents({}) >= 1
