@@ -42,6 +42,7 @@ from routing_core.routing.lifecycle import Lifecycle
 from routing_core.routing.scheduling import ProductionScheduler
 from routing_core.routing.tree_editor import TreeEditor
 from routing_core.store import Store
+from routing_core.store.change_feed import ChangeFeed
 from routing_core.store.statistics import RoutingStatistics
 
 log = logging.getLogger(__name__)
@@ -182,9 +183,10 @@ class Services:
         self.runtime.start()
         self.relays.append(webchat_relay(self.store, self.hub, self.runtime.owner))
         self.relays.append(signal_relay(self.store, self.hub, self.runtime.owner))
-        self._relay_tasks = [asyncio.create_task(relay.run()) for relay in self.relays]
-        for watch in (self.store.entry_points.watch, self.runtime.start_versions.watch):
-            self._relay_tasks.append(asyncio.create_task(watch.run()))
+        # one change stream for all of them: each open stream costs mongod a read of the oplog
+        feed = ChangeFeed(self.store.database, [*self.relays, self.store.entry_points.watch,
+                                          self.runtime.start_versions.watch])
+        self._relay_tasks = [asyncio.create_task(feed.run())]
         self._relay_tasks.append(asyncio.create_task(self._housekeeping()))
 
     async def _housekeeping(self) -> None:

@@ -2,9 +2,10 @@
 
 With several service processes, a visitor's web chat socket or an agent's console lives
 in one of them while a timer, a customer's message or an agent's reply may be processed
-in another. Each process watches the events collection (a MongoDB change stream,
-filtered on the server to other processes' events of interest) and hands what it sees
-to a local handler. A socket that was closed meanwhile catches up on reconnection anyway.
+in another. Each process follows the events collection on its change feed
+(``store/change_feed.py``: filtered on the server to other processes' events of interest,
+and again here since the feed is shared) and hands what it sees to a local handler. A
+socket that was closed meanwhile catches up on reconnection anyway.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 from routing_core.engine.delivery import LocalHub
 from routing_core.model.interaction import Channel, DeliveryStatus, Event
 from routing_core.store import Store
-from routing_core.store.change_watch import keep_watching
+from routing_core.store.change_feed import ChangeFeed
+from routing_core.store.document_match import check_filter, matches
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Event], Awaitable[None]]
@@ -37,16 +39,14 @@ def in_change(match: dict[str, Any]) -> dict[str, Any]:
     return translated
 
 
-# the resume token is no longer in the oplog, or the stream cannot go on from it
-HISTORY_LOST = frozenset({280, 286})
-
-
 class EventRelay:
     """Inserted events matching ``match`` (on the event document), written by another
-    process than ``origin``, go to ``handler``."""
+    process than ``origin``, go to ``handler``. A subscriber of the process's change feed
+    (``run`` follows it alone: tests, scripts)."""
 
     def __init__(self, name: str, store: Store, origin: str, match: dict[str, Any],
                  handler: Handler, collection: Any = None):
+        check_filter(match)
         self.name = name
         self.store = store
         self.collection = store.events.collection if collection is None else collection
@@ -55,35 +55,32 @@ class EventRelay:
         self.handler = handler
 
     async def run(self) -> None:
-        pipeline = [{"$match": {
-            "operationType": "insert",
-            "fullDocument.origin": {"$ne": self.origin},
-            **in_change(self.match),
-        }}]
-        token: Any = None  # where to resume after a failure (a failover, a lost member)
+        await ChangeFeed(self.collection.database, [self]).run()
 
-        async def follow() -> None:
-            nonlocal token
-            async with await self.collection.watch(
-                    pipeline, resume_after=token) as stream:
-                async for change in stream:
-                    await self._hand_over(Event.from_document(change["fullDocument"]))
-                    token = stream.resume_token
+    # -- as a subscriber of the change feed -------------------------------------------------
 
-        def failed(error: PyMongoError) -> None:
-            nonlocal token
-            if isinstance(error, OperationFailure) and error.code in HISTORY_LOST:
-                token = None  # the oplog moved past it: start from now
+    def stream_match(self) -> dict[str, Any]:
+        return {"ns.coll": self.collection.name, "operationType": "insert",
+                "fullDocument.origin": {"$ne": self.origin}, **in_change(self.match)}
 
-        await keep_watching(
-            f"the {self.name} relay", follow,
-            f"{self.name} of other processes reach sockets only when they reconnect", failed)
+    def concerns(self, change: dict[str, Any]) -> bool:
+        document = change.get("fullDocument") or {}
+        return ((change.get("ns") or {}).get("coll") == self.collection.name
+                and change.get("operationType") == "insert"
+                and document.get("origin") != self.origin and matches(document, self.match))
 
-    async def _hand_over(self, event: Event) -> None:
+    async def deliver(self, change: dict[str, Any]) -> None:
+        event = Event.from_document(change["fullDocument"])
         try:
             await self.handler(event)
         except PyMongoError:  # the handler's own read failed: that socket polls anyway
             log.exception("%s relay: could not hand over event %s", self.name, event.id)
+
+    def opened(self) -> None:
+        """Nothing to forget: a socket opened meanwhile caught up when it opened."""
+
+    def closed(self) -> None:
+        """Events written while closed reach sockets when they reconnect."""
 
 
 def webchat_relay(store: Store, hub: LocalHub, origin: str) -> EventRelay:

@@ -14,10 +14,14 @@ import pytest
 import pytest_asyncio
 
 from config import Settings
+from routing_core.engine.relay import EventRelay
 from routing_core.engine.versions import VERSION_CACHE_SECONDS, StartVersions
 from routing_core.model.audit import SYSTEM
+from routing_core.model.interaction import Channel, Event
 from routing_core.services import Services
 from routing_core.store import Store
+from routing_core.store.change_feed import ChangeFeed
+from routing_core.store.change_watch import ChangeWatch
 from tests.support.routings import action, production_routing, tree, webchat_entry_point
 
 
@@ -130,3 +134,47 @@ async def test_the_version_a_routing_starts_on_follows_production_in_every_proce
         assert started is not None and started.id == v2.id
     finally:
         watching.cancel()
+
+
+async def test_one_change_feed_gives_each_subscriber_only_its_own_changes(
+    services: Services, other: Store
+):
+    """A process opens one change stream for all it follows (each open stream costs mongod
+    a read of the whole oplog); what the stream brings for one subscriber never reaches
+    another: a web chat socket never sees an agent's event of a Telegram conversation."""
+    webchat: list[str] = []
+    agents: list[str] = []
+
+    async def to_webchat(event: Event) -> None:
+        webchat.append(event.id)
+
+    async def to_agents(event: Event) -> None:
+        agents.append(event.id)
+
+    relays = [
+        EventRelay("web chat", other, "me", {"type": "outbound", "channel": "webchat"},
+                   to_webchat),
+        EventRelay("agents", other, "me", {"agent_id": {"$ne": None}}, to_agents)]
+    forgotten: list[Any] = []
+    watch = ChangeWatch("entry points", other.entry_points.collection, forgotten.append)
+    feed = asyncio.create_task(ChangeFeed(other.database, [*relays, watch]).run())
+    try:
+        await until(lambda: watch.live)
+        events = [
+            Event(id="e-web", interaction_id="i", type="outbound", channel=Channel.webchat,
+                  origin="elsewhere"),
+            Event(id="e-agent", interaction_id="i", type="inbound", channel=Channel.telegram,
+                  agent_id="a1", origin="elsewhere"),
+            Event(id="e-both", interaction_id="i", type="outbound", channel=Channel.webchat,
+                  agent_id="a1", origin="elsewhere"),
+            Event(id="e-mine", interaction_id="i", type="outbound", channel=Channel.webchat,
+                  origin="me"),  # written by this process: it already knows
+        ]
+        await services.store.events.collection.insert_many([e.to_document() for e in events])
+        await services.store.entry_points.collection.insert_one({"_id": "ep-x", "name": "x"})
+        await until(lambda: len(webchat) == 2 and len(agents) == 2 and "ep-x" in forgotten)
+        await asyncio.sleep(0.3)  # nothing more comes
+        assert sorted(webchat) == ["e-both", "e-web"]
+        assert sorted(agents) == ["e-agent", "e-both"]
+    finally:
+        feed.cancel()
