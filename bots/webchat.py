@@ -1,8 +1,9 @@
 """The web chat channel: a demo page, the embeddable widget, and the visitor's WebSocket.
 
 Protocol (API.md, plus acknowledgements and replay): the client sends
-``{type: "message", text, id?}``, ``{type: "choice", value, id?}`` or ``{type: "end"}``
-(the visitor closes the conversation); the server sends
+``{type: "message", text, id?}``, ``{type: "choice", value, id?}``, ``{type: "end"}``
+(the visitor closes the conversation) or ``{type: "read"}`` (the visitor has the page in
+front: what was sent so far is read); the server sends
 ``{type: "message", text, choices?, media_url?, seq}`` for every bot message, ``{type:
 "ack", id}`` once a client message is stored, and on connection either the conversation's
 ``history`` or, with ``?after=<seq>``, the messages missed since ``seq``.
@@ -47,6 +48,14 @@ SLOW_DOWN = "slow down: this message was not sent, you are writing too fast"
 HISTORY_LIMIT = 100
 
 
+class ReadFrame:
+    """The visitor read what was sent so far (a frame that carries nothing else)."""
+
+
+READ = ReadFrame()
+READ_EVERY = 1.0  # seconds: reads said more often change nothing and write nothing
+
+
 def message_frame(event: Event) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "message", "text": event.data.get("text", ""),
                              "seq": keys().seal(event.id), "from": "bot"}
@@ -85,7 +94,7 @@ async def demo_page(entry_point_key: str) -> Any:
     return await render_template("chat.html", entry_point=entry_point)
 
 
-def _parse(raw: str | bytes) -> tuple[str, str | None, str | None, list[str]] | str:
+def _parse(raw: str | bytes) -> tuple[str, str | None, str | None, list[str]] | str | ReadFrame:
     """(text, payload, client id, uploaded files' ids) of a client frame, or the reason
     it is refused."""
     try:
@@ -114,7 +123,9 @@ def _parse(raw: str | bytes) -> tuple[str, str | None, str | None, list[str]] | 
         return text, value, client_id, []
     if frame.get("type") == "end":
         return "", None, None, []
-    return "type must be message, choice or end"
+    if frame.get("type") == "read":
+        return READ
+    return "type must be message, choice, end or read"
 
 
 @blueprint.websocket("/chat/<entry_point_key>/ws")
@@ -171,12 +182,17 @@ async def _converse(entry_point: Any, visitor: str, limits: WebChatGuard, issued
     built = services()
     queue = built.hub.subscribe(entry_point.id, visitor)
     forward = asyncio.create_task(_forward(queue))
-    bucket, refused = limits.messages(), 0
+    bucket, refused, last_read = limits.messages(), 0, float("-inf")
     language = language_code(websocket.args.get("lang", ""))
     try:
         await _catch_up(entry_point.id, visitor, websocket.args.get("after"), issued)
         while True:
             parsed = _parse(await websocket.receive())
+            if isinstance(parsed, ReadFrame):
+                if (moment := asyncio.get_running_loop().time()) - last_read >= READ_EVERY:
+                    last_read = moment  # more often: nothing new to say, and no write
+                    await built.outbox.record_read(entry_point.id, visitor, built.runtime.clock())
+                continue
             if isinstance(parsed, str):
                 await websocket.send_json({"type": "error", "message": parsed})
                 continue

@@ -44,6 +44,9 @@ async def install(app: Quart, built: Services) -> Distribution:
     built.runtime.on_committed(hub.on_committed)
     built.relays.append(EventRelay("agent console frames", built.store, built.runtime.owner,
                                    AgentHub.RELAYED, hub.relayed))
+    built.relays.append(EventRelay("customers' reads", built.store, built.runtime.owner,
+                                   {"type": "read"}, hub.relayed,
+                                   collection=built.store.signals.collection))
     app.extensions["agent_hub"] = hub
     app.extensions["agent_desk"] = AgentDesk(distribution)
     return distribution

@@ -108,6 +108,12 @@ class AgentHub:
                     "interaction_id": interaction.id, "text": event.data.get("text", ""),
                     "event": self._event(event),
                 })
+            elif event.type == "read":  # the customer read what was sent until then
+                until = event.data.get("until")
+                self.publish(holder, {
+                    "type": "read", "interaction_id": interaction.id,
+                    "until": until.isoformat() if hasattr(until, "isoformat") else until,
+                })
             elif event.type == "end":
                 self.publish(holder, {
                     "type": "ended", "interaction": summary(interaction),
@@ -123,4 +129,5 @@ class AgentHub:
     @staticmethod
     def _event(event: Event) -> Frame:
         return {"id": event.id, "type": event.type, "at": event.at.isoformat(),
+                "status": event.status.value if event.status else None,
                 "data": to_jsonable_python(event.data)}

@@ -262,6 +262,22 @@
     }
   }
 
+  // the visitor has seen what came: said when the page is in front (read receipts for the
+  // agent), at most once a second; nothing to say when nothing came since the last time
+  var unseen = false, lastRead = 0;
+  function seen() {
+    if (!unseen || document.visibilityState !== "visible" || !document.hasFocus()) { return; }
+    if (!socket || socket.readyState !== 1 || Date.now() - lastRead < 1000) {
+      window.setTimeout(seen, 1000);
+      return;
+    }
+    unseen = false;
+    lastRead = Date.now();
+    socket.send(JSON.stringify({ type: "read" }));
+  }
+  document.addEventListener("visibilitychange", seen);
+  window.addEventListener("focus", seen);
+
   function send(frame) {
     frame.id = randomId();
     outbox.push(frame);
@@ -305,6 +321,8 @@
       try { frame = JSON.parse(message.data); } catch (error) { return; }
       if (frame.type === "message") {
         addBotMessage(frame, true);
+        unseen = true;
+        seen();
       } else if (frame.type === "history") {
         if (frame.key) { window.localStorage.setItem(storageKey + ":key", frame.key); }
         frame.messages.forEach(function (item, index) {
@@ -317,6 +335,8 @@
           }
         });
         if (frame.ended && frame.messages.length) { showEnded(); }
+        unseen = frame.messages.length > 0;
+        seen();
       } else if (frame.type === "ended") {
         showEnded();
       } else if (frame.type === "typing") {  // an agent is writing an answer

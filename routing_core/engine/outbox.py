@@ -323,12 +323,26 @@ class OutboxSender:
 
     async def record_read(self, entry_point_id: str, contact: str, until: datetime) -> int:
         """Every message sent to the contact until ``until`` was read (a channel that
-        reports reading up to a moment, as Messenger does); how many changed."""
+        reports reading up to a moment: Messenger's watermark, the web chat widget in
+        front); how many changed. The agent holding the conversation sees it at once, in
+        whichever process their console is open (a ``read`` signal, relayed)."""
         changed = await self.store.events.collection.update_many(
             {"entry_point_id": entry_point_id, "contact": contact, "type": "outbound",
              "status": {"$in": [DeliveryStatus.sent.value, DeliveryStatus.delivered.value]},
              "sent_at": {"$lte": until}},
             {"$set": {"status": DeliveryStatus.read.value, "reports.read": self.clock()}})
+        if changed.modified_count:
+            holding = await self.store.interactions.collection.find_one(
+                {"entry_point_id": entry_point_id, "contact": contact, "active": True,
+                 "agent_id": {"$type": "string"}}, projection={"agent_id": 1})
+            if holding is not None:
+                # no channel: it is the agent's news, never a frame for the customer's widget;
+                # an origin no process has: the relays of every process take it, this one's too
+                await self.store.signals.insert(Event(
+                    id=f"read:{holding['_id']}:{new_id()}", interaction_id=holding["_id"],
+                    at=self.clock(), type="read", agent_id=holding["agent_id"],
+                    data={"until": until}, origin="read-receipts",
+                    entry_point_id=entry_point_id, contact=contact))
         return int(changed.modified_count)
 
     async def record_status(self, provider_id: str, status: str, error: str | None) -> bool:

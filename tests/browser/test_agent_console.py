@@ -146,6 +146,11 @@ async def test_an_agent_answers_a_customer_and_ends_with_the_end_routing(
         await expect(bot.filter(has_text="Sorry about that!")).to_have_count(0)
         await expect(chat.get_by_text(email)).to_have_count(0)  # never the agent's e-mail
         await expect(history.get_by_text("Sorry about that! It leaves today.")).to_be_visible()
+        # the customer has the chat in front: the agent sees the answer read, live
+        await chat.bring_to_front()
+        mine = history.get_by_test_id("outbound-message").filter(has_text="It leaves today")
+        await expect(mine).to_have_attribute("data-status", "read")
+        await expect(mine).to_contain_text("read \u2713\u2713")
         await console.screenshot(path=shot("04-agent-conversation"))
         await chat.screenshot(path=shot("05-customer-answered"))
 

@@ -653,3 +653,41 @@ async def test_an_agent_sends_a_photo_by_its_signed_address(
         assert forged.status_code == 404
         outbound = await services.store.events.get((await sent.get_json())["id"])
         assert outbound.data["media_kind"] == "image"
+
+
+async def test_the_agent_sees_when_the_web_chat_visitor_read_the_answer(
+    app, services, api, distribution
+):
+    """The widget says ``read`` when the visitor has the page in front; the agent holding
+    the conversation sees "read" on what was sent until then, at once, whichever process
+    their console is on; reads said too often write nothing more."""
+    entry_point = await support_line(services)
+    rea = await agent(app, api, "rea@example.com")
+    await queue(api, "support", [rea])
+    await available(rea)
+    client = app.test_client()
+    async with client.websocket(f"/agent/ws?token={rea.token}") as console, \
+            client.websocket(f"/chat/{entry_point.address}/ws?visitor=visitor-reads") as chat:
+        await frame(chat, "history")
+        await chat.send_json({"type": "message", "text": "Hello", "id": "m1"})
+        interaction_id = (await frame(console, "assigned"))["interaction_id"]
+        reply = await rea.post(f"/api/agent/interactions/{interaction_id}/messages",
+                               {"text": "How can I help?"})
+        sent = await frame(console, "sent")
+        assert sent["event"]["status"] == "sent"
+        while (await frame(chat, "message"))["text"] != "How can I help?":
+            pass
+        await chat.send_json({"type": "read"})
+        read = await frame(console, "read")
+        assert read["interaction_id"] == interaction_id
+        assert read["until"] >= sent["event"]["at"]
+        answer = await services.store.events.get(reply.json_body["id"])
+        assert answer.status.value == "read" and "read" in answer.reports
+        bot_messages = await services.store.events.all(
+            {"interaction_id": interaction_id, "type": "outbound"})
+        assert {event.status.value for event in bot_messages} == {"read"}
+
+        await chat.send_json({"type": "read"})  # again at once: nothing new, nothing written
+        await chat.send_json({"type": "bogus"})
+        assert "read" in (await frame(chat, "error"))["message"]
+        assert len(await services.store.signals.all({"type": "read"})) == 1

@@ -629,6 +629,16 @@
     } else if (frame.type === "message" || frame.type === "sent") {
       if (!conversations[id]) { poll(); return; }
       addEvent(id, frame.event);
+    } else if (frame.type === "read") {  // the customer read what was sent until then
+      var known = conversations[id];
+      if (!known) { return; }
+      known.events.forEach(function (event) {
+        if (event.type === "outbound" && (event.status === "sent" || event.status === "delivered") &&
+            new Date(event.at) <= new Date(frame.until)) {
+          event.status = "read";
+        }
+      });
+      if (id === selected) { renderThread(); }
     } else if (frame.type === "ended") {
       forget(id, "Conversation with " + who(frame.interaction) + " ended.");
     } else if (frame.type === "transferred") {
