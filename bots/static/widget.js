@@ -226,8 +226,9 @@
     if (frame.media_url) {  // ours come as a path: after the service's origin
       var address = frame.media_url.charAt(0) === "/" ? origin + frame.media_url :
         frame.media_url;
-      var attached = frame.media_kind && frame.media_kind !== "image" ?
-        document.createElement("a") : document.createElement("img");
+      var kind = frame.media_kind || "image";
+      var attached = kind === "image" || kind === "audio" || kind === "video" ?
+        document.createElement(kind === "image" ? "img" : kind) : document.createElement("a");
       if (attached.tagName === "A") {
         attached.href = address;
         attached.target = "_blank";
@@ -236,7 +237,7 @@
       } else {
         attached.className = "sr-media";
         attached.src = address;
-        attached.alt = "";
+        if (kind === "image") { attached.alt = ""; } else { attached.controls = true; }
       }
       bubble.appendChild(attached);
     }
@@ -383,10 +384,11 @@
     disableChoices();
     clearEnded();
     var bubble = addBubble("visitor", text);
-    if (file.type.indexOf("image/") === 0) {
-      var preview = document.createElement("img");
+    var major = file.type.split("/")[0];
+    if (major === "image" || major === "audio" || major === "video") {  // seen, or played
+      var preview = document.createElement(major === "image" ? "img" : major);
       preview.className = "sr-media";
-      preview.alt = file.name;
+      if (major === "image") { preview.alt = file.name; } else { preview.controls = true; }
       preview.src = URL.createObjectURL(file);
       bubble.appendChild(preview);
     } else {

@@ -155,3 +155,86 @@ async def test_a_visitor_sends_a_photo_that_the_conversation_viewer_shows(
         "() => document.querySelector('img[data-media=\"image\"]').naturalWidth > 0")
     assert await image.evaluate("img => img.naturalWidth") == 1  # our copy, loaded
     await page.screenshot(path=shot_path("viewer-photo"))
+
+
+# a second of sound (a tone) and of video (a moving square), recorded by the browser itself:
+# real WebM files, made without a media tool on the machine
+RECORD = """async (kind) => {
+  let stream, audio;
+  if (kind === "audio") {
+    audio = new AudioContext();
+    const tone = audio.createOscillator(), out = audio.createMediaStreamDestination();
+    tone.connect(out); tone.start(); stream = out.stream;
+  } else {
+    const canvas = document.createElement("canvas"); canvas.width = 64; canvas.height = 48;
+    const draw = canvas.getContext("2d"); let x = 0;
+    const paint = () => { draw.fillStyle = "#fff"; draw.fillRect(0, 0, 64, 48);
+      draw.fillStyle = "#c00"; draw.fillRect(x++ % 48, 12, 16, 16); };
+    paint(); stream = canvas.captureStream(25); window.__paint = setInterval(paint, 40);
+  }
+  const recorder = new MediaRecorder(stream, {mimeType: kind + "/webm"});
+  const parts = [];
+  recorder.ondataavailable = (event) => parts.push(event.data);
+  const done = new Promise((resolve) => { recorder.onstop = resolve; });
+  recorder.start(); await new Promise((resolve) => setTimeout(resolve, 1000));
+  recorder.stop(); await done;
+  clearInterval(window.__paint); if (audio) { await audio.close(); }
+  const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+  let text = ""; bytes.forEach((b) => { text += String.fromCharCode(b); });
+  return btoa(text);
+}"""
+
+
+async def test_a_visitor_sends_a_voice_note_and_a_video_that_play_in_the_viewer(
+    server: Server, page
+):
+    """Sound and video both ways of the page: the widget plays its own before upload, the
+    conversation viewer plays our stored copies (their metadata loads: real media)."""
+    import base64
+
+    from tests.browser.test_admin_maker import log_in
+
+    routing = server.api("POST", "/api/smart-routings/import", {
+        "routing": {"name": "clips", "reference": "clips", "type": "start"},
+        "versions": [{"name": "v1", "status": "production", "tree": {
+            "start": "start", "actions": [
+                {"id": "start", "type": "start", "next": {"next": "voice"}},
+                {"id": "voice", "type": "message_wait", "params": {
+                    "text": "Say it in a voice note?", "into": "voice", "validate": "media"},
+                 "next": {"answered": "video"}},
+                {"id": "video", "type": "message_wait", "params": {
+                    "text": "And show it in a video?", "into": "video", "validate": "media"},
+                 "next": {"answered": "thanks"}},
+                {"id": "thanks", "type": "message", "params": {
+                    "text": "Got the {{ vars.voice[0].kind }} and the {{ vars.video[0].kind }}."},
+                 "next": {}}]}}]})
+    server.api("POST", "/api/entry-points", {"channel": "webchat", "name": "Clips",
+                                             "address": "clips", "start_routing": routing["id"]})
+    chat = await visitor_says(page, f"{server.url}/chat/clips", "hello")
+    await chat.get_by_text("Say it in a voice note?").wait_for()
+    sound = base64.b64decode(await page.evaluate(RECORD, "audio"))
+    await chat.locator(".sr-file").set_input_files(
+        {"name": "note.webm", "mimeType": "audio/webm", "buffer": sound})
+    await chat.get_by_text("And show it in a video?").wait_for()
+    film = base64.b64decode(await page.evaluate(RECORD, "video"))
+    await chat.locator(".sr-file").set_input_files(
+        {"name": "clip.webm", "mimeType": "video/webm", "buffer": film})
+    await chat.get_by_text("Got the audio and the video.").wait_for()
+    await expect(chat.locator(".sr-visitor audio.sr-media")).to_have_count(1)  # playable
+    await expect(chat.locator(".sr-visitor video.sr-media")).to_have_count(1)
+    await page.screenshot(path=shot_path("webchat-voice-and-video"))
+
+    await log_in(page, server)
+    found = server.api("GET", "/api/interactions?limit=5")["items"]
+    interaction = next(item for item in found if item["variables"].get("video"))
+    await page.goto(f"{server.url}/admin/interactions/{interaction['id']}")
+    for kind in ("audio", "video"):
+        player = page.locator(f'{kind}[data-media="{kind}"]')
+        await expect(player).to_have_count(1)
+        assert "/media/" in (await player.get_attribute("src") or "")  # ours, not a provider's
+        await player.evaluate("element => element.load()")  # preload none: load it now
+        await page.wait_for_function(  # HAVE_METADATA: the browser decoded our copy
+            f"() => document.querySelector('{kind}[data-media=\"{kind}\"]').readyState >= 1")
+    size = await page.locator('video[data-media="video"]').evaluate("v => v.videoWidth")
+    assert size == 64
+    await page.screenshot(path=shot_path("viewer-voice-and-video"))
