@@ -523,3 +523,41 @@ async def test_a_new_contacts_messages_at_once_share_one_conversation(services, 
     # one of them started the conversation ("Say?"); each other one is echoed, once
     assert len(echoes) == len(set(echoes)) == 7, echoes
     assert set(echoes) <= {f"echo m{number}" for number in range(8)}
+
+
+async def test_a_state_with_odd_keys_is_committed_whole_by_the_plain_update(services, clock):
+    """A step's state is written by a plain update when no message came meanwhile (the
+    pipeline, when one did, writes values as literals): a variable holding what a web
+    service answered, with keys like "$id" and "a.b", is stored as it came, and the
+    conversation goes on."""
+
+    async def odd_keys(request: web.Request) -> web.Response:
+        return web.json_response({"$id": 7, "a.b": "dotted", "plain": "yes"})
+
+    server = web.Application()
+    server.router.add_get("/odd", odd_keys)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    http = GuardedHttpPort(allow_private=True)
+    runtime = make_runtime(services, clock, http)
+    try:
+        routing_id = await production_routing(services, "odd", tree(
+            action("call", "web_service", {"url": f"http://127.0.0.1:{port}/odd",
+                                           "into": {"answer": "$"}},
+                   success="ask", failure="ask"),
+            action("ask", "message_wait", {"text": "Got {{ vars.answer.plain }}",
+                                           "into": "said"}, answered="echo"),
+            action("echo", "message", {"text": "echo {{ vars.said }}"})))
+        entry_point = await webchat_entry_point(services, routing_id)
+        await runtime.receive(inbound(entry_point.id, "hi", "0"), wait=True)
+        await runtime.receive(inbound(entry_point.id, "again", "1"), wait=True)
+        assert await sent_texts(services) == ["Got yes", "echo again"]
+        [interaction] = await services.store.interactions.all({"contact": "alice"})
+        assert interaction.variables["answer"] == {"$id": 7, "a.b": "dotted", "plain": "yes"}
+        assert interaction.lease_owner is None and not interaction.active
+    finally:
+        await http.close()
+        await runner.cleanup()
