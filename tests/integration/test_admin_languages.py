@@ -36,3 +36,35 @@ def test_the_catalogue_lists_every_word_marked_for_translation():
         written = {message.id for message in read_po(source) if message.id}
     assert listed == written, "run `make i18n` to write admin/translations again"
     assert {"Log in to the admin panel", "Failed messages", "Operations"} <= written
+
+
+async def test_the_routings_entry_points_and_home_pages_speak_french(admin: Pages):  # noqa: F811
+    """The pages an admin opens first, in French, with the names they show kept as typed
+    (escaped inside the translated sentence)."""
+    await admin.get("/admin/smart-routings/new")
+    status, _, _ = await admin.post("/admin/smart-routings/new", {
+        "name": "Ventes <b>&", "reference": "ventes", "type": "start"})
+    assert status in (302, 303)
+    french = {"Accept-Language": "fr"}
+    listing = await (await admin.client.get("/admin/smart-routings", headers=french)).get_data(
+        as_text=True)
+    assert "Nouveau routage intelligent" in listing and "Début d'interaction" in listing
+    assert "Supprimer le routage intelligent Ventes &lt;b&gt;&amp; et toutes ses versions" in (
+        listing)
+    home = await (await admin.client.get("/admin/", headers=french)).get_data(as_text=True)
+    assert "En un coup d'œil" in home and "Aucune mise en production" in home
+    entry_points = await (await admin.client.get("/admin/entry-points", headers=french)
+                          ).get_data(as_text=True)
+    assert "Nouveau point d'entrée" in entry_points
+    form = await (await admin.client.get("/admin/smart-routings/new", headers=french)).get_data(
+        as_text=True)
+    assert "Créer le routage intelligent" in form and "obligatoire" in form
+
+
+def test_every_word_marked_has_its_french():
+    from babel.messages.pofile import read_po
+
+    with (i18n.TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        untranslated = [message.id for message in read_po(source, locale="fr")
+                        if message.id and not message.string]
+    assert untranslated == []
