@@ -672,3 +672,40 @@ async def test_the_palette_finds_an_action_by_its_name_and_the_keyboard_picks_it
     await expect(form).to_be_visible()
     await expect(form.locator('[name="p.text"]')).to_be_visible()
     await expect(page.get_by_label("Type of action")).to_have_value("message_wait")
+
+
+async def test_a_french_admin_builds_in_french(browser: Any, server: Server) -> None:
+    """The panel after the browser's language: a French admin creates a smart routing and
+    a version with the French words of the seed's buttons, and the version page explains
+    test mode in French."""
+    context = await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    try:
+        page = await context.new_page()
+        await page.goto(server.url + "/admin/login")
+        await page.get_by_label("E-mail").fill(ADMIN_EMAIL)
+        await page.get_by_label("Mot de passe").fill(ADMIN_PASSWORD)
+        await page.get_by_role("button", name="Se connecter").click()
+        await expect(page.get_by_role("heading", name="En un coup d'œil")).to_be_visible()
+        await page.goto(server.url + "/admin/smart-routings")
+        await page.get_by_role("link", name="Nouveau routage intelligent").first.click()
+        await page.get_by_label("Nom").fill(unique("Ventes"))
+        await page.get_by_label("Référence").fill(unique("ventes"))
+        await page.get_by_role("button", name="Créer le routage intelligent").click()
+        form = page.locator("form.create-version")
+        await form.get_by_label("À partir de zéro").check()
+        await form.get_by_label("Nom").fill("v1")
+        await form.get_by_role("button", name="Créer").click()
+        # the new version's page: its buttons and the test mode explained in French
+        await expect(page.get_by_role("button", name="Mettre en test")).to_be_visible()
+        await expect(page.get_by_role("button", name="Planifier la mise en production")
+                     ).to_be_visible()
+        await expect(page.locator("[data-test-mode-help]")).to_contain_text(
+            "Le chat web n'a pas de mode test")
+        await page.screenshot(path=shot_path("panel-french-version"))
+        await page.locator(".breadcrumbs a").last.click()  # the routing's page
+        card = page.locator(".version-card")
+        await expect(card).to_contain_text("0 action après Départ")
+        await expect(page.get_by_role("heading", name="En développement")).to_be_visible()
+        await page.screenshot(path=shot_path("panel-french-routing"))
+    finally:
+        await context.close()
