@@ -1,7 +1,8 @@
 """The admin panel in the viewer's language: gettext catalogues read by Babel.
 
-Templates mark their words with ``_()`` (Jinja's i18n extension); the navigation's
-sections and labels, registered by each page area, are translated where they are shown.
+Templates mark their words with ``_()`` (Jinja's i18n extension), the pages' Python their
+sentences (flashes) with ``phrase()``; the navigation's sections and labels, registered by
+each page area, are translated where they are shown.
 ``admin/translations/messages.pot`` lists every word to translate — the templates' and
 the navigation's — and ``python -m admin.pages.word_catalogue`` (``make i18n``) writes it again
 and merges it into each language's ``messages.po``, which translators fill in. The catalogues
@@ -21,6 +22,7 @@ from quart import Quart, g, request
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 TEMPLATES = Path(__file__).parent / "templates"
+PAGES = Path(__file__).parent / "pages"
 DEFAULT_LANGUAGE = "en"
 _catalogues: dict[str, gettext.GNUTranslations] = {}
 
@@ -48,6 +50,13 @@ def viewer_language() -> str:
 def translate(message: str) -> str:
     catalogue = _catalogues.get(g.get("language", DEFAULT_LANGUAGE))
     return catalogue.gettext(message) if catalogue else message
+
+
+def phrase(message: str, **values: object) -> str:
+    """A sentence the Python side shows (a flash), in the viewer's language, with its
+    values put in (``%(name)s``); ``make i18n`` finds these calls as it finds ``_()``."""
+    translated = translate(message)
+    return translated % values if values else translated
 
 
 def translate_plural(singular: str, plural: str, count: int) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.forms import read_params
 from admin.pages.versions import Panel, render_version
 from routing_core.actions import action_type
@@ -59,7 +60,7 @@ async def add(version_id: str) -> Any:
             )
     except DomainError as error:
         return await _refused(version_id, panel, error)
-    await flash("Action added.", "success")
+    await flash(phrase("Action added."), "success")
     return _show(version_id, action=action.id)
 
 
@@ -81,7 +82,7 @@ async def update(version_id: str, action_id: str) -> Any:
         await services().trees.update(actor(), version_id, action_id, changes)
     except DomainError as error:
         return await _refused(version_id, panel, error)
-    await flash("Action saved.", "success")
+    await flash(phrase("Action saved."), "success")
     return _show(version_id, action=action_id)
 
 
@@ -93,7 +94,8 @@ async def delete(version_id: str, action_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
         return _show(version_id, action=action_id)
-    await flash("Action deleted; the links that led to it now follow its successor.", "success")
+    await flash(phrase("Action deleted; the links that led to it now follow its successor."),
+                "success")
     return _show(version_id)
 
 
@@ -104,14 +106,14 @@ async def move(version_id: str, action_id: str) -> Any:
     ``<action>:<branch>``)."""
     after, _, branch = (await request.form).get("after", "").partition(":")
     if not after or not branch:
-        await flash("Choose where to move the action.", "error")
+        await flash(phrase("Choose where to move the action."), "error")
         return _show(version_id, action=action_id)
     try:
         await services().trees.move(actor(), version_id, action_id, after, branch)
     except DomainError as error:
         await flash(error.message, "error")
     else:
-        await flash("Action moved with what follows it.", "success")
+        await flash(phrase("Action moved with what follows it."), "success")
     return _show(version_id, action=action_id)
 
 
@@ -127,7 +129,7 @@ async def link(version_id: str) -> Any:
         await flash(error.message, "error")
     else:
         await flash(
-            f"Branch {branch} now ends the tree." if target is None
-            else f"Branch {branch} linked.", "success"
+            phrase("Branch %(branch)s now ends the tree.", branch=branch) if target is None
+            else phrase("Branch %(branch)s linked.", branch=branch), "success"
         )
     return _show(version_id, action=origin)

@@ -12,6 +12,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page, validated
 from admin.schemas.interactions import EntryPointIn, EntryPointOut, EntryPointPatch
@@ -138,7 +139,8 @@ async def create() -> Any:
         except DomainError as error:
             errors = {error.field or "form": error.message}
         else:
-            await flash(f"Entry point {entry_point.name} created.", "success")
+            await flash(phrase("Entry point %(name)s created.", name=entry_point.name),
+                        "success")
             return redirect(url_for("pages.entry_points.index"))
     return await _form_page(None, _shown(values, form), _beside_consent(errors), 422)
 
@@ -174,7 +176,8 @@ async def update(entry_point_id: str) -> Any:
             errors = {error.field or "form": error.message}
             status = error.status
         else:
-            await flash(f"Entry point {values.get('name', entry_point.name)} saved.", "success")
+            await flash(phrase("Entry point %(name)s saved.",
+                              name=values.get("name", entry_point.name)), "success")
             return redirect(url_for("pages.entry_points.index"))
     shown = _shown(values, form) | {"channel": entry_point.channel.value,
                                      "revision": form.get("revision")}
@@ -190,5 +193,5 @@ async def delete(entry_point_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
     else:
-        await flash(f"Entry point {entry_point.name} deleted.", "success")
+        await flash(phrase("Entry point %(name)s deleted.", name=entry_point.name), "success")
     return redirect(url_for("pages.entry_points.index"))

@@ -8,6 +8,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import form_text, page, validated, when
 from admin.schemas.routings import RoutingCopyIn, RoutingIn, RoutingPatch, VersionIn
@@ -79,7 +80,7 @@ async def create() -> Any:
         except DomainError as error:
             errors = {error.field or "form": error.message}
         else:
-            await flash(f"Smart routing {routing.name} created.", "success")
+            await flash(phrase("Smart routing %(name)s created.", name=routing.name), "success")
             return redirect(url_for("pages.routings.detail", routing_id=routing.id))
     return await page("routings/form.html", 422, active_nav="routings", routing=None,
                       values=values, errors=errors)
@@ -111,7 +112,7 @@ async def update(routing_id: str) -> Any:
             errors = {error.field or "form": error.message}
             status = error.status
         else:
-            await flash("Smart routing saved.", "success")
+            await flash(phrase("Smart routing saved."), "success")
             return redirect(url_for("pages.routings.detail", routing_id=routing_id))
     return await page("routings/form.html", status, active_nav="routings", routing=routing,
                       values=values | {"type": routing.type.value,
@@ -141,8 +142,8 @@ async def copy_post(routing_id: str) -> Any:
         except DomainError as error:
             errors = {error.field or "form": error.message}
         else:
-            await flash(f"Smart routing copied as {duplicate.name}, every version in "
-                        "development.", "success")
+            await flash(phrase("Smart routing copied as %(name)s, every version in development.",
+                              name=duplicate.name), "success")
             return redirect(url_for("pages.routings.detail", routing_id=duplicate.id))
     return await page("routings/copy.html", 422, active_nav="routings", routing=routing,
                       values=values, errors=errors)
@@ -157,7 +158,7 @@ async def delete(routing_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
     else:
-        await flash(f"Smart routing {routing.name} deleted.", "success")
+        await flash(phrase("Smart routing %(name)s deleted.", name=routing.name), "success")
     return redirect(url_for("pages.routings.index"))
 
 
@@ -222,6 +223,7 @@ async def create_version(routing_id: str) -> Any:
         except DomainError as error:
             errors = {error.field or "form": error.message}
         else:
-            await flash(f"Version {version.name} created in development.", "success")
+            await flash(phrase("Version %(name)s created in development.", name=version.name),
+                        "success")
             return redirect(url_for("pages.versions.show", version_id=version.id))
     return await render_detail(routing_id, 422, values, errors)

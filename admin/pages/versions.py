@@ -18,6 +18,7 @@ from admin.context import (
     viewer_zone,
     viewer_zone_name,
 )
+from admin.i18n import phrase
 from admin.pages import catalogue
 from admin.pages.canaries import canary_context
 from admin.pages.forms import form_fields
@@ -222,7 +223,8 @@ async def open_simulator(version_id: str) -> Any:
 async def close_simulator(version_id: str) -> Any:
     """The hidden entry point goes (its running conversations end); they stay listed."""
     if await services().simulators.close(actor(), version_id):
-        await flash("The simulator is closed; its conversations stay among the executions.")
+        await flash(phrase("The simulator is closed; its conversations stay among the "
+                          "executions."))
     return redirect(url_for("pages.versions.show", version_id=version_id))
 
 
@@ -418,7 +420,7 @@ async def update_details(version_id: str) -> Any:
         except DomainError as error:
             await flash(error.message, "error")
         else:
-            await flash("Version details saved.", "success")
+            await flash(phrase("Version details saved."), "success")
     return redirect(url_for("pages.versions.show", version_id=version_id))
 
 
@@ -441,7 +443,8 @@ async def _undo_or_redo(version_id: str, which: str) -> Any:
     except DomainError as error:
         await flash(error.message[:1].upper() + error.message[1:] + ".", "error")
     else:
-        await flash("Edit undone." if which == "undo" else "Edit made again.", "success")
+        await flash(phrase("Edit undone.") if which == "undo" else phrase("Edit made again."),
+                    "success")
     return redirect(url_for("pages.versions.show", version_id=version_id))
 
 
@@ -463,9 +466,9 @@ async def put_in_production(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
         return back_to(default, form)
-    message = f"Version {version.name} is in production."
+    message = phrase("Version %(name)s is in production.", name=version.name)
     if previous is not None:
-        message += f" Version {previous.name} is now in backup."
+        message += " " + phrase("Version %(name)s is now in backup.", name=previous.name)
     await flash(message, "success")
     return back_to(default, form)
 
@@ -480,8 +483,8 @@ async def put_in_test(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
     else:
-        await flash(f"Version {version.name} is in test: the test entry points run it.",
-                    "success")
+        await flash(phrase("Version %(name)s is in test: the test entry points run it.",
+                          name=version.name), "success")
     return back_to(default, form)
 
 
@@ -495,7 +498,8 @@ async def remove_from_test(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
     else:
-        await flash(f"Version {version.name} is no longer in test.", "success")
+        await flash(phrase("Version %(name)s is no longer in test.", name=version.name),
+                    "success")
     return back_to(default, form)
 
 
@@ -536,8 +540,8 @@ async def cancel_schedule(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
     else:
-        await flash(f"The planned production of version {version.name} has been removed "
-                    "from the schedule.", "success")
+        await flash(phrase("The planned production of version %(name)s has been removed from "
+                          "the schedule.", name=version.name), "success")
     return back_to(default, form)
 
 
@@ -551,7 +555,8 @@ async def duplicate(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
         return back_to(default, form)
-    await flash(f"Version {version.name} created in development.", "success")
+    await flash(phrase("Version %(name)s created in development.", name=version.name),
+                "success")
     return redirect(url_for("pages.versions.show", version_id=version.id))
 
 
@@ -565,5 +570,5 @@ async def delete(version_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
         return back_to(default, await request.form)
-    await flash(f"Version {version.name} deleted.", "success")
+    await flash(phrase("Version %(name)s deleted.", name=version.name), "success")
     return redirect(default)

@@ -11,17 +11,22 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 import admin.pages  # noqa: F401  (each page area registers its navigation entry)
-from admin.i18n import TEMPLATES, TRANSLATIONS, languages
+from admin.i18n import PAGES, TEMPLATES, TRANSLATIONS, languages
 from admin.pages.nav import all_entries
 
 
 def extracted() -> Catalog:
-    """Every word to translate: the templates' ``_()`` and the navigation's."""
+    """Every word to translate: the templates' ``_()``, the pages' ``phrase()`` and the
+    navigation's."""
     catalog = Catalog(project="smart-routing admin panel", charset="utf-8")
     for filename, lineno, message, comments, _context in extract_from_dir(
             str(TEMPLATES), method_map=[("**.html", "jinja2")],
             options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
         catalog.add(message, locations=[(f"admin/templates/{filename}", lineno)],
+                    auto_comments=comments)
+    for filename, lineno, message, comments, _context in extract_from_dir(
+            str(PAGES), method_map=[("*.py", "python")], keywords={"phrase": None}):
+        catalog.add(message, locations=[(f"admin/pages/{filename}", lineno)],
                     auto_comments=comments)
     for entry in all_entries():
         for word in (entry.section, entry.label):

@@ -64,12 +64,14 @@ async def test_the_routings_entry_points_and_home_pages_speak_french(admin: Page
                                            headers=french)).get_data(as_text=True)
     assert "Aucune version en production" in detail and "Créer une version" in detail
     await admin.get(f"/admin/smart-routings/{routing_id}")
-    status, _, _ = await admin.post(f"/admin/smart-routings/{routing_id}/versions",
-                                    {"mode": "zero", "name": "v1"})
-    assert status in (302, 303)
+    made = await admin.client.post(  # a French browser's request: its flash in French
+        f"/admin/smart-routings/{routing_id}/versions", headers=french,
+        form={"mode": "zero", "name": "v1", "csrf_token": admin.csrf})
+    assert made.status_code in (302, 303)
     card = await (await admin.client.get(f"/admin/smart-routings/{routing_id}",
                                          headers=french)).get_data(as_text=True)
     assert "0 action après Départ" in card and "Mettre en test" in card
+    assert "Version v1 créée en développement." in card  # the flash, in the viewer's words
     assert "Supprimer la version v1 ? Son arbre est perdu." in card
 
 
