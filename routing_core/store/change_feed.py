@@ -55,6 +55,17 @@ class ChangeFeed:
     def name(self) -> str:
         return ", ".join(subscriber.name for subscriber in self.subscribers)
 
+    @staticmethod
+    async def _hand(subscriber: Subscriber, change: dict[str, Any]) -> None:
+        """One subscriber's failure (a malformed document, a bug) is its own: the others,
+        sharing the stream, go on receiving theirs."""
+        try:
+            if subscriber.concerns(change):
+                await subscriber.deliver(change)
+        except Exception:  # noqa: BLE001 — logged; the stream and its other subscribers go on
+            log.exception("%s could not take a change of %s", subscriber.name,
+                          (change.get("ns") or {}).get("coll"))
+
     async def run(self) -> None:
         if not self.subscribers:
             return
@@ -69,8 +80,7 @@ class ChangeFeed:
                 try:
                     async for change in stream:
                         for subscriber in self.subscribers:
-                            if subscriber.concerns(change):
-                                await subscriber.deliver(change)
+                            await self._hand(subscriber, change)
                         token = stream.resume_token
                 finally:
                     for subscriber in self.subscribers:

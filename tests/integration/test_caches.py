@@ -178,3 +178,30 @@ async def test_one_change_feed_gives_each_subscriber_only_its_own_changes(
         assert sorted(agents) == ["e-agent", "e-both"]
     finally:
         feed.cancel()
+
+
+async def test_a_subscriber_that_fails_leaves_the_others_theirs(services: Services, other: Store):
+    """The feed is shared: an event one relay cannot take (a bug, a malformed document) is
+    logged, and the next changes still reach every subscriber."""
+    taken: list[str] = []
+
+    async def broken(event: Event) -> None:
+        raise ValueError("a bug in one relay")
+
+    async def working(event: Event) -> None:
+        taken.append(event.id)
+
+    relays = [EventRelay("broken", other, "me", {"type": "outbound"}, broken),
+              EventRelay("working", other, "me", {"type": "outbound"}, working)]
+    opened = ChangeWatch("entry points", other.entry_points.collection, lambda _: None)
+    feed = asyncio.create_task(ChangeFeed(other.database, [*relays, opened]).run())
+    try:
+        await until(lambda: opened.live)  # the stream is open
+        for number in range(2):
+            await services.store.events.collection.insert_one(Event(
+                id=f"e-{number}", interaction_id="i", type="outbound", channel=Channel.webchat,
+                origin="elsewhere").to_document())
+        await until(lambda: taken == ["e-0", "e-1"])
+        assert not feed.done()
+    finally:
+        feed.cancel()

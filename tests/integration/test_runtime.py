@@ -59,6 +59,17 @@ async def sent_texts(services: Any, contact: str = "alice") -> list[str]:
     return [event.data["text"] for event in events]
 
 
+async def web_service(path: str, handler: Any) -> tuple[web.AppRunner, int]:
+    """A web service on 127.0.0.1 answering GET ``path``: its runner and port."""
+    server = web.Application()
+    server.router.add_get(path, handler)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
 QUESTION = tree(
     action("ask", "message_wait", {"text": "Your name?", "into": "name"},
            answered="thanks"),
@@ -432,13 +443,7 @@ async def test_a_step_that_outlived_its_lease_never_commits_over_a_newer_one(ser
             await release.wait()
         return web.json_response({"ok": True})
 
-    server = web.Application()
-    server.router.add_get("/call", slow_then_quick)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await web_service("/call", slow_then_quick)
     http = GuardedHttpPort(allow_private=True)
     first, second = make_runtime(services, clock, http), make_runtime(services, clock, http)
     try:
@@ -534,13 +539,7 @@ async def test_a_state_with_odd_keys_is_committed_whole_by_the_plain_update(serv
     async def odd_keys(request: web.Request) -> web.Response:
         return web.json_response({"$id": 7, "a.b": "dotted", "plain": "yes"})
 
-    server = web.Application()
-    server.router.add_get("/odd", odd_keys)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await web_service("/odd", odd_keys)
     http = GuardedHttpPort(allow_private=True)
     runtime = make_runtime(services, clock, http)
     try:
