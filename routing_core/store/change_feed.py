@@ -82,6 +82,7 @@ class ChangeFeed:
                         for subscriber in self.subscribers:
                             await self._hand(subscriber, change)
                         token = stream.resume_token
+                    token = None  # invalidated (the database dropped): start afresh
                 finally:
                     for subscriber in self.subscribers:
                         subscriber.closed()
