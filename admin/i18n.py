@@ -59,6 +59,12 @@ def phrase(message: str, **values: object) -> str:
     return translated % values if values else translated
 
 
+def phrases(singular: str, plural: str, count: int, **values: object) -> str:
+    """``phrase`` for a sentence that counts: the form the language uses for ``count``
+    (``%(count)s`` is put in with the other values)."""
+    return translate_plural(singular, plural, count) % {"count": count, **values}
+
+
 def translate_plural(singular: str, plural: str, count: int) -> str:
     catalogue = _catalogues.get(g.get("language", DEFAULT_LANGUAGE))
     if catalogue is None:

@@ -7,6 +7,7 @@ from typing import Any
 from quart import Blueprint, current_app, flash, redirect, request, session, url_for
 
 from admin.context import client_address, services
+from admin.i18n import phrase
 from admin.pages.security import TOKEN_SESSION_KEY, safe_next, start_session
 from admin.pages.views import page
 from routing_core.infra.errors import Unauthenticated
@@ -53,5 +54,5 @@ async def logout() -> Any:
     if token:
         await services().accounts.revoke_token(token)
     session.clear()
-    await flash("You are logged out.", "info")
+    await flash(phrase("You are logged out."), "info")
     return redirect(url_for("pages.auth.login"))

@@ -16,6 +16,7 @@ from quart import Blueprint, flash, redirect, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from admin.context import actor, require, services, viewer_zone, viewer_zone_name
+from admin.i18n import phrase, phrases
 from admin.pages.cases import json_object
 from admin.pages.target_csv import (
     MAX_BYTES,
@@ -91,7 +92,7 @@ async def add(item_id: str) -> Any:
         })
         if not errors:
             target = await services().campaigns.add(actor(), item_id, **checked.model_dump())
-            await flash(f"{target.phone} added.", "success")
+            await flash(phrase("%(phone)s added.", phone=target.phone), "success")
             return _back(item_id)
     except (Invalid, Conflict) as refusal:
         errors = {refusal.field if refusal.field in TARGET_FIELDS else "form": refusal.message}
@@ -117,8 +118,10 @@ async def import_csv(item_id: str) -> Any:
         actor(), item_id, [target.payload() for target in reading.targets])
     if refused:  # added by someone else between the check and the import
         lines = ", ".join(str(reading.targets[item["index"]].line) for item in refused)
-        await flash(f"Lines {lines} were refused meanwhile: {refused[0]['message']}.", "error")
-    await flash(f"{added} target{'s' if added != 1 else ''} added from {upload.filename}.",
+        await flash(phrase("Lines %(lines)s were refused meanwhile: %(reason)s.", lines=lines,
+                           reason=refused[0]["message"]), "error")
+    await flash(phrases("%(count)s target added from %(file)s.",
+                        "%(count)s targets added from %(file)s.", added, file=upload.filename),
                 "success")
     return _back(item_id)
 
@@ -148,14 +151,14 @@ async def delete(item_id: str, target_id: str) -> Any:
     except DomainError as refusal:
         await flash(refusal.message, "error")
     else:
-        await flash(f"{target.phone} deleted.", "success")
+        await flash(phrase("%(phone)s deleted.", phone=target.phone), "success")
     return _back(item_id)
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)
 async def _too_large(error: RequestEntityTooLarge) -> Any:
     """A body over the service's limit never reaches the view: say so on the page."""
-    await flash(f"The file is too large: import at most {MAX_ROWS} targets "
-                f"({MAX_BYTES // 1024} KB) at once.", "error")
+    await flash(phrase("The file is too large: import at most %(rows)s targets (%(size)s KB) at "
+                       "once.", rows=MAX_ROWS, size=MAX_BYTES // 1024), "error")
     return _back((request.view_args or {}).get("item_id", ""))
 

@@ -8,6 +8,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.security import can
 from routing_core.infra.errors import DomainError
 from routing_core.model.entry_point import EntryPointMode
@@ -40,16 +41,16 @@ async def start(version_id: str) -> Any:
     form = await request.form
     share = form.get("share", "").strip()
     if not share.isdigit() or not 1 <= int(share) <= 50:
-        await flash("The share is a whole number of per cent from 1 to 50.", "error")
+        await flash(phrase("The share is a whole number of per cent from 1 to 50."), "error")
         return _back(version_id)
     try:
         point = await services().canaries.start(actor(), form.get("entry_point", ""),
                                                 version_id, int(share))
     except DomainError as error:
-        await flash(f"The canary did not start: {error.message}.", "error")
+        await flash(phrase("The canary did not start: %(reason)s.", reason=error.message), "error")
         return _back(version_id)
-    await flash(f"{share} % of the new conversations of {point.name} now run this version.",
-                "success")
+    await flash(phrase("%(share)s %% of the new conversations of %(name)s now run this version.",
+                       share=share, name=point.name), "success")
     return _back(version_id)
 
 
@@ -58,15 +59,15 @@ async def start(version_id: str) -> Any:
 async def end(version_id: str, entry_point_id: str) -> Any:
     promote = (await request.form).get("promote") == "1"
     if promote and not can("edit"):
-        await flash("Promoting puts the version in production: your role does not allow it.",
-                    "error")
+        await flash(phrase("Promoting puts the version in production: your role does not allow "
+                           "it."), "error")
         return _back(version_id)
     try:
         await services().canaries.end(actor(), entry_point_id, promote=promote)
     except DomainError as error:
         await flash(f"{error.message[:1].upper()}{error.message[1:]}.", "error")
         return _back(version_id)
-    await flash("The version is in production; the old one is in backup." if promote else
-                "The canary is abandoned: new conversations all run production again.",
-                "success")
+    await flash(phrase("The version is in production; the old one is in backup.") if promote
+                else phrase("The canary is abandoned: new conversations all run production "
+                            "again."), "success")
     return _back(version_id)

@@ -10,6 +10,7 @@ from typing import Any
 from quart import flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
 from routing_core.infra.errors import Invalid
@@ -127,5 +128,5 @@ async def show(item_id: str) -> Any:
 @require("cases:edit")
 async def close(item_id: str) -> Any:
     case = await services().cases.update(actor(), item_id, {"status": CaseStatus.closed.value})
-    await flash(f"Case {case.reference} closed.", "success")
+    await flash(phrase("Case %(reference)s closed.", reference=case.reference), "success")
     return redirect(url_for("pages.cases.show", item_id=item_id))

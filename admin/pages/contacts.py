@@ -13,6 +13,7 @@ from typing import Any
 from quart import Blueprint, Response, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
 from routing_core.contacts.directory import json_ready
@@ -79,7 +80,7 @@ async def merge(contact_id: str) -> Any:
     except DomainError as error:
         await flash(error.message, "error")
         return redirect(url_for("pages.contacts.show", contact_id=contact_id))
-    await flash("The contacts are merged: one page, shared variables.", "success")
+    await flash(phrase("The contacts are merged: one page, shared variables."), "success")
     return redirect(url_for("pages.contacts.show", contact_id=kept.id))
 
 
@@ -100,6 +101,8 @@ async def erase(contact_id: str) -> Any:
         return await _show(contact_id, {"confirm": f"type {ERASE_WORD} to erase: it cannot "
                                                    "be undone"}, 422)
     counts = await services().erasure.erase(actor(), contact_id)
-    await flash(f"The contact is erased: {counts.get('interactions', 0)} conversation(s) and "
-                f"{counts.get('events', 0)} event(s) kept no personal data.", "success")
+    await flash(phrase("The contact is erased: %(conversations)s conversation(s) and %(events)s "
+                       "event(s) kept no personal data.",
+                       conversations=counts.get("interactions", 0),
+                       events=counts.get("events", 0)), "success")
     return redirect(url_for("pages.contacts.show", contact_id=contact_id))

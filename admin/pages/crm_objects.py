@@ -14,6 +14,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.views import page
 from routing_core.infra.errors import Conflict, DomainError, Invalid, NotFound
 from routing_core.model.crm import CrmField, CrmFieldType, CrmObject, CrmType
@@ -127,8 +128,9 @@ async def _save(crm_type: CrmType, found: CrmObject | None) -> Any:
                                                 int(shown) if shown.isdigit() else None)
     except (Invalid, Conflict) as error:
         return await _form_page(crm_type, found, values, errors_of(error, crm_type), 422)
-    done = "added to" if found is None else "saved in"
-    await flash(f"Object {done} {crm_type.name}.", "success")
+    done = (phrase("Object added to %(type)s.", type=crm_type.name) if found is None
+            else phrase("Object saved in %(type)s.", type=crm_type.name))
+    await flash(done, "success")
     return redirect(url_for("pages.crm_objects.index", type_id=crm_type.id))
 
 
@@ -138,5 +140,5 @@ async def delete(type_id: str, object_id: str) -> Any:
     crm_type = await services().crm.types.get(type_id)
     found = await _object(crm_type, object_id)
     await services().crm.objects.delete(actor(), found.id)
-    await flash(f"Object deleted from {crm_type.name}.", "success")
+    await flash(phrase("Object deleted from %(type)s.", type=crm_type.name), "success")
     return redirect(url_for("pages.crm_objects.index", type_id=type_id))

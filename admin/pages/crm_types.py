@@ -15,6 +15,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.cases import SECTION
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
@@ -118,7 +119,7 @@ async def create() -> Any:
         )
     except (Invalid, Conflict) as error:
         return await _form_page(None, values, rows, errors_of(error), 422)
-    await flash(f"Type {created.name} created.", "success")
+    await flash(phrase("Type %(name)s created.", name=created.name), "success")
     return redirect(url_for("pages.crm_objects.index", type_id=created.id))
 
 
@@ -141,7 +142,7 @@ async def update(type_id: str) -> Any:
         saved = await services().crm.types.update(actor(), type_id, changes)
     except (Invalid, Conflict) as error:
         return await _form_page(crm_type, values, rows, errors_of(error), 422)
-    await flash(f"Type {saved.name} saved.", "success")
+    await flash(phrase("Type %(name)s saved.", name=saved.name), "success")
     return redirect(url_for("pages.crm_types.index"))
 
 
@@ -152,7 +153,8 @@ async def delete(type_id: str) -> Any:
     try:
         await services().crm.types.delete(actor(), type_id)
     except Conflict as error:
-        await flash(f"Type {crm_type.name} was not deleted: {error.message}.", "error")
+        await flash(phrase("Type %(name)s was not deleted: %(reason)s.", name=crm_type.name,
+                           reason=error.message), "error")
     else:
-        await flash(f"Type {crm_type.name} deleted.", "success")
+        await flash(phrase("Type %(name)s deleted.", name=crm_type.name), "success")
     return redirect(url_for("pages.crm_types.index"))

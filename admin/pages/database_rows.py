@@ -14,6 +14,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services, viewer_zone
+from admin.i18n import phrase
 from admin.pages.views import page
 from routing_core.infra.errors import Conflict, DomainError, Invalid
 from routing_core.model.reference import CustomDatabase, DatabaseField, DatabaseRow, FieldType
@@ -129,7 +130,7 @@ async def create(database_id: str) -> Any:
     except (Invalid, Conflict) as error:
         typed = {name: str(form.get(name, "")) for name in values}
         return await _form_page(database, None, typed, errors_of(error, database), 422)
-    await flash(f"Row added to {database.name}.", "success")
+    await flash(phrase("Row added to %(name)s.", name=database.name), "success")
     return redirect(url_for("pages.database_rows.index", database_id=database_id))
 
 
@@ -155,7 +156,7 @@ async def update(database_id: str, row_id: str) -> Any:
     except (Invalid, Conflict) as error:
         typed = {name: str(form.get(name, "")) for name in values}
         return await _form_page(database, row, typed, errors_of(error, database), 422)
-    await flash(f"Row saved in {database.name}.", "success")
+    await flash(phrase("Row saved in %(name)s.", name=database.name), "success")
     return redirect(url_for("pages.database_rows.index", database_id=database_id))
 
 
@@ -164,5 +165,5 @@ async def update(database_id: str, row_id: str) -> Any:
 async def delete(database_id: str, row_id: str) -> Any:
     database = await _database(database_id)
     await services().databases.delete_row(actor(), database_id, row_id)
-    await flash(f"Row deleted from {database.name}.", "success")
+    await flash(phrase("Row deleted from %(name)s.", name=database.name), "success")
     return redirect(url_for("pages.database_rows.index", database_id=database_id))

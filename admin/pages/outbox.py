@@ -13,6 +13,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase, phrases
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
 from routing_core.infra.errors import DomainError
@@ -63,7 +64,7 @@ async def _each(operation: str) -> Any:
     back = redirect(request.referrer if _same_page(request.referrer)
                     else url_for("pages.outbox.index"))
     if not chosen:
-        await flash("Tick the messages first.", "error")
+        await flash(phrase("Tick the messages first."), "error")
         return back
     outbox, who = services().outbox, actor()
     done, refused = 0, []
@@ -76,11 +77,17 @@ async def _each(operation: str) -> Any:
             done += 1
         except DomainError as error:
             refused.append(error.message)
-    verb = "queued to be sent again" if operation == "resend" else "discarded"
+    resend = operation == "resend"
     if done:
-        await flash(f"{done} message{'' if done == 1 else 's'} {verb}.", "success")
+        await flash(phrases("%(count)s message queued to be sent again.",
+                            "%(count)s messages queued to be sent again.", done) if resend
+                    else phrases("%(count)s message discarded.", "%(count)s messages discarded.",
+                                 done), "success")
     if refused:
-        await flash(f"{len(refused)} not {verb}: {refused[0]} (it changed meanwhile).", "error")
+        await flash(phrase("%(count)s not queued to be sent again: %(reason)s (it changed "
+                           "meanwhile).", count=len(refused), reason=refused[0]) if resend
+                    else phrase("%(count)s not discarded: %(reason)s (it changed meanwhile).",
+                                count=len(refused), reason=refused[0]), "error")
     return back
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages import catalogue
 from admin.pages.interactions import STATE_LABELS
 from admin.pages.nav import NavEntry, add_entry
@@ -25,7 +26,11 @@ add_entry(NavEntry("repairs", "Operations", "Stuck conversations", "pages.repair
                    READ, rank=30))
 THRESHOLDS = {"15": "15 minutes", "60": "1 hour", "240": "4 hours", "1440": "1 day",
               "10080": "1 week"}
-DONE = {"end": "ended", "move": "moved", "rerun": "run again from its current action"}
+DONE = {  # what a repair did, in the viewer's words (at the time of the flash)
+    "end": lambda: phrase("The conversation was ended."),
+    "move": lambda: phrase("The conversation was moved."),
+    "rerun": lambda: phrase("The conversation was run again from its current action."),
+}
 
 
 @blueprint.get("")
@@ -50,13 +55,13 @@ async def repair(interaction_id: str) -> Any:
     kind, seq = form.get("kind", ""), form.get("seq", "")
     back = redirect(url_for("pages.repairs.index", minutes=form.get("minutes") or None))
     if kind not in DONE or not seq.isdigit():
-        await flash("This repair form is incomplete; open the page again.", "error")
+        await flash(phrase("This repair form is incomplete; open the page again."), "error")
         return back
     try:
         await services().repairs.repair(actor(), interaction_id, kind,  # type: ignore[arg-type]
                                         int(seq), form.get("action") or None)
     except DomainError as error:
-        await flash(f"Not repaired: {error.message}.", "error")
+        await flash(phrase("Not repaired: %(reason)s.", reason=error.message), "error")
         return back
-    await flash(f"The conversation was {DONE[kind]}.", "success")
+    await flash(DONE[kind](), "success")
     return back

@@ -9,6 +9,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.views import page
 from routing_core.infra.errors import DomainError
 
@@ -24,12 +25,12 @@ async def start(version_id: str) -> Any:
     form = await request.form
     last = form.get("last", "").strip()
     if not last.isdigit() or not 1 <= int(last) <= 5_000:
-        await flash("Replay from 1 to 5,000 conversations.", "error")
+        await flash(phrase("Replay from 1 to 5,000 conversations."), "error")
         return redirect(url_for("pages.versions.show", version_id=version_id))
     try:
         job = await services().replays.start(actor(), version_id, int(last))
     except DomainError as error:
-        await flash(f"The replay did not start: {error.message}.", "error")
+        await flash(phrase("The replay did not start: %(reason)s.", reason=error.message), "error")
         return redirect(url_for("pages.versions.show", version_id=version_id))
     return redirect(url_for("pages.replays.show", job_id=job.id))
 

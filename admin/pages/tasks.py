@@ -10,6 +10,7 @@ from typing import Any
 from quart import flash, redirect, url_for
 
 from admin.context import actor, require, services, viewer_zone, viewer_zone_name
+from admin.i18n import phrase
 from admin.pages.cases import SECTION, filters
 from admin.pages.resources import Column, Field, Resource
 from routing_core.infra.errors import Invalid
@@ -105,5 +106,5 @@ async def _list_filters() -> dict[str, Any]:
 @require("tasks:edit")
 async def complete(item_id: str) -> Any:
     task = await services().tasks.update(actor(), item_id, {"status": TaskStatus.done.value})
-    await flash(f"Task {task.title} done.", "success")
+    await flash(phrase("Task %(title)s done.", title=task.title), "success")
     return redirect(url_for("pages.tasks.index"))

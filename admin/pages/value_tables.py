@@ -16,6 +16,7 @@ from typing import Any
 from quart import flash, redirect, request, url_for
 
 from admin.context import actor, require, services
+from admin.i18n import phrase
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
 from routing_core.infra.errors import Conflict, Invalid
@@ -177,5 +178,6 @@ async def save_grid(item_id: str) -> Any:
     except (Invalid, Conflict) as error:
         return await resource.form_page(table, resource.values_of(table), {}, 422,
                                         grid=grid, grid_problems=grid_errors(error, table))
-    await flash(f"Rows of {saved.name} saved ({len(saved.rows)}).", "success")
+    await flash(phrase("Rows of %(name)s saved (%(count)s).", name=saved.name,
+                       count=len(saved.rows)), "success")
     return redirect(url_for("pages.value_tables.edit", item_id=item_id))

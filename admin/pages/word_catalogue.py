@@ -25,7 +25,8 @@ def extracted() -> Catalog:
         catalog.add(message, locations=[(f"admin/templates/{filename}", lineno)],
                     auto_comments=comments)
     for filename, lineno, message, comments, _context in extract_from_dir(
-            str(PAGES), method_map=[("*.py", "python")], keywords={"phrase": None}):
+            str(PAGES), method_map=[("*.py", "python")],
+            keywords={"phrase": None, "phrases": (1, 2)}):
         catalog.add(message, locations=[(f"admin/pages/{filename}", lineno)],
                     auto_comments=comments)
     for entry in all_entries():

@@ -83,3 +83,20 @@ def test_every_word_marked_has_its_french():
                         and not (all(message.string) if isinstance(message.id, tuple)
                                  else message.string)]
     assert untranslated == []
+
+
+async def test_the_pages_sentences_count_in_the_viewers_language(app):
+    """A flash that counts takes the form its language uses for the number."""
+    from quart import g
+
+    async with app.test_request_context("/admin/outbox"):
+        g.language = "fr"
+        assert i18n.phrases("%(count)s message discarded.", "%(count)s messages discarded.",
+                            1) == "1 message écarté."
+        assert i18n.phrases("%(count)s message discarded.", "%(count)s messages discarded.",
+                            3) == "3 messages écartés."
+        assert i18n.phrase("Type %(name)s created.", name="<b>") == "Type <b> créé."
+        g.language = "en"
+        assert i18n.phrases("%(count)s target added from %(file)s.",
+                            "%(count)s targets added from %(file)s.", 2,
+                            file="t.csv") == "2 targets added from t.csv."
