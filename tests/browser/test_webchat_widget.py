@@ -119,6 +119,26 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001
                     "0000000d4944415478da63f8cfc0f01f0005000201a5f0c9a00000000049454e44ae426082")
 
 
+def asking_for_media(server: Server, address: str, questions: list[tuple[str, str]],
+                     thanks: str) -> None:
+    """A web chat entry point ``address`` whose routing asks each question in turn for a
+    file (``media`` validation, into the variable named first), then says ``thanks``."""
+    steps = [name for name, _text in questions]
+    actions: list[dict] = [{"id": "start", "type": "start", "next": {"next": steps[0]}}]
+    for index, (name, text) in enumerate(questions):
+        following = steps[index + 1] if index + 1 < len(steps) else "thanks"
+        actions.append({"id": name, "type": "message_wait", "params": {
+            "text": text, "into": name, "validate": "media"}, "next": {"answered": following}})
+    actions.append({"id": "thanks", "type": "message", "params": {"text": thanks}, "next": {}})
+    routing = server.api("POST", "/api/smart-routings/import", {
+        "routing": {"name": address, "reference": address, "type": "start"},
+        "versions": [{"name": "v1", "status": "production",
+                      "tree": {"start": "start", "actions": actions}}]})
+    server.api("POST", "/api/entry-points", {"channel": "webchat", "name": address.title(),
+                                             "address": address,
+                                             "start_routing": routing["id"]})
+
+
 async def test_a_visitor_sends_a_photo_that_the_conversation_viewer_shows(
     server: Server, page, tmp_path
 ):
@@ -126,19 +146,8 @@ async def test_a_visitor_sends_a_photo_that_the_conversation_viewer_shows(
 
     photo = tmp_path / "receipt.png"
     photo.write_bytes(PNG)
-    routing = server.api("POST", "/api/smart-routings/import", {
-        "routing": {"name": "receipts", "reference": "receipts", "type": "start"},
-        "versions": [{"name": "v1", "status": "production", "tree": {
-            "start": "start", "actions": [
-                {"id": "start", "type": "start", "next": {"next": "ask"}},
-                {"id": "ask", "type": "message_wait", "params": {
-                    "text": "A photo of the receipt?", "into": "receipt", "validate": "media"},
-                 "next": {"answered": "thanks"}},
-                {"id": "thanks", "type": "message", "params": {
-                    "text": "Thanks for the {{ vars.receipt[0].kind }}."}, "next": {}}]}}]})
-    server.api("POST", "/api/entry-points", {"channel": "webchat", "name": "Receipts",
-                                             "address": "receipts",
-                                             "start_routing": routing["id"]})
+    asking_for_media(server, "receipts", [("receipt", "A photo of the receipt?")],
+                     "Thanks for the {{ vars.receipt[0].kind }}.")
     chat = await visitor_says(page, f"{server.url}/chat/receipts", "hello")
     await chat.get_by_text("A photo of the receipt?").wait_for()
     await chat.locator(".sr-file").set_input_files(str(photo))
@@ -194,22 +203,9 @@ async def test_a_visitor_sends_a_voice_note_and_a_video_that_play_in_the_viewer(
 
     from tests.browser.test_admin_maker import log_in
 
-    routing = server.api("POST", "/api/smart-routings/import", {
-        "routing": {"name": "clips", "reference": "clips", "type": "start"},
-        "versions": [{"name": "v1", "status": "production", "tree": {
-            "start": "start", "actions": [
-                {"id": "start", "type": "start", "next": {"next": "voice"}},
-                {"id": "voice", "type": "message_wait", "params": {
-                    "text": "Say it in a voice note?", "into": "voice", "validate": "media"},
-                 "next": {"answered": "video"}},
-                {"id": "video", "type": "message_wait", "params": {
-                    "text": "And show it in a video?", "into": "video", "validate": "media"},
-                 "next": {"answered": "thanks"}},
-                {"id": "thanks", "type": "message", "params": {
-                    "text": "Got the {{ vars.voice[0].kind }} and the {{ vars.video[0].kind }}."},
-                 "next": {}}]}}]})
-    server.api("POST", "/api/entry-points", {"channel": "webchat", "name": "Clips",
-                                             "address": "clips", "start_routing": routing["id"]})
+    asking_for_media(server, "clips", [("voice", "Say it in a voice note?"),
+                                       ("video", "And show it in a video?")],
+                     "Got the {{ vars.voice[0].kind }} and the {{ vars.video[0].kind }}.")
     chat = await visitor_says(page, f"{server.url}/chat/clips", "hello")
     await chat.get_by_text("Say it in a voice note?").wait_for()
     sound = base64.b64decode(await page.evaluate(RECORD, "audio"))

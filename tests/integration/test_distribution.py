@@ -661,10 +661,7 @@ async def test_the_agent_sees_when_the_web_chat_visitor_read_the_answer(
     """The widget says ``read`` when the visitor has the page in front; the agent holding
     the conversation sees "read" on what was sent until then, at once, whichever process
     their console is on; reads said too often write nothing more."""
-    entry_point = await support_line(services)
-    rea = await agent(app, api, "rea@example.com")
-    await queue(api, "support", [rea])
-    await available(rea)
+    entry_point, rea = await one_agent_on_support(app, services, api, "rea@example.com")
     client = app.test_client()
     async with client.websocket(f"/agent/ws?token={rea.token}") as console, \
             client.websocket(f"/chat/{entry_point.address}/ws?visitor=visitor-reads") as chat:
