@@ -9,7 +9,8 @@ The hot path of a message costs three round trips: ``ingest`` (de-duplicate, per
 take the lease: one conditional update), ``EventRepository.append_grouped`` (events and
 outbound messages, deterministic ids; under load the events of concurrent steps go in one
 command) and ``commit`` (new state, processed messages removed, lease released: one
-conditional update). A new contact's first message replaces the ingest by
+conditional update; under load the commits of steps that end together go in one command
+too). A new contact's first message replaces the ingest by
 ``ContactRepository.create_if_new`` (``store/contacts.py``) and
 ``InteractionRepository.insert_grouped`` (both group-committed): its conditional write is
 the commit alone.
@@ -21,7 +22,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -53,6 +54,14 @@ STATE_FIELDS = (
 # What a commit returns: the messages that arrived meanwhile and the lease, to go on.
 COMMIT_ANSWER = {"pending": 1, "lease_owner": 1, "lease_until": 1, "step_at": 1,
                  "expires_at": 1, "last_inbound_at": 1, "seen": 1}
+
+
+# marks what a commit's upsert inserted because its interaction was gone (removed at once)
+LOST_COMMIT = "lost_commit"
+
+
+def _refused_as_duplicate(error: BaseException | None) -> bool:
+    return getattr(error, "code", None) == DUPLICATE_KEY
 
 
 # the lease's next acquisition (interactions written before epochs count from 0)
@@ -121,6 +130,7 @@ class InteractionRepository(Repository[Interaction]):
     def __init__(self, database: AsyncDatabase):
         super().__init__(database)
         self._created: GroupCommit[Interaction, None] = GroupCommit(self._insert_created)
+        self._released: GroupCommit[UpdateOne, bool] = GroupCommit(self._write_released)
 
     async def ensure_indexes(self) -> None:
         """Also gives interactions written before ``state`` existed theirs."""
@@ -222,15 +232,17 @@ class InteractionRepository(Repository[Interaction]):
                    "lease_epoch": interaction.lease_epoch}
         # the usual case, as a plain update (nothing sent back; measured side by side with
         # the pipeline's find-and-modify for every commit: 8-17 % less mongod CPU per bot
-        # turn): no message came during the step, so the lease goes back, nothing waits.
-        # Else (a message came, or the lease was lost) the pipeline below keeps what came
-        # and tells which.
-        written = await self.collection.update_one(
+        # turn), grouped with the other steps that end meanwhile: no message came during
+        # the step, so the lease goes back, nothing waits. Else (a message came, or the
+        # lease was lost) the pipeline below keeps what came and tells which.
+        if await self._released.submit(UpdateOne(
             {**claimed, "pending": {"$not": {"$elemMatch": {
                 "provider_id": {"$nin": processed}}}}},
             {"$set": {**state, "pending": [], "step_failures": 0, "step_error": None,
-                      "lease_until": None, "lease_owner": None, "step_at": None}})
-        if written.matched_count:
+                      "lease_until": None, "lease_owner": None, "step_at": None},
+             "$setOnInsert": {LOST_COMMIT: True}},
+            upsert=True,
+        )):
             return {"pending": [], "lease_owner": None, "lease_until": None,
                     "step_at": None, "expires_at": interaction.expires_at,
                     "last_inbound_at": interaction.last_inbound_at,
@@ -255,6 +267,25 @@ class InteractionRepository(Repository[Interaction]):
             projection=COMMIT_ANSWER,
             return_document=ReturnDocument.AFTER,
         )
+
+    async def _write_released(self, updates: list[UpdateOne]) -> list[bool | BaseException]:
+        """Commits of steps that give the lease back, in one command: for each, whether it
+        was written. A grouped update says only how many matched, not which; so each is an
+        upsert on its ``_id``: one whose conditions no longer hold would insert a second
+        document with that id, and the unique index refuses it by name (by its place in
+        the group) — that one was not written, and nothing else happened."""
+        failed: dict[int, BaseException] = {}
+        try:
+            result = await self.collection.bulk_write(updates, ordered=False)
+            inserted = result.upserted_ids or {}
+        except BulkWriteError as error:
+            failed = failures_by_index(error)
+            inserted = {item["index"]: item["_id"] for item in error.details.get("upserted", [])}
+        if inserted:  # the interaction no longer existed: take back what the upsert made
+            await self.collection.delete_many({"_id": {"$in": list(inserted.values())},
+                                               LOST_COMMIT: True})
+        return [False if index in inserted or _refused_as_duplicate(failed.get(index))
+                else failed.get(index, True) for index in range(len(updates))]
 
     async def release(self, interaction_id: str, owner: str, now: datetime) -> None:
         """Give the lease back without a step (a repair refused after taking it); messages
