@@ -267,13 +267,15 @@ async def _catch_up(entry_point_id: str, visitor: str, after: str | None,
         for event in await store.events.outbound_after(entry_point_id, visitor, position):
             await websocket.send_json(message_frame(event))
         return
-    session = {"key": issued} if issued else {}
+    if issued:  # a visitor who never wrote here has no conversation to show
+        await websocket.send_json({"type": "history", "messages": [], "key": issued})
+        return
     latest = await store.interactions.collection.find_one(
         {"entry_point_id": entry_point_id, "contact": visitor},
         projection={"_id": 1, "active": 1}, sort=[("_id", -1)],
     )
     if latest is None:
-        await websocket.send_json({"type": "history", "messages": [], **session})
+        await websocket.send_json({"type": "history", "messages": []})
         return
     events = await store.events.latest_of_interaction(latest["_id"], HISTORY_LIMIT,
                                                       types=("inbound", "outbound"))
@@ -284,7 +286,7 @@ async def _catch_up(entry_point_id: str, visitor: str, after: str | None,
         if event.type == "inbound" else message_frame(event)
         for event in events
     ]
-    await websocket.send_json({"type": "history", "messages": messages, **session,
+    await websocket.send_json({"type": "history", "messages": messages,
                                "ended": not latest.get("active")})
 
 

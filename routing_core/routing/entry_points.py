@@ -62,10 +62,8 @@ class EntryPoints:
         return dict(opened)  # a copy: a caller may add to it
 
     async def resolve(self, key: str) -> EntryPoint:
-        """By id, or by the web chat module's key (its address): one read either way."""
-        entry_point = await self.store.entry_points.find_one(
-            {"$or": [{"_id": key}, {"channel": Channel.webchat.value, "address": key}]}
-        )
+        """By id, or by the web chat module's key (its address); kept between calls."""
+        entry_point = await self.store.entry_points.by_key(key)
         if entry_point is None:
             raise NotFound(f"no entry point {key!r}")
         return entry_point

@@ -26,10 +26,12 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from routing_core.infra.errors import NotFound
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import (
     FAILED_END_REASONS,
     SEEN_IDS_KEPT,
+    Channel,
     DeliveryStatus,
     Event,
     Inbound,
@@ -503,6 +505,7 @@ class EntryPointRepository(Repository[EntryPoint]):
     def __init__(self, database: Any):
         super().__init__(database)
         self._recent: dict[str, tuple[float, EntryPoint]] = {}
+        self._ids_by_address: dict[str, str] = {}  # web chat modules' keys seen here
         self._reread_at: dict[str, float] = {}
         self.watch = ChangeWatch("entry points", self.collection, self._drop)
 
@@ -518,6 +521,31 @@ class EntryPointRepository(Repository[EntryPoint]):
         entry_point = await self.get(entry_point_id)
         if generation == self.watch.generation:  # no change arrived while reading
             self._recent[entry_point_id] = (now, entry_point)
+        return entry_point
+
+    async def by_key(self, key: str) -> EntryPoint | None:
+        """By id, or by the web chat module's key (its address, which pages embed): every
+        visitor's socket names one, so it is kept like ``current`` keeps an entry point."""
+        entry_point_id = self._ids_by_address.get(key) or (key if key in self._recent else None)
+        if entry_point_id is None:
+            found = await self.collection.find_one(
+                {"$or": [{"_id": key}, {"channel": Channel.webchat.value, "address": key}]},
+                projection={"_id": 1})
+            if found is None:
+                return None
+            entry_point_id = found["_id"]
+        try:
+            entry_point = await self.current(entry_point_id)
+        except NotFound:
+            entry_point = None
+        if entry_point is not None and entry_point.id == key:
+            return entry_point
+        if entry_point is None or entry_point.channel is not Channel.webchat or (
+                entry_point.address != key):  # changed since: look again
+            if self._ids_by_address.pop(key, None) is not None:
+                return await self.by_key(key)
+            return None
+        self._ids_by_address[key] = entry_point.id
         return entry_point
 
     async def reread(self, entry_point_id: str) -> EntryPoint | None:

@@ -79,6 +79,36 @@ async def test_an_entry_point_is_read_once_until_another_process_changes_it(
     assert (await other.entry_points.current(entry_point.id)).name == "From a script"
 
 
+async def test_a_web_chat_key_is_read_once_and_follows_a_change_of_address(
+    services: Services, other: Store
+):
+    """Every visitor's socket names the module by its key (the address pages embed): kept
+    like the entry point itself, and a new address makes the old key unknown everywhere."""
+    routing_id = await production_routing(services, "hello", tree(
+        action("hi", "message", {"text": "Hello"})))
+    entry_point = await webchat_entry_point(services, routing_id, address="shop-chat")
+    queries: list[Any] = []
+    find_one = other.entry_points.collection.find_one
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        queries.append(args[0])
+        return await find_one(*args, **kwargs)
+
+    other.entry_points.collection.find_one = counted  # type: ignore[method-assign]
+    for _ in range(3):
+        found = await other.entry_points.by_key("shop-chat")
+        assert found is not None and found.id == entry_point.id
+    assert (await other.entry_points.by_key(entry_point.id)).id == entry_point.id
+    assert len(queries) == 2, "the key was looked up again (and the entry point once)"
+    assert await other.entry_points.by_key("no-such-chat") is None
+
+    await services.entry_points.update(SYSTEM, entry_point.id, {"address": "new-chat"}, None)
+    await until(lambda: entry_point.id not in other.entry_points._recent)
+    assert await other.entry_points.by_key("shop-chat") is None
+    moved = await other.entry_points.by_key("new-chat")
+    assert moved is not None and moved.id == entry_point.id
+
+
 async def test_a_read_overtaken_by_a_change_is_not_kept(
     services: Services, other: Store, monkeypatch: pytest.MonkeyPatch
 ):
