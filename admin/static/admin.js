@@ -1,5 +1,23 @@
 // Small helpers for the admin pages: dialogs, confirmations, repeatable rows, tree zoom.
 // Everything works from data attributes; no inline script (the CSP forbids it).
+
+// The words the scripts below show, in the viewer's language: the page puts them on <body>
+// (data-words), translated with the templates' words.
+var panelWords = (function () {
+  "use strict";
+  var words = {};
+  try { words = JSON.parse(document.body.dataset.words || "{}"); } catch (error) { words = {}; }
+  function word(key, english) { return words[key] || english; }
+  return {
+    word: word,
+    steps: function (count) {
+      var form = word(count === 0 ? "steps0" : count === 1 ? "steps1" : "steps2",
+                      count === 1 ? "{n} step" : "{n} steps");
+      return form.replace("{n}", String(count));
+    }
+  };
+})();
+
 (function () {
   "use strict";
 
@@ -19,9 +37,9 @@
       if (window.confirm(form.dataset.confirm)) { form.dataset.confirmed = "yes"; form.requestSubmit(); }
       return;
     }
-    dialog.querySelector("[data-slot=title]").textContent = form.dataset.confirmTitle || "Are you sure?";
+    dialog.querySelector("[data-slot=title]").textContent = form.dataset.confirmTitle || panelWords.word("sure", "Are you sure?");
     dialog.querySelector("[data-slot=message]").textContent = form.dataset.confirm;
-    dialog.querySelector("[data-slot=confirm]").textContent = form.dataset.confirmButton || "Confirm";
+    dialog.querySelector("[data-slot=confirm]").textContent = form.dataset.confirmButton || panelWords.word("confirm", "Confirm");
     dialog.returnValue = "";
     dialog.onclose = function () {
       if (dialog.returnValue === "confirm") { form.dataset.confirmed = "yes"; form.requestSubmit(); }
@@ -165,8 +183,8 @@
     var status = panel.querySelector("[data-sim-status]");
     if (status) {
       status.textContent = data.interaction ?
-        (data.path.length + " step" + (data.path.length === 1 ? "" : "s") + " · " + data.status) :
-        "Waiting for a first message…";
+        (panelWords.steps(data.path.length) + " · " + data.status) :
+        panelWords.word("waiting", "Waiting for a first message…");
     }
     if (list) {
       var text = (data.steps || []).join("\n");
@@ -275,8 +293,8 @@
     var search = document.createElement("input");
     search.type = "search";
     search.className = "palette-search";
-    search.placeholder = "Search the actions\u2026";
-    search.setAttribute("aria-label", "Search the actions");
+    search.placeholder = panelWords.word("search", "Search the actions\u2026");
+    search.setAttribute("aria-label", search.placeholder.replace(/\u2026$/, ""));
     search.setAttribute("data-testid", "palette-search");
     var list = document.createElement("div");
     list.className = "palette-list";

@@ -702,6 +702,11 @@ async def test_a_french_admin_builds_in_french(browser: Any, server: Server) -> 
         await expect(page.locator("[data-test-mode-help]")).to_contain_text(
             "Le chat web n'a pas de mode test")
         await page.screenshot(path=shot_path("panel-french-version"))
+        # what the page's script writes speaks French too: the palette of a new action
+        await page.locator("svg.tree a.add-end").first.click()
+        await expect(page.get_by_test_id("palette-search")).to_have_attribute(
+            "placeholder", "Chercher une action…")
+        await page.go_back()
         await page.locator(".breadcrumbs a").last.click()  # the routing's page
         card = page.locator(".version-card")
         await expect(card).to_contain_text("0 action après Départ")
