@@ -52,6 +52,12 @@ def translate(message: str) -> str:
     return catalogue.gettext(message) if catalogue else message
 
 
+def marked(message: str) -> str:
+    """A word kept in Python (a module-level table) and translated where a template shows
+    it (``_(word)``): marked here so that ``make i18n`` lists it."""
+    return message
+
+
 def phrase(message: str, **values: object) -> str:
     """A sentence the Python side shows (a flash), in the viewer's language, with its
     values put in (``%(name)s``); ``make i18n`` finds these calls as it finds ``_()``."""

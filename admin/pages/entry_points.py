@@ -12,7 +12,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import marked, phrase
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page, validated
 from admin.schemas.interactions import EntryPointIn, EntryPointOut, EntryPointPatch
@@ -28,10 +28,10 @@ add_entry(NavEntry("entry_points", "Routing", "Entry points", "pages.entry_point
 
 CHANNELS = list(REQUIRED_CREDENTIALS)
 ADDRESS_HELP = {
-    Channel.telegram: "The bot's username.",
-    Channel.whatsapp: "The WhatsApp number, as whatsapp:+E164.",
-    Channel.messenger: "The Facebook page id.",
-    Channel.webchat: "The chat module's key, used in the widget's URL.",
+    Channel.telegram: marked("The bot's username."),
+    Channel.whatsapp: marked("The WhatsApp number, as whatsapp:+E164."),
+    Channel.messenger: marked("The Facebook page id."),
+    Channel.webchat: marked("The chat module's key, used in the widget's URL."),
 }
 FIELDS = ("name", "channel", "address", "mode", "start_routing", "end_routing", "fallback_text")
 KEYWORD_FIELDS = ("opt_out_keywords", "opt_in_keywords")

@@ -12,7 +12,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import marked, phrase
 from admin.pages import catalogue
 from admin.pages.interactions import STATE_LABELS
 from admin.pages.nav import NavEntry, add_entry
@@ -24,8 +24,8 @@ blueprint = Blueprint("repairs", __name__, url_prefix="/stuck-conversations")
 READ, EDIT = "interactions:read", "interactions:edit"
 add_entry(NavEntry("repairs", "Operations", "Stuck conversations", "pages.repairs.index",
                    READ, rank=30))
-THRESHOLDS = {"15": "15 minutes", "60": "1 hour", "240": "4 hours", "1440": "1 day",
-              "10080": "1 week"}
+THRESHOLDS = {"15": marked("15 minutes"), "60": marked("1 hour"), "240": marked("4 hours"),
+              "1440": marked("1 day"), "10080": marked("1 week")}
 DONE = {  # what a repair did, in the viewer's words (at the time of the flash)
     "end": lambda: phrase("The conversation was ended."),
     "move": lambda: phrase("The conversation was moved."),

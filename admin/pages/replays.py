@@ -9,13 +9,13 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import marked, phrase
 from admin.pages.views import page
 from routing_core.infra.errors import DomainError
 
 blueprint = Blueprint("replays", __name__)
-VERDICTS = {"same": "Same replies", "different_replies": "Different replies",
-            "different_path": "Different path", "not_replayable": "Not replayable"}
+VERDICTS = {"same": marked("Same replies"), "different_replies": marked("Different replies"),
+            "different_path": marked("Different path"), "not_replayable": marked("Not replayable")}
 SHOWN = 100
 
 

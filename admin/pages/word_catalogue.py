@@ -16,8 +16,8 @@ from admin.pages.nav import all_entries
 
 
 def extracted() -> Catalog:
-    """Every word to translate: the templates' ``_()``, the pages' ``phrase()`` and the
-    navigation's."""
+    """Every word to translate: the templates' ``_()``, the pages' ``phrase()`` and
+    ``marked()``, and the navigation's."""
     catalog = Catalog(project="smart-routing admin panel", charset="utf-8")
     for filename, lineno, message, comments, _context in extract_from_dir(
             str(TEMPLATES), method_map=[("**.html", "jinja2")],
@@ -26,7 +26,7 @@ def extracted() -> Catalog:
                     auto_comments=comments)
     for filename, lineno, message, comments, _context in extract_from_dir(
             str(PAGES), method_map=[("*.py", "python")],
-            keywords={"phrase": None, "phrases": (1, 2)}):
+            keywords={"phrase": None, "phrases": (1, 2), "marked": None}):
         catalog.add(message, locations=[(f"admin/pages/{filename}", lineno)],
                     auto_comments=comments)
     for entry in all_entries():

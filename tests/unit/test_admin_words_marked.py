@@ -18,18 +18,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "admin" / "templates"
 
 # page → how many of its words are not marked yet (to do; see the module's docstring)
 NOT_YET_MARKED = {
-    "admin/entry_points/form.html": 19, "admin/campaigns/targets.html": 16,
-    "admin/crm2/type_form.html": 14, "admin/crm2/types.html": 10,
-    "admin/crm2/objects.html": 9, "admin/database_rows/form.html": 8,
-    "admin/resources/list.html": 8, "admin/audit/list.html": 7,
-    "admin/contacts/show.html": 7, "admin/crm2/object_form.html": 7,
-    "admin/database_rows/list.html": 7, "admin/outbox/list.html": 7,
-    "admin/repairs/list.html": 7, "admin/statistics/show.html": 7,
-    "admin/value_tables/form.html": 7, "admin/interactions/list.html": 6,
-    "admin/interactions/live.html": 6, "admin/contacts/list.html": 5,
-    "admin/replays/report.html": 5, "admin/resources/form.html": 5,
-    "admin/replays/show.html": 3, "admin/cases/show.html": 2,
-    "admin/interactions/events.html": 2,
+    "admin/resources/list.html": 8, "admin/resources/form.html": 5,
 }
 
 MARKED = re.compile(r"""(?:_|gettext|ngettext)\(\s*('[^']*'|"[^"]*")(\s*,\s*('[^']*'|"[^"]*"))?""")
