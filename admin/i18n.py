@@ -79,9 +79,12 @@ def translate_plural(singular: str, plural: str, count: int) -> str:
 
 
 def install(app: Quart) -> None:
-    """The i18n extension and its callables on the app's templates; catalogues loaded."""
+    """The i18n extension and its callables on the app's templates; catalogues loaded.
+    ``word(text)`` translates a word kept in Python (``marked()``, a column's label) as it
+    is — ``_()`` would read a ``%`` in it as a placeholder."""
     if not _catalogues:
         _load()
+    app.jinja_env.globals["word"] = translate
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         translate, translate_plural, newstyle=True)

@@ -9,6 +9,7 @@ from typing import Any
 from quart import url_for
 
 from admin.context import services
+from admin.i18n import marked, phrase
 from admin.pages.cases import filters
 from admin.pages.resources import Column, Field, Resource
 from routing_core.infra.errors import Invalid
@@ -48,29 +49,34 @@ def _read(form: Any, item: Campaign | None) -> dict[str, Any]:
 async def _fields(item: Campaign | None) -> list[Field]:
     entry_points = await services().store.entry_points.all()
     schedules = await services().store.schedules.all()
-    fields = [Field("name", "Name", required=True),
-              Field("description", "Description", "textarea")]
+    fields = [Field("name", phrase("Name"), required=True),
+              Field("description", phrase("Description"), "textarea")]
     if item is None:
-        fields.append(Field("kind", "Kind", "select",
+        fields.append(Field("kind", phrase("Kind"), "select",
                             options=[(k.value, k.value) for k in CampaignKind],
-                            help="Fixed once the campaign exists."))
+                            help=phrase("Fixed once the campaign exists.")))
     return fields + [
-        Field("status", "Status", "select", options=[(s.value, s.value) for s in CampaignStatus],
-              help="Running sends; paused waits; closed is for good."),
-        Field("message", "Message", "textarea",
-              help="SMS and WhatsApp: the text sent, a template ({{ target.fields.name }})."),
-        Field("entry_point_id", "Entry point", "select",
-              options=[("", "— none —")] + [(e.id, e.name) for e in entry_points],
-              help="WhatsApp: sends from it, and replies start an interaction there."),
-        Field("sender", "Sender", help="SMS: the number or name sent from (optional)."),
-        Field("window.schedule", "Schedule", "select",
-              options=[("", "— the hours below —")] + [(s.name, s.name) for s in schedules]),
-        Field("window.start", "From", help="Daily, e.g. 09:00."),
-        Field("window.end", "Until", help="Daily, e.g. 19:00 (excluded)."),
-        Field("window.timezone", "Timezone"),
-        Field("window.days", "Days", "checks", options=[(d, d.capitalize()) for d in WEEKDAYS]),
-        Field("rate_per_minute", "Messages per minute", "number"),
-        Field("max_attempts", "Attempts per target", "number"),
+        Field("status", phrase("Status"), "select",
+              options=[(s.value, s.value) for s in CampaignStatus],
+              help=phrase("Running sends; paused waits; closed is for good.")),
+        Field("message", phrase("Message"), "textarea",
+              help=phrase("SMS and WhatsApp: the text sent, a template "
+                          "({{ target.fields.name }}).")),
+        Field("entry_point_id", phrase("Entry point"), "select",
+              options=[("", phrase("— none —"))] + [(e.id, e.name) for e in entry_points],
+              help=phrase("WhatsApp: sends from it, and replies start an interaction there.")),
+        Field("sender", phrase("Sender"),
+              help=phrase("SMS: the number or name sent from (optional).")),
+        Field("window.schedule", phrase("Schedule"), "select",
+              options=[("", phrase("— the hours below —"))]
+              + [(s.name, s.name) for s in schedules]),
+        Field("window.start", phrase("From"), help=phrase("Daily, e.g. 09:00.")),
+        Field("window.end", phrase("Until"), help=phrase("Daily, e.g. 19:00 (excluded).")),
+        Field("window.timezone", phrase("Timezone")),
+        Field("window.days", phrase("Days"), "checks",
+              options=[(d, d.capitalize()) for d in WEEKDAYS]),
+        Field("rate_per_minute", phrase("Messages per minute"), "number"),
+        Field("max_attempts", phrase("Attempts per target"), "number"),
     ]
 
 
@@ -109,9 +115,9 @@ resource = Resource(
         Column("Rate", lambda item: f"{item.rate_per_minute}/min"),
     ],
     read_form=_read,
-    describe="A campaign contacts a list of targets by WhatsApp, SMS or a dialer's calls.",
+    describe=marked("A campaign contacts a list of targets by WhatsApp, SMS or a dialer's calls."),
     extra_links=lambda item: [
-        ("Targets", url_for("pages.campaign_targets.index", item_id=item.id))],
+        (phrase("Targets"), url_for("pages.campaign_targets.index", item_id=item.id))],
     list_template="customers/list.html",
 )
 blueprint = resource.blueprint

@@ -10,7 +10,7 @@ from typing import Any
 from quart import flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
 from routing_core.infra.errors import Invalid
@@ -55,15 +55,18 @@ def _read(form: Any, item: Case | None) -> dict[str, Any]:
 
 async def _fields(item: Case | None) -> list[Field]:
     return [
-        Field("title", "Title", required=True),
-        Field("status", "Status", "select", options=[(s.value, s.value) for s in CaseStatus]),
-        Field("priority", "Priority", "select",
+        Field("title", phrase("Title"), required=True),
+        Field("status", phrase("Status"), "select",
+              options=[(s.value, s.value) for s in CaseStatus]),
+        Field("priority", phrase("Priority"), "select",
               options=[(p.value, p.value) for p in CasePriority]),
-        Field("fields", "Fields (JSON)", "textarea", rows=6,
-              help='Free fields read by trees as vars.case.fields, e.g. {"order": "A-12"}.'),
-        Field("contact_id", "Contact id", help="The customer's contact (optional)."),
-        Field("interaction_ids", "Interactions", "textarea",
-              help="The ids of the conversations about this case, one per line."),
+        Field("fields", phrase("Fields (JSON)"), "textarea", rows=6,
+              help=phrase('Free fields read by trees as vars.case.fields, '
+                          'e.g. {"order": "A-12"}.')),
+        Field("contact_id", phrase("Contact id"),
+              help=phrase("The customer's contact (optional).")),
+        Field("interaction_ids", phrase("Interactions"), "textarea",
+              help=phrase("The ids of the conversations about this case, one per line.")),
     ]
 
 
@@ -97,8 +100,8 @@ resource = Resource(
         Column("Interactions", lambda item: str(len(item.interaction_ids))),
     ],
     read_form=_read, name_of=lambda item: item.reference,
-    describe="A case follows a customer's matter across conversations (a claim, an order).",
-    extra_links=lambda item: [("Open", url_for("pages.cases.show", item_id=item.id))],
+    describe=marked("A case follows a customer's matter across conversations (a claim, an order)."),
+    extra_links=lambda item: [(phrase("Open"), url_for("pages.cases.show", item_id=item.id))],
     list_template="customers/list.html",
 )
 blueprint = resource.blueprint

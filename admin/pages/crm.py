@@ -10,6 +10,7 @@ from typing import Any
 from quart import request
 
 from admin.context import services
+from admin.i18n import marked, phrase
 from admin.pages.cases import SECTION, json_object, shown_json
 from admin.pages.resources import Column, Field, Resource
 from routing_core.model.crm import CrmCard
@@ -26,9 +27,9 @@ def _read(form: Any, item: CrmCard | None) -> dict[str, Any]:
 
 
 async def _fields(item: CrmCard | None) -> list[Field]:
-    return [Field("fields", "Fields (JSON)", "textarea", rows=8, required=True,
-                  help='Scalar values under their names, e.g. {"phone": "+33612345678", '
-                  '"name": "Ada", "points": 120}.')]
+    return [Field("fields", phrase("Fields (JSON)"), "textarea", rows=8, required=True,
+                  help=phrase('Scalar values under their names, e.g. {"phone": "+33612345678", '
+                               '"name": "Ada", "points": 120}.'))]
 
 
 async def _load_all() -> list[CrmCard]:
@@ -60,7 +61,7 @@ resource = Resource(
     ],
     read_form=_read,
     name_of=lambda item: str(item.fields.get("name") or item.id),
-    describe="A card holds what identifies a customer; trees find it by any field.",
+    describe=marked("A card holds what identifies a customer; trees find it by any field."),
     list_template="customers/list.html",
 )
 blueprint = resource.blueprint

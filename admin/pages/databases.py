@@ -10,6 +10,7 @@ from typing import Any
 from quart import url_for
 
 from admin.context import services
+from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from routing_core.infra.errors import Invalid
 from routing_core.model.reference import CustomDatabase, FieldType
@@ -53,11 +54,11 @@ def _read(form: Any, item: CustomDatabase | None) -> dict[str, Any]:
 
 async def _fields(item: CustomDatabase | None) -> list[Field]:
     return [
-        Field("name", "Name", required=True),
-        Field("description", "Description", "textarea"),
-        Field("fields", "Fields", "textarea", rows=8,
-              help="One per line: name type [required] [unique] [default=VALUE]; types: "
-              + ", ".join(t.value for t in FieldType) + "."),
+        Field("name", phrase("Name"), required=True),
+        Field("description", phrase("Description"), "textarea"),
+        Field("fields", phrase("Fields"), "textarea", rows=8,
+              help=phrase("One per line: name type [required] [unique] [default=VALUE]; types: "
+                         "%(types)s.", types=", ".join(t.value for t in FieldType))),
     ]
 
 
@@ -79,8 +80,8 @@ resource = Resource(
     ],
     read_form=_read,
     extra_links=lambda item: [
-        ("Rows", url_for("pages.database_rows.index", database_id=item.id)),
+        (phrase("Rows"), url_for("pages.database_rows.index", database_id=item.id)),
     ],
-    describe="A database is a typed table the trees read and write (customers, opt-outs…).",
+    describe=marked("A database is a typed table the trees read and write (customers, opt-outs…)."),
 )
 blueprint = resource.blueprint

@@ -6,6 +6,7 @@ from typing import Any
 
 from admin.api.queues import distribution
 from admin.context import services
+from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from routing_core.infra.errors import Invalid
 from routing_core.model.queues import PriorityHandling, Queue
@@ -29,18 +30,19 @@ async def _fields(item: Queue | None) -> list[Field]:
     users = await services().store.users.all()
     schedules = await services().store.schedules.all()
     return [
-        Field("name", "Name", required=True),
-        Field("description", "Description", "textarea"),
-        Field("members", "Members", "checks", options=[(u.id, u.email) for u in users],
-              help="The agents who answer this queue's conversations."),
-        Field("schedule", "Schedule", "select",
-              options=[("", "— always open —")] + [(s.name, s.name) for s in schedules],
-              help="Outside its hours the queue is closed."),
-        Field("max_wait_seconds", "Maximum wait (seconds)", "number"),
-        Field("waiting_message", "Waiting message", "textarea"),
-        Field("announce_position", "Announce the position in the queue", "checkbox"),
-        Field("priority_handling", "Order", "select", options=[
-            ("priority", "Priority first, then arrival"), ("arrival", "Strict arrival order")]),
+        Field("name", phrase("Name"), required=True),
+        Field("description", phrase("Description"), "textarea"),
+        Field("members", phrase("Members"), "checks", options=[(u.id, u.email) for u in users],
+              help=phrase("The agents who answer this queue's conversations.")),
+        Field("schedule", phrase("Schedule"), "select",
+              options=[("", phrase("— always open —"))] + [(s.name, s.name) for s in schedules],
+              help=phrase("Outside its hours the queue is closed.")),
+        Field("max_wait_seconds", phrase("Maximum wait (seconds)"), "number"),
+        Field("waiting_message", phrase("Waiting message"), "textarea"),
+        Field("announce_position", phrase("Announce the position in the queue"), "checkbox"),
+        Field("priority_handling", phrase("Order"), "select", options=[
+            ("priority", phrase("Priority first, then arrival")),
+            ("arrival", phrase("Strict arrival order"))]),
     ]
 
 
@@ -63,6 +65,6 @@ resource = Resource(
         Column("Maximum wait", lambda item: f"{item.max_wait_seconds} s"),
     ],
     read_form=_read,
-    describe="A queue holds conversations waiting for one of its agents.",
+    describe=marked("A queue holds conversations waiting for one of its agents."),
 )
 blueprint = resource.blueprint

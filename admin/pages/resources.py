@@ -15,6 +15,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require
+from admin.i18n import phrase
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
 from routing_core.infra.errors import DomainError
@@ -36,6 +37,39 @@ class Column:
     label: str
     value: Callable[[Any], Any]
     code: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceWords:
+    """The sentences of a resource's pages, made from its noun ("campaign"): one catalogue
+    entry each (``make i18n`` lists every resource's), so that a language can give each
+    noun its own grammar (a French "campagne" is feminine, a "rôle" masculine)."""
+
+    new: str
+    edit: str
+    create: str
+    none_yet: str
+    delete: str
+    delete_title: str
+    delete_confirm: str  # %(name)s
+    created: str  # %(name)s
+    saved: str  # %(name)s
+    deleted: str  # %(name)s
+
+    @classmethod
+    def of(cls, singular: str) -> ResourceWords:
+        noun = singular.capitalize()
+        return cls(
+            new=f"New {singular}", edit=f"Edit the {singular}",
+            create=f"Create the {singular}", none_yet=f"No {singular} yet",
+            delete=f"Delete the {singular}", delete_title=f"Delete this {singular}?",
+            delete_confirm=f"Delete the {singular} %(name)s? This cannot be undone.",
+            created=f"{noun} %(name)s created.", saved=f"{noun} %(name)s saved.",
+            deleted=f"{noun} %(name)s deleted.",
+        )
+
+
+RESOURCES: list[Resource] = []  # every resource's pages, for the catalogue of words
 
 
 @dataclass
@@ -64,10 +98,15 @@ class Resource:
     blueprint: Blueprint = field(init=False)
 
     def __post_init__(self) -> None:
+        RESOURCES.append(self)
         self.blueprint = Blueprint(self.key, __name__, url_prefix=self.url)
         add_entry(NavEntry(self.key, self.section, self.title, f"pages.{self.key}.index",
                            f"{self.key}:read"))
         self._routes()
+
+    @property
+    def words(self) -> ResourceWords:
+        return ResourceWords.of(self.singular)
 
     def permission(self, operation: str) -> str:
         return f"{self.key}:{operation}"
@@ -138,9 +177,8 @@ class Resource:
                          for k in form}
                 errors = resource.errors_of(error, await resource.fields(item))
                 return await resource.form_page(item, shown, errors, error.status)
-            done = "created" if item is None else "saved"
-            await flash(f"{resource.singular.capitalize()} {resource.name_of(saved)} {done}.",
-                        "success")
+            done = resource.words.created if item is None else resource.words.saved
+            await flash(phrase(done, name=resource.name_of(saved)), "success")
             return redirect(url_for(f"pages.{resource.key}.index"))
 
         @bp.post("/<item_id>/delete")
@@ -152,7 +190,7 @@ class Resource:
             except DomainError as error:
                 await flash(error.message, "error")
             else:
-                await flash(f"{resource.singular.capitalize()} {resource.name_of(item)} deleted.",
+                await flash(phrase(resource.words.deleted, name=resource.name_of(item)),
                             "success")
             return redirect(url_for(f"pages.{resource.key}.index"))
 

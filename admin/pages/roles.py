@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from admin.context import services
+from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from routing_core.model.users import ALL_PERMISSIONS, Role
 
@@ -15,8 +16,8 @@ def _read(form: Any, item: Role | None) -> dict[str, Any]:
 
 async def _fields(item: Role | None) -> list[Field]:
     return [
-        Field("name", "Name", required=True),
-        Field("permissions", "Permissions", "checks",
+        Field("name", phrase("Name"), required=True),
+        Field("permissions", phrase("Permissions"), "checks",
               options=[(p, p.replace("_", " ").replace(":", " · ")) for p in ALL_PERMISSIONS]),
     ]
 
@@ -44,6 +45,6 @@ resource = Resource(
         Column("Kind", lambda item: "built-in (read-only)" if item.builtin else "custom"),
     ],
     read_form=_read,
-    describe="A role grants permissions (read, create, edit, delete of each area).",
+    describe=marked("A role grants permissions (read, create, edit, delete of each area)."),
 )
 blueprint = resource.blueprint

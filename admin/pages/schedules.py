@@ -10,9 +10,18 @@ import re
 from typing import Any
 
 from admin.context import services
+from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from routing_core.infra.errors import Invalid
 from routing_core.model.reference import WEEKDAYS, Schedule
+
+# the days' names in the viewer's language (at the time the form is built)
+DAY_NAMES = {
+    "monday": lambda: phrase("Monday"), "tuesday": lambda: phrase("Tuesday"),
+    "wednesday": lambda: phrase("Wednesday"), "thursday": lambda: phrase("Thursday"),
+    "friday": lambda: phrase("Friday"), "saturday": lambda: phrase("Saturday"),
+    "sunday": lambda: phrase("Sunday"),
+}
 
 RANGE = re.compile(r"^\s*(\S+)\s*-\s*(\S+)\s*$")
 
@@ -74,15 +83,15 @@ def _values(item: Schedule) -> dict[str, Any]:
 
 async def _fields(item: Schedule | None) -> list[Field]:
     return [
-        Field("name", "Name", required=True),
-        Field("description", "Description", "textarea"),
-        Field("timezone", "Timezone", help="An IANA name such as Europe/Paris."),
-        *[Field(f"weekly.{day}", day.capitalize(),
-                help="e.g. 09:00-12:00, 14:00-18:00 · blank: closed all day"
+        Field("name", phrase("Name"), required=True),
+        Field("description", phrase("Description"), "textarea"),
+        Field("timezone", phrase("Timezone"), help=phrase("An IANA name such as Europe/Paris.")),
+        *[Field(f"weekly.{day}", DAY_NAMES[day](),
+                help=phrase("e.g. 09:00-12:00, 14:00-18:00 · blank: closed all day")
                 if day == "monday" else "") for day in WEEKDAYS],
-        Field("exceptions", "Dated exceptions", "textarea", rows=5,
-              help="One per line: '2025-12-25 closed Christmas' or "
-              "'2025-12-24 09:00-12:00 Christmas Eve'."),
+        Field("exceptions", phrase("Dated exceptions"), "textarea", rows=5,
+              help=phrase("One per line: '2025-12-25 closed Christmas' or "
+                          "'2025-12-24 09:00-12:00 Christmas Eve'.")),
     ]
 
 
@@ -102,6 +111,6 @@ resource = Resource(
         Column("Exceptions", lambda item: str(len(item.exceptions))),
     ],
     read_form=_read,
-    describe="A schedule gives opening hours, tested by trees and queues.",
+    describe=marked("A schedule gives opening hours, tested by trees and queues."),
 )
 blueprint = resource.blueprint

@@ -12,6 +12,7 @@ from typing import Any
 from quart import url_for
 
 from admin.context import require, services
+from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
 from routing_core.infra.errors import Invalid
@@ -52,13 +53,14 @@ def _read(form: Any, item: Survey | None) -> dict[str, Any]:
 
 async def _fields(item: Survey | None) -> list[Field]:
     return [
-        Field("name", "Name", required=True, help="The survey action asks it by this name."),
-        Field("description", "Description", "textarea"),
-        Field("questions", "Questions", "textarea", rows=8, required=True,
-              help=f"One per line: 'id | kind | text', kinds: {KINDS}. A choice question "
-              "ends with '| first, second, third'."),
-        Field("retry_text", "Said before asking again",
-              help="After an answer that does not fit the question."),
+        Field("name", phrase("Name"), required=True,
+              help=phrase("The survey action asks it by this name.")),
+        Field("description", phrase("Description"), "textarea"),
+        Field("questions", phrase("Questions"), "textarea", rows=8, required=True,
+              help=phrase("One per line: 'id | kind | text', kinds: %(kinds)s. A choice question "
+                          "ends with '| first, second, third'.", kinds=KINDS)),
+        Field("retry_text", phrase("Said before asking again"),
+              help=phrase("After an answer that does not fit the question.")),
     ]
 
 
@@ -82,9 +84,10 @@ resource = Resource(
         Column("Description", lambda item: item.description),
     ],
     read_form=_read,
-    describe="A survey asks its questions in a conversation (the survey action); its "
-    "answers are summarised here.",
-    extra_links=lambda item: [("Summary", url_for("pages.surveys.summary", item_id=item.id))],
+    describe=marked("A survey asks its questions in a conversation (the survey action); its "
+                    "answers are summarised here."),
+    extra_links=lambda item: [
+        (phrase("Summary"), url_for("pages.surveys.summary", item_id=item.id))],
 )
 blueprint = resource.blueprint
 

@@ -10,7 +10,7 @@ from typing import Any
 from quart import flash, redirect, url_for
 
 from admin.context import actor, require, services, viewer_zone, viewer_zone_name
-from admin.i18n import phrase
+from admin.i18n import marked, phrase
 from admin.pages.cases import SECTION, filters
 from admin.pages.resources import Column, Field, Resource
 from routing_core.infra.errors import Invalid
@@ -43,15 +43,16 @@ def _read(form: Any, item: Task | None) -> dict[str, Any]:
 
 async def _fields(item: Task | None) -> list[Field]:
     return [
-        Field("title", "Title", required=True),
-        Field("description", "Description", "textarea"),
-        Field("assignee_kind", "Assigned to", "select", options=[
-            ("", "— nobody —"), ("user", "A user"), ("queue", "A queue")]),
-        Field("assignee_ref", "User or queue",
-              help="A user's e-mail address (or id), or a queue's name."),
-        Field("due_at", "Due", "datetime-local",
-              help=f"In {viewer_zone_name()}."),
-        Field("status", "Status", "select", options=[(s.value, s.value) for s in TaskStatus]),
+        Field("title", phrase("Title"), required=True),
+        Field("description", phrase("Description"), "textarea"),
+        Field("assignee_kind", phrase("Assigned to"), "select", options=[
+            ("", phrase("— nobody —")), ("user", phrase("A user")), ("queue", phrase("A queue"))]),
+        Field("assignee_ref", phrase("User or queue"),
+              help=phrase("A user's e-mail address (or id), or a queue's name.")),
+        Field("due_at", phrase("Due"), "datetime-local",
+              help=phrase("In %(zone)s.", zone=viewer_zone_name())),
+        Field("status", phrase("Status"), "select",
+              options=[(s.value, s.value) for s in TaskStatus]),
     ]
 
 
@@ -90,7 +91,7 @@ resource = Resource(
         Column("Due", lambda item: _local(item.due_at).replace("T", " ")),
     ],
     read_form=_read, name_of=lambda item: item.title,
-    describe="A task is follow-up work (call back, check a refund) for a user or a queue.",
+    describe=marked("A task is follow-up work (call back, check a refund) for a user or a queue."),
     list_template="customers/list.html",
 )
 blueprint = resource.blueprint

@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 
 from admin.api.queues import distribution
 from admin.context import services
+from admin.i18n import phrase
 from admin.pages.resources import Column, Field, Resource
 from routing_core.accounts.password_policy import check_password
 from routing_core.infra.errors import Invalid
@@ -43,21 +44,23 @@ async def _fields(item: User | None) -> list[Field]:
     roles = await services().store.roles.all()
     queues = await distribution().queue_records.all()
     fields = [
-        Field("email", "E-mail", "email", required=True),
-        Field("password", "Password", "password", required=item is None,
-              help="Never shown back." + (" Leave blank to keep it." if item else "")),
-        Field("roles", "Roles", "checks", options=[(r.name, r.name) for r in roles]),
-        Field("is_agent", "This user is an agent (answers conversations)", "checkbox"),
-        Field("queues", "Agent's queues", "checks", options=[(q.id, q.name) for q in queues]),
-        Field("capacity", "Agent's capacity", "number",
-              help="How many conversations at once (1 to 100)."),
-        Field("timezone", "Time zone", "select", options=[
-            ("", f"The service's ({services().settings.timezone})"),
+        Field("email", phrase("E-mail"), "email", required=True),
+        Field("password", phrase("Password"), "password", required=item is None,
+              help=phrase("Never shown back. Leave blank to keep it.") if item
+              else phrase("Never shown back.")),
+        Field("roles", phrase("Roles"), "checks", options=[(r.name, r.name) for r in roles]),
+        Field("is_agent", phrase("This user is an agent (answers conversations)"), "checkbox"),
+        Field("queues", phrase("Agent's queues"), "checks",
+              options=[(q.id, q.name) for q in queues]),
+        Field("capacity", phrase("Agent's capacity"), "number",
+              help=phrase("How many conversations at once (1 to 100).")),
+        Field("timezone", phrase("Time zone"), "select", options=[
+            ("", phrase("The service's (%(zone)s)", zone=services().settings.timezone)),
             *((name, name) for name in ZONE_NAMES)],
-              help="The panel shows and takes dates and times in it."),
+              help=phrase("The panel shows and takes dates and times in it.")),
     ]
     if item is not None:
-        fields.append(Field("active", "Active (may log in)", "checkbox"))
+        fields.append(Field("active", phrase("Active (may log in)"), "checkbox"))
     return fields
 
 

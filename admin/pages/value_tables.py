@@ -16,7 +16,7 @@ from typing import Any
 from quart import flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
 from routing_core.infra.errors import Conflict, Invalid
@@ -115,13 +115,13 @@ async def _update(who: Any, item_id: str, values: dict[str, Any]) -> ValueTable:
 
 async def _fields(item: ValueTable | None) -> list[Field]:
     return [
-        Field("name", "Name", required=True),
-        Field("description", "Description", "textarea"),
-        Field("csv", "Rows (CSV)", "textarea", rows=12,
-              help="The header row gives the columns (the first one is the key); each further "
-              "line is a row."),
-        Field("csv_file", "…or import a CSV file", "file",
-              help="Replaces the columns and rows by the file's."),
+        Field("name", phrase("Name"), required=True),
+        Field("description", phrase("Description"), "textarea"),
+        Field("csv", phrase("Rows (CSV)"), "textarea", rows=12,
+              help=phrase("The header row gives the columns (the first one is the key); each "
+                          "further line is a row.")),
+        Field("csv_file", phrase("…or import a CSV file"), "file",
+              help=phrase("Replaces the columns and rows by the file's.")),
     ]
 
 
@@ -158,7 +158,7 @@ resource = ValueTableResource(
         Column("Description", lambda item: item.description),
     ],
     read_form=_read,
-    describe="A value table maps a key to values (postcode → agency, product → queue).",
+    describe=marked("A value table maps a key to values (postcode → agency, product → queue)."),
 )
 blueprint = resource.blueprint
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from admin.context import services
+from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from routing_core.infra.errors import Invalid
 from routing_core.model.reference import GlobalVariable, VariableType
@@ -40,12 +41,13 @@ def _read(form: Any, item: GlobalVariable | None) -> dict[str, Any]:
 
 async def _fields(item: GlobalVariable | None) -> list[Field]:
     return [
-        Field("name", "Name", required=True, help="Letters, digits and '_': trees read it as "
-              "{{ global.NAME }}."),
-        Field("type", "Type", "select", options=[(t.value, t.value) for t in VariableType]),
-        Field("description", "Description", "textarea"),
-        Field("default_value", "Default value", help="Read while no value is set."),
-        Field("value", "Value", help="The current value; blank: the default applies."),
+        Field("name", phrase("Name"), required=True,
+              help=phrase("Letters, digits and '_': trees read it as {{ global.NAME }}.")),
+        Field("type", phrase("Type"), "select", options=[(t.value, t.value) for t in VariableType]),
+        Field("description", phrase("Description"), "textarea"),
+        Field("default_value", phrase("Default value"), help=phrase("Read while no value is set.")),
+        Field("value", phrase("Value"),
+              help=phrase("The current value; blank: the default applies.")),
     ]
 
 
@@ -69,7 +71,7 @@ resource = Resource(
         Column("Description", lambda item: item.description),
     ],
     read_form=_read,
-    describe="A global variable holds a value every tree can read, such as a phone number "
-    "or a promotion, changed here without a new version.",
+    describe=marked("A global variable holds a value every tree can read, such as a phone number "
+                    "or a promotion, changed here without a new version."),
 )
 blueprint = resource.blueprint

@@ -13,11 +13,12 @@ from babel.messages.pofile import read_po, write_po
 import admin.pages  # noqa: F401  (each page area registers its navigation entry)
 from admin.i18n import PAGES, TEMPLATES, TRANSLATIONS, languages
 from admin.pages.nav import all_entries
+from admin.pages.resources import RESOURCES
 
 
 def extracted() -> Catalog:
-    """Every word to translate: the templates' ``_()``, the pages' ``phrase()`` and
-    ``marked()``, and the navigation's."""
+    """Every word to translate: the templates' ``_()``, the pages' ``phrase()``,
+    ``marked()`` and columns' labels, the navigation's and the reference pages' sentences."""
     catalog = Catalog(project="smart-routing admin panel", charset="utf-8")
     for filename, lineno, message, comments, _context in extract_from_dir(
             str(TEMPLATES), method_map=[("**.html", "jinja2")],
@@ -26,12 +27,16 @@ def extracted() -> Catalog:
                     auto_comments=comments)
     for filename, lineno, message, comments, _context in extract_from_dir(
             str(PAGES), method_map=[("*.py", "python")],
-            keywords={"phrase": None, "phrases": (1, 2), "marked": None}):
+            keywords={"phrase": None, "phrases": (1, 2), "marked": None, "Column": None}):
         catalog.add(message, locations=[(f"admin/pages/{filename}", lineno)],
                     auto_comments=comments)
     for entry in all_entries():
         for word in (entry.section, entry.label):
             catalog.add(word, locations=[("admin/pages/nav.py", 1)])
+    for resource in RESOURCES:  # the sentences each noun makes (ResourceWords)
+        for sentence in vars(resource.words).values():
+            catalog.add(sentence, locations=[("admin/pages/resources.py", 1)],
+                        flags=["python-format"] if "%(" in sentence else [])
     return catalog
 
 

@@ -4,6 +4,8 @@ marks for translation, so translators are never handed a stale list."""
 
 from __future__ import annotations
 
+from html import unescape
+
 from admin import i18n
 from admin.pages import word_catalogue
 from tests.integration.test_admin_pages import Pages, admin  # noqa: F401 (a fixture)
@@ -100,3 +102,29 @@ async def test_the_pages_sentences_count_in_the_viewers_language(app):
         assert i18n.phrases("%(count)s target added from %(file)s.",
                             "%(count)s targets added from %(file)s.", 2,
                             file="t.csv") == "2 targets added from t.csv."
+
+
+async def test_the_reference_pages_speak_french_with_each_nouns_grammar(admin: Pages):  # noqa: F811
+    """The pages made from one generic form: their labels, help and sentences in French,
+    each with its noun's grammar (a variable is feminine, a role masculine)."""
+    french = {"Accept-Language": "fr"}
+    empty = unescape(await (await admin.client.get("/admin/variables", headers=french)
+                            ).get_data(as_text=True))
+    assert "Aucune variable pour l'instant" in empty and "Nouvelle variable" in empty
+    form = unescape(await (await admin.client.get("/admin/variables/new", headers=french)
+                           ).get_data(as_text=True))
+    assert "Valeur par défaut" in form and "Lue tant qu'aucune valeur n'est définie." in form
+    assert "Créer la variable" in form
+    roles = await (await admin.client.get("/admin/roles/new", headers=french)).get_data(
+        as_text=True)
+    assert "Nouveau rôle" in roles and "Créer le rôle" in roles
+    await admin.get("/admin/variables/new")
+    created = await admin.client.post("/admin/variables/new", headers=french, form={
+        "name": "hotline", "type": "text", "description": "", "default_value": "0800",
+        "value": "", "csrf_token": admin.csrf})
+    assert created.status_code == 302
+    listing = unescape(await (await admin.client.get("/admin/variables", headers=french)
+                              ).get_data(as_text=True))
+    assert "Supprimer cette variable ?" in listing
+    assert "Supprimer la variable hotline ? C'est irréversible." in listing
+    assert "La variable hotline a été créée." in listing  # the flash of the creation
