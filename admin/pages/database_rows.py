@@ -54,7 +54,7 @@ def shown(field: DatabaseField, value: Any) -> str:
     if value is None:
         return ""
     if field.type == FieldType.boolean:
-        return "yes" if value else "no"
+        return phrase("yes") if value else phrase("no")
     if isinstance(value, datetime):
         return value.astimezone(viewer_zone()).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)

@@ -61,7 +61,7 @@ resource = Resource(
     columns=[
         Column("Name", lambda item: item.name),
         Column("Members", lambda item: str(len(item.members))),
-        Column("Schedule", lambda item: item.schedule or "always open"),
+        Column("Schedule", lambda item: item.schedule or phrase("always open")),
         Column("Maximum wait", lambda item: f"{item.max_wait_seconds} s"),
     ],
     read_form=_read,

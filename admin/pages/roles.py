@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from admin.context import services
-from admin.i18n import marked, phrase
+from admin.i18n import marked, phrase, phrases
 from admin.pages.resources import Column, Field, Resource
 from routing_core.model.users import ALL_PERMISSIONS, Role
 
@@ -40,9 +40,10 @@ resource = Resource(
     delete=lambda who, item_id: services().accounts.delete_role(who, item_id),  # noqa: PLW0108
     columns=[
         Column("Name", lambda item: item.name),
-        Column("Permissions", lambda item: f"{len(item.permissions)} permission"
-               f"{'s' if len(item.permissions) != 1 else ''}"),
-        Column("Kind", lambda item: "built-in (read-only)" if item.builtin else "custom"),
+        Column("Permissions", lambda item: phrases(
+            "%(count)s permission", "%(count)s permissions", len(item.permissions))),
+        Column("Kind", lambda item: phrase("built-in (read-only)") if item.builtin
+               else phrase("custom")),
     ],
     read_form=_read,
     describe=marked("A role grants permissions (read, create, edit, delete of each area)."),

@@ -107,7 +107,7 @@ resource = Resource(
     columns=[
         Column("Name", lambda item: item.name),
         Column("Timezone", lambda item: item.timezone),
-        Column("Monday", lambda item: _hours(item.weekly.monday) or "closed"),
+        Column("Monday", lambda item: _hours(item.weekly.monday) or phrase("closed")),
         Column("Exceptions", lambda item: str(len(item.exceptions))),
     ],
     read_form=_read,

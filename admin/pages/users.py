@@ -89,9 +89,9 @@ resource = Resource(
     columns=[
         Column("E-mail", lambda item: item.email),
         Column("Roles", lambda item: ", ".join(item.roles)),
-        Column("Agent", lambda item: f"yes · {item.agent.capacity} at once" if item.agent
-               else "no"),
-        Column("Status", lambda item: "active" if item.active else "disabled"),
+        Column("Agent", lambda item: phrase("yes · %(count)s at once", count=item.agent.capacity)
+               if item.agent else phrase("no")),
+        Column("Status", lambda item: phrase("active") if item.active else phrase("disabled")),
     ],
     read_form=_read, name_of=lambda item: item.email,
 )

@@ -27,7 +27,7 @@ def extracted() -> Catalog:
                     auto_comments=comments)
     for filename, lineno, message, comments, _context in extract_from_dir(
             str(PAGES), method_map=[("*.py", "python")],
-            keywords={"phrase": None, "phrases": (1, 2), "marked": None, "Column": None}):
+            keywords={"phrase": None, "phrases": (1, 2), "marked": None, "Column": (1,)}):
         catalog.add(message, locations=[(f"admin/pages/{filename}", lineno)],
                     auto_comments=comments)
     for entry in all_entries():

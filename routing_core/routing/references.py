@@ -97,7 +97,8 @@ async def missing_references(store: Store, tree: Tree, session: Any = None) -> l
         known = await existing(store, record, list(values), session)
         findings += [Finding(code="missing_reference",
                              message=f"action {label(action)}: {record.missing(value)}",
-                             action=action.id)
+                             action=action.id, words={"action": label(action),
+                                                      "problem": record.missing(value)})
                      for value, actions in values.items() if value not in known
                      for action in actions]
     return findings

@@ -12,10 +12,14 @@ from routing_core.model.tree import Action, Tree
 
 
 class Finding(BaseModel):
+    """``message`` in English; ``words``: what the sentence names (an action's label, a
+    branch), so that a page can say it in its viewer's language from ``code``."""
+
     code: str
     message: str
     action: str | None = None
     branch: str | None = None
+    words: dict[str, str] = {}
 
 
 class ValidationReport(BaseModel):
@@ -55,7 +59,7 @@ def validate(tree: Tree) -> ValidationReport:
                 Finding(
                     code="unreachable",
                     message=f"action {label(action)} cannot be reached from Start",
-                    action=action.id,
+                    action=action.id, words={"action": label(action)},
                 )
             )
     for cycle in _cycles(graph):
@@ -65,7 +69,7 @@ def validate(tree: Tree) -> ValidationReport:
                 Finding(
                     code="unguarded_loop",
                     message=f"the loop through {names} has neither a wait nor a passages check",
-                    action=cycle[0],
+                    action=cycle[0], words={"actions": names},
                 )
             )
         elif not any(_waits_for_someone(actions[member]) for member in cycle):
@@ -76,7 +80,7 @@ def validate(tree: Tree) -> ValidationReport:
                     message=f"the loop through {names} waits only on a timer: it repeats "
                             "(and messages the customer) even when nobody is there, until "
                             "the conversation expires; add a passages check or a question",
-                    action=cycle[0],
+                    action=cycle[0], words={"actions": names},
                 )
             )
     return report
@@ -91,7 +95,7 @@ def _check_action(action: Action, actions: dict[str, Action], report: Validation
             Finding(
                 code="bad_action",
                 message=f"action {label(action)}: {error.message}",
-                action=action.id,
+                action=action.id, words={"action": label(action), "problem": error.message},
             )
         )
         return
@@ -104,7 +108,8 @@ def _check_action(action: Action, actions: dict[str, Action], report: Validation
                 message=f"after the customer answers {label(action)} (branch {branch!r}), "
                         "nothing follows: the answer gets no reply and the conversation "
                         "ends",
-                action=action.id, branch=branch))
+                action=action.id, branch=branch,
+                words={"action": label(action), "branch": repr(branch)}))
     for branch, target in action.next.items():
         if branch not in branches:
             report.errors.append(
@@ -112,7 +117,7 @@ def _check_action(action: Action, actions: dict[str, Action], report: Validation
                     code="unknown_branch",
                     message=f"action {label(action)} has no branch {branch!r}",
                     action=action.id,
-                    branch=branch,
+                    branch=branch, words={"action": label(action), "branch": repr(branch)},
                 )
             )
         if target is not None and target not in actions:
@@ -122,7 +127,8 @@ def _check_action(action: Action, actions: dict[str, Action], report: Validation
                     message=f"branch {branch!r} of {label(action)} links to a missing "
                     f"action {target!r}",
                     action=action.id,
-                    branch=branch,
+                    branch=branch, words={"action": label(action), "branch": repr(branch),
+                                          "target": repr(target)},
                 )
             )
         if target is not None and target in actions and actions[target].type == "start":
@@ -131,7 +137,7 @@ def _check_action(action: Action, actions: dict[str, Action], report: Validation
                     code="link_to_start",
                     message=f"branch {branch!r} of {label(action)} links back to Start",
                     action=action.id,
-                    branch=branch,
+                    branch=branch, words={"action": label(action), "branch": repr(branch)},
                 )
             )
 

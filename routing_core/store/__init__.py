@@ -15,8 +15,8 @@ from routing_core.store.campaigns import CampaignRepository, CampaignTargetRepos
 from routing_core.store.cases import CaseRepository
 from routing_core.store.contacts import ContactRepository
 from routing_core.store.crm import CrmCardRepository, CrmObjectRepository, CrmTypeRepository
+from routing_core.store.entry_points import EntryPointRepository
 from routing_core.store.interactions import (
-    EntryPointRepository,
     EventRepository,
     InteractionRepository,
     SignalRepository,

@@ -128,3 +128,21 @@ async def test_the_reference_pages_speak_french_with_each_nouns_grammar(admin: P
     assert "Supprimer cette variable ?" in listing
     assert "Supprimer la variable hotline ? C'est irréversible." in listing
     assert "La variable hotline a été créée." in listing  # the flash of the creation
+
+
+async def test_the_validation_report_speaks_the_viewers_language(admin: Pages, services):  # noqa: F811
+    """A tree's findings in French, from their codes, naming the actions as typed."""
+    from tests.support.routings import action, production_routing, tree
+
+    routing_id = await production_routing(services, "lost", tree(
+        action("hello", "message", {"text": "Hi"}),
+        {**action("lost", "message", {"text": "never"}), "name": "Perdue <i>"}))
+    [version] = await services.store.versions.all({"routing_id": routing_id})
+    french = await (await admin.client.get(f"/admin/versions/{version.id}",
+                                           headers={"Accept-Language": "fr"})).get_data(
+        as_text=True)
+    assert "ne peut pas être atteinte depuis Départ" in unescape(french)
+    assert "Perdue &lt;i&gt;" in french  # the name typed, escaped in the sentence
+    english = await (await admin.client.get(f"/admin/versions/{version.id}")).get_data(
+        as_text=True)
+    assert "cannot be reached from Start" in english
