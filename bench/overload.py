@@ -6,10 +6,12 @@ One fresh service (its own embedded mongod) behind the project's fake Bot API, o
 routing of ``bench.channels``. First the sustainable rate is measured: ``--in-flight``
 closed-loop clients each start a new conversation per message for 10 s. Then updates of
 new chats are offered open-loop at ``--factor`` times that rate for ``--seconds``, each
-delivered as a provider delivers: posted with the secret token, and posted again for as
-long as the webhook does not answer 2xx, first after ``Retry-After`` (1 s without one),
-then backing off exponentially up to 30 s. Then
-nothing more is offered, and the run waits for every update to be accepted and answered.
+delivered as a provider delivers: posted with the secret token over at most
+``--connections`` connections at once (Telegram's ``max_connections``, 40 unless a bot
+sets it; more updates wait their turn at the provider, as they do at Telegram), and
+posted again for as long as the webhook does not answer 2xx, first after ``Retry-After``
+(1 s without one), then backing off exponentially up to 30 s. Then nothing more is
+offered, and the run waits for every update to be accepted and answered.
 
 The report: offered, accepted, refusals (503/429) and their redeliveries, replies,
 duplicates (a chat answered twice) and lost updates (never answered), the webhook's
@@ -42,6 +44,7 @@ from bench.webchat import setup
 
 PATIENCE_SECONDS = 180.0  # after the offer stops, how long replies may still take
 MAX_BACKOFF = 30.0  # a provider backs off between redeliveries, up to this
+PROVIDER_CONNECTIONS = 40  # Telegram's setWebhook max_connections, unless a bot sets it
 
 
 @dataclass
@@ -55,8 +58,11 @@ class Offered:
     sent_at: dict[str, float] = field(default_factory=dict)
 
 
-async def deliver_until_accepted(telegram: Telegram, chat: str, offered: Offered) -> None:
-    """One update, posted as Telegram posts it until the webhook answers 2xx."""
+async def deliver_until_accepted(telegram: Telegram, chat: str, offered: Offered,
+                                 connections: asyncio.Semaphore) -> None:
+    """One update, posted as Telegram posts it until the webhook answers 2xx (over one of
+    the provider's few connections: without that bound the client's own sockets, not the
+    service, were what a long run measured — it ran out of file descriptors)."""
     update_id = next(telegram.update_ids)
     body = json.dumps({"update_id": update_id, "message": {
         "message_id": update_id, "date": int(time.time()), "text": "hello",
@@ -66,15 +72,16 @@ async def deliver_until_accepted(telegram: Telegram, chat: str, offered: Offered
     offered.sent_at[chat] = time.perf_counter()
     attempt = 0
     while True:
-        started = time.perf_counter()
-        try:
-            async with telegram.session.post(telegram.base + telegram.path, data=body,
-                                             headers=telegram.headers) as answer:
-                await answer.read()
-                status, retry_after = answer.status, answer.headers.get("Retry-After")
-        except (aiohttp.ClientError, OSError):
-            status, retry_after = 0, None
-        offered.webhook_latencies.append(time.perf_counter() - started)
+        async with connections:
+            started = time.perf_counter()
+            try:
+                async with telegram.session.post(telegram.base + telegram.path, data=body,
+                                                 headers=telegram.headers) as answer:
+                    await answer.read()
+                    status, retry_after = answer.status, answer.headers.get("Retry-After")
+            except (aiohttp.ClientError, OSError):
+                status, retry_after = 0, None
+            offered.webhook_latencies.append(time.perf_counter() - started)
         if 200 <= status < 300:
             offered.accepted += 1
             return
@@ -83,9 +90,10 @@ async def deliver_until_accepted(telegram: Telegram, chat: str, offered: Offered
         await asyncio.sleep(min(float(retry_after or 1) * 2 ** (attempt - 1), MAX_BACKOFF))
 
 
-async def offer(telegram: Telegram, rate: float, seconds: float, numbers: itertools.count[int]
-                ) -> tuple[Offered, list[asyncio.Task[None]]]:
+async def offer(telegram: Telegram, rate: float, seconds: float, numbers: itertools.count[int],
+                connections: int) -> tuple[Offered, list[asyncio.Task[None]]]:
     offered = Offered()
+    provider = asyncio.Semaphore(connections)
     tasks: list[asyncio.Task[None]] = []
     started = time.perf_counter()
     while (elapsed := time.perf_counter() - started) < seconds:
@@ -93,7 +101,8 @@ async def offer(telegram: Telegram, rate: float, seconds: float, numbers: iterto
         while offered.updates < due:
             chat = telegram.contact(next(numbers))
             offered.updates += 1
-            tasks.append(asyncio.create_task(deliver_until_accepted(telegram, chat, offered)))
+            tasks.append(asyncio.create_task(
+                deliver_until_accepted(telegram, chat, offered, provider)))
         await asyncio.sleep(0.005)
     return offered, tasks
 
@@ -122,7 +131,7 @@ def report(sustained: float, factor: float, seconds: float, offered: Offered,
 
 
 async def run(seconds: float, factor: float, in_flight: int, inbox_limit: int,
-              server: str) -> tuple[list[str], bool]:
+              server: str, connections: int) -> tuple[list[str], bool]:
     async with running_fakes() as fakes, service_of(
             fakes, server, SR_INBOX_LIMIT=str(inbox_limit)) as service, aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -132,7 +141,8 @@ async def run(seconds: float, factor: float, in_flight: int, inbox_limit: int,
         numbers = itertools.count(0)
         sustained, _ = await first_turns(telegram, 10, in_flight, numbers)
         await asyncio.sleep(2)  # let the closed loop's last replies land
-        offered, tasks = await offer(telegram, sustained * factor, seconds, numbers)
+        offered, tasks = await offer(telegram, sustained * factor, seconds, numbers,
+                                     connections)
         stopped = time.perf_counter()
         deadline = stopped + PATIENCE_SECONDS
         await asyncio.wait(tasks, timeout=PATIENCE_SECONDS)
@@ -149,12 +159,14 @@ def main() -> None:
     parser = arguments(__doc__, seconds=60)
     parser.add_argument("--factor", type=float, default=2.0, help="times the sustainable rate")
     parser.add_argument("--inbox-limit", type=int, default=500)
+    parser.add_argument("--connections", type=int, default=PROVIDER_CONNECTIONS,
+                        help="the provider's connections to the webhook at once")
     args = parser.parse_args()
     raise_file_limit()
     lines, passed = asyncio.run(run(args.seconds, args.factor, args.in_flight,
-                                    args.inbox_limit, args.server))
+                                    args.inbox_limit, args.server, args.connections))
     print(f"server={args.server} seconds={args.seconds} factor={args.factor} "
-          f"in-flight={args.in_flight}")
+          f"in-flight={args.in_flight} provider-connections={args.connections}")
     print("\n".join(lines))
     if not passed:
         sys.exit(1)
