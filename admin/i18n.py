@@ -18,7 +18,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from quart import Quart, g, request
+from quart import Quart, g, has_app_context, request
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -48,6 +48,10 @@ def viewer_language() -> str:
 
 
 def translate(message: str) -> str:
+    """In the viewer's language; as written outside a request (the catalogue tool, tests
+    of the pages' helpers)."""
+    if not has_app_context():
+        return message
     catalogue = _catalogues.get(g.get("language", DEFAULT_LANGUAGE))
     return catalogue.gettext(message) if catalogue else message
 

@@ -2,6 +2,8 @@
 
 Categories are the registry's modules (``routing_core/actions/messaging.py`` → Messaging),
 so a type added by another module appears in the editor without touching the pages.
+Titles, help and categories are shown in the viewer's language: ``make i18n`` lists them
+from the registry (``english_words``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
+from admin.i18n import translate
 from routing_core.actions import known_types
 from routing_core.model.tree import Action
 
@@ -49,7 +52,7 @@ def humanize(key: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def type_info(key: str) -> TypeInfo:
+def english_type_info(key: str) -> TypeInfo:
     kind = known_types().get(key)
     if kind is None:
         return TypeInfo(key, humanize(key), "unknown", "This action type is not known.", False)
@@ -59,8 +62,24 @@ def type_info(key: str) -> TypeInfo:
                     kind.fixed, kind.ends_the_tree())
 
 
+def type_info(key: str) -> TypeInfo:
+    """The type as the viewer reads it (title and help in their language)."""
+    info = english_type_info(key)
+    return TypeInfo(info.key, translate(info.title), info.category, translate(info.help),
+                    info.fixed, info.ends_the_tree)
+
+
+def english_words() -> list[str]:
+    """Every type's title and help and every category's title, as written."""
+    words = [*CATEGORY_TITLES.values(), "This action type is not known."]
+    for key in known_types():
+        info = english_type_info(key)
+        words += [info.title, *([info.help] if info.help else [])]
+    return words
+
+
 def category_title(category: str) -> str:
-    return CATEGORY_TITLES.get(category, humanize(category))
+    return translate(CATEGORY_TITLES.get(category, humanize(category)))
 
 
 def addable_types() -> list[tuple[str, list[TypeInfo]]]:

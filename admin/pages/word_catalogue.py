@@ -12,6 +12,7 @@ from babel.messages.pofile import read_po, write_po
 
 import admin.pages  # noqa: F401  (each page area registers its navigation entry)
 from admin.i18n import PAGES, TEMPLATES, TRANSLATIONS, languages
+from admin.pages import catalogue
 from admin.pages.nav import all_entries
 from admin.pages.resources import RESOURCES
 
@@ -33,6 +34,8 @@ def extracted() -> Catalog:
     for entry in all_entries():
         for word in (entry.section, entry.label):
             catalog.add(word, locations=[("admin/pages/nav.py", 1)])
+    for word in catalogue.english_words():  # the action types', from the registry
+        catalog.add(word, locations=[("admin/pages/catalogue.py", 1)])
     for resource in RESOURCES:  # the sentences each noun makes (ResourceWords)
         for sentence in vars(resource.words).values():
             catalog.add(sentence, locations=[("admin/pages/resources.py", 1)],

@@ -706,6 +706,10 @@ async def test_a_french_admin_builds_in_french(browser: Any, server: Server) -> 
         await page.locator("svg.tree a.add-end").first.click()
         await expect(page.get_by_test_id("palette-search")).to_have_attribute(
             "placeholder", "Chercher une action…")
+        await page.get_by_test_id("palette-search").fill("attente")  # typed in French
+        await expect(page.locator(".palette-item:visible")).to_contain_text(
+            ["Message en attente de réponse"])
+        await expect(page.locator(".palette-group:visible").first).to_have_text("Messagerie")
         await page.go_back()
         await page.locator(".breadcrumbs a").last.click()  # the routing's page
         card = page.locator(".version-card")
