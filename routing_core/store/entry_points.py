@@ -61,13 +61,15 @@ class EntryPointRepository(Repository[EntryPoint]):
         """By id, or by the web chat module's key (its address, which pages embed): every
         visitor's socket names one, so it is kept like ``current`` keeps an entry point."""
         entry_point_id = self._ids_by_address.get(key) or (key if key in self._recent else None)
-        if entry_point_id is None:
-            found = await self.collection.find_one(
-                {"$or": [{"_id": key}, {"channel": Channel.webchat.value, "address": key}]},
-                projection={"_id": 1})
+        if entry_point_id is None:  # read once, kept as ``current`` keeps it
+            generation = self.watch.generation
+            found = await self.find_one(
+                {"$or": [{"_id": key}, {"channel": Channel.webchat.value, "address": key}]})
             if found is None:
                 return None
-            entry_point_id = found["_id"]
+            if generation == self.watch.generation:
+                self._recent[found.id] = (time.monotonic(), found)
+            entry_point_id = found.id
         try:
             entry_point = await self.current(entry_point_id)
         except NotFound:
