@@ -50,7 +50,7 @@ def viewer_language() -> str:
 def translate(message: str) -> str:
     """In the viewer's language; as written outside a request (the catalogue tool, tests
     of the pages' helpers)."""
-    if not has_app_context():
+    if not message or not has_app_context():  # gettext("") is the catalogue's header
         return message
     catalogue = _catalogues.get(g.get("language", DEFAULT_LANGUAGE))
     return catalogue.gettext(message) if catalogue else message

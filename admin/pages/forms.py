@@ -18,6 +18,8 @@ from typing import Any
 from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
+from admin.i18n import translate
+from routing_core.actions import action_type, known_types
 from routing_core.infra.errors import Invalid
 
 PREFIX = "p"
@@ -55,21 +57,13 @@ class FormField:
     rows: list[list[FormField]] = field(default_factory=list)
     blank_row: list[FormField] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # option -> shown as (else derived)
-
-    @property
-    def add_label(self) -> str:
-        """The button that adds a row: "+ Add a condition", "+ Add an entry"."""
-        if self.kind == "mapping":
-            return "+ Add an entry"
-        item = self.label.lower()
-        item = item[:-1] if item.endswith("s") and not item.endswith("ss") else item
-        article = "an" if item[:1] in "aeiou" else "a"
-        return f"+ Add {article} {item}"
+    add_label: str = ""  # the button that adds a row, in the viewer's language
 
     def option_label(self, option: str) -> str:
+        """A record's name as it is; an option of the type's own, in the viewer's language."""
         if option in self.labels:
             return self.labels[option]
-        return OPTION_LABELS.get(option) or option.replace("_", " ").capitalize()
+        return translate(_english_option_label(option))
 
     def walk(self) -> list[FormField]:
         """This field and every field inside it (rows and the blank row excluded)."""
@@ -139,6 +133,40 @@ def _label(key: str, node: dict[str, Any]) -> str:
     return title[:1].upper() + title[1:].lower()
 
 
+def _english_option_label(option: str) -> str:
+    return OPTION_LABELS.get(option) or option.replace("_", " ").capitalize()
+
+
+def _english_add_label(kind: str, label: str) -> str:
+    """The button that adds a row: "+ Add a condition", "+ Add an entry"."""
+    if kind == "mapping":
+        return "+ Add an entry"
+    item = label.lower()
+    item = item[:-1] if item.endswith("s") and not item.endswith("ss") else item
+    article = "an" if item[:1] in "aeiou" else "a"
+    return f"+ Add {article} {item}"
+
+
+def english_words() -> list[str]:
+    """Every label, help, option and button of every action type's form, as written —
+    the forms are made from the types' models in ``routing_core``, which knows no
+    language, and shown here in the viewer's (``make i18n`` lists these)."""
+    words: dict[str, None] = dict.fromkeys(OPTION_LABELS.values())
+    words.update(dict.fromkeys(("Name", "Value", "+ Add an entry")))
+
+    def collect(made: FormField) -> None:
+        words.update(dict.fromkeys(w for w in (made.label, made.help, made.add_label) if w))
+        words.update(dict.fromkeys(made.option_label(o) for o in made.options
+                                   if o not in made.labels))
+        for child in [*made.children, *made.blank_row]:
+            collect(child)
+
+    for key in known_types():
+        for made in form_fields(action_type(key).Params, None)[0]:
+            collect(made)
+    return list(words)
+
+
 # -- building the form --------------------------------------------------------------------
 
 
@@ -183,14 +211,16 @@ def _field(
         value = node.get("default")
     else:
         value = None
+    label = _label(key, node)
     made = FormField(
         name=name,
         key=key,
-        label=_label(key, node),
+        label=translate(label),
         kind=kind,
         required=required,
         nullable=nullable,
-        help=node.get("description", "").replace("``", ""),
+        help=translate(node.get("description", "").replace("``", "")),
+        add_label=translate(_english_add_label(kind, label)) if kind in ("rows", "mapping") else "",
         minimum=node.get("minimum"),
         maximum=node.get("maximum"),
         step="any" if node.get("type") == "number" else "1",
@@ -226,9 +256,10 @@ def _field(
 
 def _pair(name: str, index: int | str, key: str, value: Any) -> list[FormField]:
     return [
-        FormField(name=f"{name}.{index}.key", key="key", label="Name", kind="text", value=key),
+        FormField(name=f"{name}.{index}.key", key="key", label=translate("Name"), kind="text",
+                  value=key),
         FormField(
-            name=f"{name}.{index}.value", key="value", label="Value", kind="text",
+            name=f"{name}.{index}.value", key="value", label=translate("Value"), kind="text",
             value="" if value is None else value,
         ),
     ]

@@ -87,7 +87,7 @@ resource = Resource(
         Column("Title", lambda item: item.title),
         Column("Status", lambda item: item.status.value),
         Column("Assigned to", lambda item: f"{item.assignee.kind} {item.assignee.ref}"
-               if item.assignee else "nobody"),
+               if item.assignee else phrase("nobody")),
         Column("Due", lambda item: _local(item.due_at).replace("T", " ")),
     ],
     read_form=_read, name_of=lambda item: item.title,

@@ -18,7 +18,7 @@ from admin.context import (
     viewer_zone,
     viewer_zone_name,
 )
-from admin.i18n import phrase
+from admin.i18n import marked, phrase, translate
 from admin.pages import catalogue
 from admin.pages.canaries import canary_context
 from admin.pages.forms import form_fields
@@ -49,6 +49,25 @@ from routing_core.store.statistics import Period
 blueprint = Blueprint("versions", __name__, url_prefix="/versions")
 EXECUTIONS_SHOWN, EVENTS_SHOWN = 20, 300
 READ, CREATE, EDIT, DELETE = (f"smart_routings:{op}" for op in ("read", "create", "edit", "delete"))
+# a parameter picked among records: its help when some exist, and when none does yet
+RECORD_HELP = {
+    "queue": (marked("One of the queues that exist."),
+              marked("There is no queue yet: create one first.")),
+    "value table": (marked("One of the value tables that exist."),
+                    marked("There is no value table yet: create one first.")),
+    "database": (marked("One of the databases that exist."),
+                 marked("There is no database yet: create one first.")),
+    "schedule": (marked("One of the schedules that exist."),
+                 marked("There is no schedule yet: create one first.")),
+    "smart routing": (marked("One of the smart routings that exist."),
+                      marked("There is no smart routing yet: create one first.")),
+    "survey": (marked("One of the surveys that exist."),
+               marked("There is no survey yet: create one first.")),
+    "campaign": (marked("One of the campaigns that exist."),
+                 marked("There is no campaign yet: create one first.")),
+    "CRM object type": (marked("One of the CRM object types that exist."),
+                        marked("There is no CRM object type yet: create one first.")),
+}
 
 
 @dataclass
@@ -284,7 +303,7 @@ async def _params_form(type_key: str, values: dict[str, Any] | None,
     try:
         model = action_type(type_key).Params
     except Invalid:
-        return [], "This action type is not known to this service."
+        return [], phrase("This action type is not known to this service.")
     fields, form_error = form_fields(model, values, errors)
     named = reference_fields(type_key)
     for shown in fields:
@@ -300,8 +319,8 @@ async def _agents_suggested(shown: Any) -> None:
     adviser, read from the CRM) — so suggested, not imposed."""
     agents = await services().store.users.all({"agent": {"$ne": None}, "active": True})
     shown.options = sorted(agent.email for agent in agents)
-    shown.help = ("An agent's e-mail (the list suggests them), or a template such as "
-                  "{{ contact.adviser }}.")
+    shown.help = phrase("An agent's e-mail (the list suggests them), or a template such as "
+                        "{{ contact.adviser }}.")
 
 
 async def _chosen_from_the_records(shown: Any, record: NamedRecord) -> None:
@@ -316,10 +335,10 @@ async def _chosen_from_the_records(shown: Any, record: NamedRecord) -> None:
     exist = bool(labels)
     current = str(shown.value or "")
     if current and current not in labels:
-        labels[current] = f"{current} (does not exist)"
+        labels[current] = phrase("%(name)s (does not exist)", name=current)
     shown.kind, shown.options, shown.labels = "select", list(labels), labels
-    shown.help = (f"One of the {record.kind}s that exist." if exist
-                  else f"There is no {record.kind} yet: create one first.")
+    some, none = RECORD_HELP[record.kind]  # every kind has its sentences (a test keeps it)
+    shown.help = translate(some if exist else none)
 
 
 def move_targets(version: Version, action: Action) -> list[tuple[str, str]]:

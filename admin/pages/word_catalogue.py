@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po, write_po
 
 import admin.pages  # noqa: F401  (each page area registers its navigation entry)
 from admin.i18n import PAGES, TEMPLATES, TRANSLATIONS, languages
-from admin.pages import catalogue
+from admin.pages import catalogue, forms
 from admin.pages.nav import all_entries
 from admin.pages.resources import RESOURCES
 
@@ -36,6 +36,9 @@ def extracted() -> Catalog:
             catalog.add(word, locations=[("admin/pages/nav.py", 1)])
     for word in catalogue.english_words():  # the action types', from the registry
         catalog.add(word, locations=[("admin/pages/catalogue.py", 1)])
+    for word in forms.english_words():  # their forms', from their models
+        catalog.add(word, locations=[("admin/pages/forms.py", 1)],
+                    flags=["python-format"] if "%(" in word else [])
     for resource in RESOURCES:  # the sentences each noun makes (ResourceWords)
         for sentence in vars(resource.words).values():
             catalog.add(sentence, locations=[("admin/pages/resources.py", 1)],

@@ -146,3 +146,40 @@ async def test_the_validation_report_speaks_the_viewers_language(admin: Pages, s
     english = await (await admin.client.get(f"/admin/versions/{version.id}")).get_data(
         as_text=True)
     assert "cannot be reached from Start" in english
+
+
+async def test_an_action_form_speaks_the_viewers_language(admin: Pages, services):  # noqa: F811
+    """The forms made from the action types' models: labels, help, options and buttons
+    in French; what an admin typed and the records' names kept as they are."""
+    from tests.support.routings import action, production_routing, tree
+
+    routing_id = await production_routing(services, "formes", tree(
+        action("test", "values_test", {"cases": [{"branch": "ventes", "conditions": [
+            {"left": "{{ message.text }}", "operator": "contains", "right": "Ventes"}]}]}),
+        action("file", "to_queue", {"queue": "disparue"})))
+    [version] = await services.store.versions.all({"routing_id": routing_id})
+    french = {"Accept-Language": "fr"}
+
+    async def panel(action_id: str) -> str:
+        return unescape(await (await admin.client.get(
+            f"/admin/versions/{version.id}?action={action_id}", headers=french)).get_data(
+            as_text=True))
+
+    test = await panel("test")
+    assert "Opérateur" in test and ">Contient<" in test and "+ Ajouter une condition" in test
+    assert "Ventes" in test  # typed, not translated
+    queue = await panel("file")
+    assert "disparue (n'existe pas)" in queue
+    assert "Aucune file pour l'instant : créez-en une d'abord." in queue
+    english = unescape(await (await admin.client.get(
+        f"/admin/versions/{version.id}?action=test")).get_data(as_text=True))
+    assert "Operator" in english and "+ Add a condition" in english
+
+
+def test_every_named_record_has_its_sentences():
+    """A parameter picked among records says, in the viewer's words, which records — so
+    every kind of record the references know has its two sentences."""
+    from admin.pages.versions import RECORD_HELP
+    from routing_core.routing.references import NAMED_RECORDS
+
+    assert {record.kind for record in NAMED_RECORDS.values()} <= set(RECORD_HELP)
