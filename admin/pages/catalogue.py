@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from typing import Any
 
 from admin.i18n import translate
 from routing_core.actions import known_types
-from routing_core.model.tree import Action
+from routing_core.model.tree import Action, Tree
+from routing_core.routing.validation import ValidationReport, label
 
 CATEGORY_TITLES = {
     "messaging": "Messaging",
@@ -76,6 +78,27 @@ def english_words() -> list[str]:
         info = english_type_info(key)
         words += [info.title, *([info.help] if info.help else [])]
     return words
+
+
+def viewer_report(report: ValidationReport, tree: Tree) -> ValidationReport:
+    """The findings naming their actions with the types' titles in the viewer's language
+    (the domain names them in English)."""
+    def named(action_id: str) -> str | None:
+        action = tree.find(action_id)
+        return label(action, type_info(action.type).title) if action else None
+
+    def relabelled(finding: Any) -> Any:
+        words = dict(finding.words)
+        if "action" in words and finding.action and (shown := named(finding.action)):
+            words["action"] = shown
+        if "actions" in words and finding.actions:
+            labels = [named(action_id) for action_id in finding.actions]
+            if all(labels):
+                words["actions"] = ", ".join(labels)  # type: ignore[arg-type]
+        return finding.model_copy(update={"words": words})
+
+    return ValidationReport(errors=[relabelled(f) for f in report.errors],
+                            warnings=[relabelled(f) for f in report.warnings])
 
 
 def category_title(category: str) -> str:

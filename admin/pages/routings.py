@@ -9,6 +9,7 @@ from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
 from admin.i18n import phrase
+from admin.pages import catalogue
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import form_text, page, validated, when
 from admin.schemas.routings import RoutingCopyIn, RoutingIn, RoutingPatch, VersionIn
@@ -193,8 +194,9 @@ async def render_detail(
         scheduled=sorted((v for v in versions if v.scheduled_at),
                          key=lambda v: v.scheduled_at or v.created_at),
         # what a development version names is checked too: it is the one to promote next
-        reports={v.id: await full_report(services().store, v.tree)
-                 if v.status is VersionStatus.development else validation.validate(v.tree)
+        reports={v.id: catalogue.viewer_report(
+            await full_report(services().store, v.tree)
+            if v.status is VersionStatus.development else validation.validate(v.tree), v.tree)
                  for v in versions},
         test_entry_points=await test_entry_points(routing_id) if in_test else [],
         values=values or {"mode": "zero"},

@@ -20,6 +20,7 @@ class Finding(BaseModel):
     action: str | None = None
     branch: str | None = None
     words: dict[str, str] = {}
+    actions: list[str] = []  # a loop's actions, in order (``words["actions"]`` names them)
 
 
 class ValidationReport(BaseModel):
@@ -69,7 +70,7 @@ def validate(tree: Tree) -> ValidationReport:
                 Finding(
                     code="unguarded_loop",
                     message=f"the loop through {names} has neither a wait nor a passages check",
-                    action=cycle[0], words={"actions": names},
+                    action=cycle[0], words={"actions": names}, actions=cycle,
                 )
             )
         elif not any(_waits_for_someone(actions[member]) for member in cycle):
@@ -80,7 +81,7 @@ def validate(tree: Tree) -> ValidationReport:
                     message=f"the loop through {names} waits only on a timer: it repeats "
                             "(and messages the customer) even when nobody is there, until "
                             "the conversation expires; add a passages check or a question",
-                    action=cycle[0], words={"actions": names},
+                    action=cycle[0], words={"actions": names}, actions=cycle,
                 )
             )
     return report
@@ -142,14 +143,16 @@ def _check_action(action: Action, actions: dict[str, Action], report: Validation
             )
 
 
-def label(action: Action) -> str:
+def label(action: Action, title: str | None = None) -> str:
     """How a finding names an action: its name and what it is ("'Ask the name' (Message
-    awaiting response)"), else what it is and its id."""
-    try:
-        kind = action_type(action.type).title or action.type
-    except DomainError:  # an unknown type: its key is all there is
-        kind = action.type
-    return f"{action.name!r} ({kind})" if action.name else f"{kind} {action.id}"
+    awaiting response)"), else what it is and its id; ``title``: its type's title in
+    another language (a page relabels the findings it shows)."""
+    if title is None:
+        try:
+            title = action_type(action.type).title or action.type
+        except DomainError:  # an unknown type: its key is all there is
+            title = action.type
+    return f"{action.name!r} ({title})" if action.name else f"{title} {action.id}"
 
 
 def _breaks_loops(action: Action) -> bool:

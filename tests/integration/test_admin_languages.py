@@ -143,6 +143,7 @@ async def test_the_validation_report_speaks_the_viewers_language(admin: Pages, s
         as_text=True)
     assert "ne peut pas être atteinte depuis Départ" in unescape(french)
     assert "Perdue &lt;i&gt;" in french  # the name typed, escaped in the sentence
+    assert "(Message simple)" in unescape(french)  # what it is, in French too
     english = await (await admin.client.get(f"/admin/versions/{version.id}")).get_data(
         as_text=True)
     assert "cannot be reached from Start" in english
