@@ -15,10 +15,14 @@ from __future__ import annotations
 import gettext
 import io
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from quart import Quart, g, has_app_context, request
+
+from routing_core.infra import sentences
+from routing_core.infra.errors import DomainError
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -80,6 +84,23 @@ def translate_plural(singular: str, plural: str, count: int) -> str:
     if catalogue is None:
         return singular if count == 1 else plural
     return catalogue.ngettext(singular, plural, count)
+
+
+def worded(words: str, values: dict[str, Any]) -> str:
+    """A sentence of ``routing_core.infra.sentences`` in the viewer's language."""
+    translated = translate(words)
+    return translated % values if values else translated
+
+
+def said(error: DomainError) -> str:
+    """What the domain refused, in the viewer's language where its sentence is a known
+    one ("name: at most 200 characters"); as written otherwise."""
+    if error.worded is None:
+        return error.message
+    english = sentences.sentence_of(*error.worded)
+    if not error.message.endswith(english):
+        return error.message
+    return error.message[: len(error.message) - len(english)] + worded(*error.worded)
 
 
 def install(app: Quart) -> None:

@@ -24,6 +24,7 @@ from quart.blueprints import BlueprintSetupState
 
 from admin import i18n
 from admin.context import authenticated_user, services, viewer_zone_name
+from admin.i18n import said
 from admin.pages import (
     audit,
     auth,
@@ -150,22 +151,22 @@ async def _forbidden(error: Forbidden) -> Any:
 
 @blueprint.errorhandler(NotFound)
 async def _not_found(error: NotFound) -> Any:
-    return await _error_page(404, "Not found", error.message)
+    return await _error_page(404, "Not found", said(error))
 
 
 @blueprint.errorhandler(CsrfRefused)
 async def _csrf(error: CsrfRefused) -> Any:
-    return await _error_page(400, "Form expired", error.message)
+    return await _error_page(400, "Form expired", said(error))
 
 
 @blueprint.errorhandler(DomainError)
 async def _refused(error: DomainError) -> Any:
     """A refusal no view handled itself: say it on the page the user came from."""
     if request.method == "POST":
-        await flash(error.message, "error")
+        await flash(said(error), "error")
         back = safe_next(request.referrer and _path_of(request.referrer), "")
         return redirect(back or url_for("pages.routings.index"))
-    return await _error_page(error.status, "This cannot be done", error.message)
+    return await _error_page(error.status, "This cannot be done", said(error))
 
 
 def _path_of(url: str) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 from quart import Blueprint, current_app, flash, redirect, request, session, url_for
 
 from admin.context import client_address, services
-from admin.i18n import phrase
+from admin.i18n import phrase, said
 from admin.pages.security import TOKEN_SESSION_KEY, safe_next, start_session
 from admin.pages.views import page
 from routing_core.infra.errors import Unauthenticated
@@ -41,7 +41,7 @@ async def login_post() -> Any:
         too_many = isinstance(refusal, TooManyAttempts)
         return await page(
             "login.html", refusal.status, next=form.get("next", ""), email=email,
-            error=f"Too many failed logins: {refusal.message}." if too_many
+            error=f"Too many failed logins: {said(refusal)}." if too_many
             else "Wrong e-mail or password.",
         )
     start_session(await accounts.issue_token(user))

@@ -16,7 +16,7 @@ from quart import Blueprint, flash, redirect, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from admin.context import actor, require, services, viewer_zone, viewer_zone_name
-from admin.i18n import phrase, phrases
+from admin.i18n import phrase, phrases, said
 from admin.pages.cases import json_object
 from admin.pages.target_csv import (
     MAX_BYTES,
@@ -95,7 +95,7 @@ async def add(item_id: str) -> Any:
             await flash(phrase("%(phone)s added.", phone=target.phone), "success")
             return _back(item_id)
     except (Invalid, Conflict) as refusal:
-        errors = {refusal.field if refusal.field in TARGET_FIELDS else "form": refusal.message}
+        errors = {refusal.field if refusal.field in TARGET_FIELDS else "form": said(refusal)}
     return await _targets_page(item_id, 422, values=values, errors=errors)
 
 
@@ -149,7 +149,7 @@ async def delete(item_id: str, target_id: str) -> Any:
         target = await services().campaigns.get_target(item_id, target_id)
         await services().campaigns.delete_target(actor(), item_id, target_id)
     except DomainError as refusal:
-        await flash(refusal.message, "error")
+        await flash(said(refusal), "error")
     else:
         await flash(phrase("%(phone)s deleted.", phone=target.phone), "success")
     return _back(item_id)

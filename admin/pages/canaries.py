@@ -8,7 +8,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import phrase, said
 from admin.pages.security import can
 from routing_core.infra.errors import DomainError
 from routing_core.model.entry_point import EntryPointMode
@@ -47,7 +47,7 @@ async def start(version_id: str) -> Any:
         point = await services().canaries.start(actor(), form.get("entry_point", ""),
                                                 version_id, int(share))
     except DomainError as error:
-        await flash(phrase("The canary did not start: %(reason)s.", reason=error.message), "error")
+        await flash(phrase("The canary did not start: %(reason)s.", reason=said(error)), "error")
         return _back(version_id)
     await flash(phrase("%(share)s %% of the new conversations of %(name)s now run this version.",
                        share=share, name=point.name), "success")
@@ -65,7 +65,7 @@ async def end(version_id: str, entry_point_id: str) -> Any:
     try:
         await services().canaries.end(actor(), entry_point_id, promote=promote)
     except DomainError as error:
-        await flash(f"{error.message[:1].upper()}{error.message[1:]}.", "error")
+        await flash(f"{said(error)[:1].upper()}{said(error)[1:]}.", "error")
         return _back(version_id)
     await flash(phrase("The version is in production; the old one is in backup.") if promote
                 else phrase("The canary is abandoned: new conversations all run production "

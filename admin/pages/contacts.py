@@ -13,7 +13,7 @@ from typing import Any
 from quart import Blueprint, Response, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import phrase, said
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
 from routing_core.contacts.directory import json_ready
@@ -78,7 +78,7 @@ async def merge(contact_id: str) -> Any:
     try:
         kept = await services().contacts.merge(actor(), contact_id, other)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
         return redirect(url_for("pages.contacts.show", contact_id=contact_id))
     await flash(phrase("The contacts are merged: one page, shared variables."), "success")
     return redirect(url_for("pages.contacts.show", contact_id=kept.id))

@@ -14,7 +14,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import phrase, said
 from admin.pages.views import page
 from routing_core.infra.errors import Conflict, DomainError, Invalid, NotFound
 from routing_core.model.crm import CrmField, CrmFieldType, CrmObject, CrmType
@@ -43,7 +43,7 @@ def shown(value: Any) -> str:
 def errors_of(error: DomainError, crm_type: CrmType) -> dict[str, str]:
     """``values.email`` is shown on ``email``; anything else above the form."""
     target = (error.field or "").removeprefix("values.").split(".", 1)[0]
-    return {target if crm_type.field(target) else "form": error.message}
+    return {target if crm_type.field(target) else "form": said(error)}
 
 
 def read_values(crm_type: CrmType, form: Any) -> dict[str, str]:
@@ -81,7 +81,7 @@ async def index(type_id: str) -> Any:
         objects, next_cursor = await services().crm.objects.search(
             crm_type.id, wanted, cursor=cursor, limit=PAGE_SIZE)
     except Invalid as error:
-        objects, next_cursor, errors = [], None, {"value": error.message}
+        objects, next_cursor, errors = [], None, {"value": said(error)}
     return await page("crm2/objects.html", 422 if errors else 200, active_nav="crm_types",
                       crm_type=crm_type, objects=objects, next_cursor=next_cursor,
                       filtered=bool(wanted), errors=errors, shown=shown)

@@ -15,7 +15,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import phrase, said
 from admin.pages.cases import SECTION
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
@@ -68,8 +68,8 @@ def errors_of(error: DomainError) -> dict[str, str]:
     (``fields`` itself: a field objects still use was removed) above the form."""
     target = error.field or "form"
     if found := re.match(r"fields\.(\d+)", target):
-        return {f"fields.{found.group(1)}": error.message}
-    return {target if target in ("name", "description") else "form": error.message}
+        return {f"fields.{found.group(1)}": said(error)}
+    return {target if target in ("name", "description") else "form": said(error)}
 
 
 async def object_counts(types: list[CrmType]) -> dict[str, int]:
@@ -154,7 +154,7 @@ async def delete(type_id: str) -> Any:
         await services().crm.types.delete(actor(), type_id)
     except Conflict as error:
         await flash(phrase("Type %(name)s was not deleted: %(reason)s.", name=crm_type.name,
-                           reason=error.message), "error")
+                           reason=said(error)), "error")
     else:
         await flash(phrase("Type %(name)s deleted.", name=crm_type.name), "success")
     return redirect(url_for("pages.crm_types.index"))

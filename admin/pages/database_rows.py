@@ -14,7 +14,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services, viewer_zone
-from admin.i18n import phrase
+from admin.i18n import phrase, said
 from admin.pages.views import page
 from routing_core.infra.errors import Conflict, DomainError, Invalid
 from routing_core.model.reference import CustomDatabase, DatabaseField, DatabaseRow, FieldType
@@ -86,7 +86,7 @@ def errors_of(error: DomainError, database: CustomDatabase) -> dict[str, str]:
         target = target[len("values."):].split(".", 1)[0]
     if database.field(target) is None:
         target = "form"
-    return {target: error.message}
+    return {target: said(error)}
 
 
 async def _database(database_id: str) -> CustomDatabase:

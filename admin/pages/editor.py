@@ -9,7 +9,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import phrase, said
 from admin.pages.forms import read_params
 from admin.pages.versions import Panel, render_version
 from routing_core.actions import action_type
@@ -26,9 +26,9 @@ def _show(version_id: str, **args: Any) -> Any:
 async def _refused(version_id: str, panel: Panel, error: DomainError) -> Any:
     """A bad value comes back inline in the same form; any other refusal as a message."""
     if isinstance(error, Invalid):
-        panel.errors = {error.field or "form": error.message}
+        panel.errors = {error.field or "form": said(error)}
         return await render_version(version_id, panel, error.status)
-    await flash(error.message, "error")
+    await flash(said(error), "error")
     return _show(version_id, **({"action": panel.action_id} if panel.action_id else {}))
 
 
@@ -92,7 +92,7 @@ async def delete(version_id: str, action_id: str) -> Any:
     try:
         await services().trees.delete(actor(), version_id, action_id)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
         return _show(version_id, action=action_id)
     await flash(phrase("Action deleted; the links that led to it now follow its successor."),
                 "success")
@@ -111,7 +111,7 @@ async def move(version_id: str, action_id: str) -> Any:
     try:
         await services().trees.move(actor(), version_id, action_id, after, branch)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
     else:
         await flash(phrase("Action moved with what follows it."), "success")
     return _show(version_id, action=action_id)
@@ -126,7 +126,7 @@ async def link(version_id: str) -> Any:
     try:
         await services().trees.link(actor(), version_id, origin, branch, target)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
     else:
         await flash(
             phrase("Branch %(branch)s now ends the tree.", branch=branch) if target is None

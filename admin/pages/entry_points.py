@@ -12,7 +12,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import marked, phrase
+from admin.i18n import marked, phrase, said
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page, validated
 from admin.schemas.interactions import EntryPointIn, EntryPointOut, EntryPointPatch
@@ -137,7 +137,7 @@ async def create() -> Any:
                 actor(), data.model_dump(exclude={"credentials"}), data.credentials
             )
         except DomainError as error:
-            errors = {error.field or "form": error.message}
+            errors = {error.field or "form": said(error)}
         else:
             await flash(phrase("Entry point %(name)s created.", name=entry_point.name),
                         "success")
@@ -173,7 +173,7 @@ async def update(entry_point_id: str) -> Any:
                 actor(), entry_point_id, changes, credentials or None
             )
         except DomainError as error:
-            errors = {error.field or "form": error.message}
+            errors = {error.field or "form": said(error)}
             status = error.status
         else:
             await flash(phrase("Entry point %(name)s saved.",
@@ -191,7 +191,7 @@ async def delete(entry_point_id: str) -> Any:
     try:
         await services().entry_points.delete(actor(), entry_point_id)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
     else:
         await flash(phrase("Entry point %(name)s deleted.", name=entry_point.name), "success")
     return redirect(url_for("pages.entry_points.index"))

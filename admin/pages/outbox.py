@@ -13,7 +13,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase, phrases
+from admin.i18n import phrase, phrases, said
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
 from routing_core.infra.errors import DomainError
@@ -76,7 +76,7 @@ async def _each(operation: str) -> Any:
                 await outbox.discard(event_id, who)
             done += 1
         except DomainError as error:
-            refused.append(error.message)
+            refused.append(said(error))
     resend = operation == "resend"
     if done:
         await flash(phrases("%(count)s message queued to be sent again.",

@@ -12,7 +12,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import marked, phrase
+from admin.i18n import marked, phrase, said
 from admin.pages import catalogue
 from admin.pages.interactions import STATE_LABELS
 from admin.pages.nav import NavEntry, add_entry
@@ -61,7 +61,7 @@ async def repair(interaction_id: str) -> Any:
         await services().repairs.repair(actor(), interaction_id, kind,  # type: ignore[arg-type]
                                         int(seq), form.get("action") or None)
     except DomainError as error:
-        await flash(phrase("Not repaired: %(reason)s.", reason=error.message), "error")
+        await flash(phrase("Not repaired: %(reason)s.", reason=said(error)), "error")
         return back
     await flash(DONE[kind](), "success")
     return back

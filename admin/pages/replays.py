@@ -9,7 +9,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import marked, phrase
+from admin.i18n import marked, phrase, said
 from admin.pages.views import page
 from routing_core.infra.errors import DomainError
 
@@ -30,7 +30,7 @@ async def start(version_id: str) -> Any:
     try:
         job = await services().replays.start(actor(), version_id, int(last))
     except DomainError as error:
-        await flash(phrase("The replay did not start: %(reason)s.", reason=error.message), "error")
+        await flash(phrase("The replay did not start: %(reason)s.", reason=said(error)), "error")
         return redirect(url_for("pages.versions.show", version_id=version_id))
     return redirect(url_for("pages.replays.show", job_id=job.id))
 

@@ -15,7 +15,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require
-from admin.i18n import phrase
+from admin.i18n import phrase, said
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import page
 from routing_core.infra.errors import DomainError
@@ -125,7 +125,7 @@ class Resource:
             target = target.rsplit(".", 1)[0]
         if target not in names:
             target = "form"
-        return {target: error.message}
+        return {target: said(error)}
 
     def _routes(self) -> None:
         resource = self
@@ -188,7 +188,7 @@ class Resource:
             try:
                 await resource.delete(actor(), item_id)
             except DomainError as error:
-                await flash(error.message, "error")
+                await flash(said(error), "error")
             else:
                 await flash(phrase(resource.words.deleted, name=resource.name_of(item)),
                             "success")

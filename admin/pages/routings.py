@@ -8,7 +8,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import phrase
+from admin.i18n import phrase, said
 from admin.pages import catalogue
 from admin.pages.nav import NavEntry, add_entry
 from admin.pages.views import form_text, page, validated, when
@@ -79,7 +79,7 @@ async def create() -> Any:
         try:
             routing = await services().lifecycle.create_routing(actor(), **data.model_dump())
         except DomainError as error:
-            errors = {error.field or "form": error.message}
+            errors = {error.field or "form": said(error)}
         else:
             await flash(phrase("Smart routing %(name)s created.", name=routing.name), "success")
             return redirect(url_for("pages.routings.detail", routing_id=routing.id))
@@ -110,7 +110,7 @@ async def update(routing_id: str) -> Any:
                 data.model_dump(exclude_none=True) | {"revision": form.get("revision")},
             )
         except DomainError as error:
-            errors = {error.field or "form": error.message}
+            errors = {error.field or "form": said(error)}
             status = error.status
         else:
             await flash(phrase("Smart routing saved."), "success")
@@ -141,7 +141,7 @@ async def copy_post(routing_id: str) -> Any:
                 actor(), routing_id, name=data.name, reference=data.reference
             )
         except DomainError as error:
-            errors = {error.field or "form": error.message}
+            errors = {error.field or "form": said(error)}
         else:
             await flash(phrase("Smart routing copied as %(name)s, every version in development.",
                               name=duplicate.name), "success")
@@ -157,7 +157,7 @@ async def delete(routing_id: str) -> Any:
     try:
         await services().lifecycle.delete_routing(actor(), routing_id)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
     else:
         await flash(phrase("Smart routing %(name)s deleted.", name=routing.name), "success")
     return redirect(url_for("pages.routings.index"))
@@ -223,7 +223,7 @@ async def create_version(routing_id: str) -> Any:
                 actor(), routing_id, **data.model_dump()
             )
         except DomainError as error:
-            errors = {error.field or "form": error.message}
+            errors = {error.field or "form": said(error)}
         else:
             await flash(phrase("Version %(name)s created in development.", name=version.name),
                         "success")

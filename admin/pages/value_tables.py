@@ -16,7 +16,7 @@ from typing import Any
 from quart import flash, redirect, request, url_for
 
 from admin.context import actor, require, services
-from admin.i18n import marked, phrase
+from admin.i18n import marked, phrase, said
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
 from routing_core.infra.errors import Conflict, Invalid
@@ -74,8 +74,8 @@ def grid_errors(error: Invalid | Conflict, table: ValueTable) -> dict[str, str]:
     parts = (error.field or "").split(".")
     if len(parts) >= 3 and parts[0] == "rows" and parts[1].isdigit():
         column = parts[2] if parts[2] in table.columns else table.columns[0]
-        return {f"{parts[1]}.{column}": error.message}
-    return {"grid": error.message}
+        return {f"{parts[1]}.{column}": said(error)}
+    return {"grid": said(error)}
 
 
 def as_csv(table: ValueTable) -> str:

@@ -18,7 +18,7 @@ from admin.context import (
     viewer_zone,
     viewer_zone_name,
 )
-from admin.i18n import marked, phrase, translate
+from admin.i18n import marked, phrase, said, translate
 from admin.pages import catalogue
 from admin.pages.canaries import canary_context
 from admin.pages.forms import form_fields
@@ -438,7 +438,7 @@ async def update_details(version_id: str) -> Any:
                 actor(), version_id, data.model_dump(exclude_none=True)
             )
         except DomainError as error:
-            await flash(error.message, "error")
+            await flash(said(error), "error")
         else:
             await flash(phrase("Version details saved."), "success")
     return redirect(url_for("pages.versions.show", version_id=version_id))
@@ -461,7 +461,7 @@ async def _undo_or_redo(version_id: str, which: str) -> Any:
     try:
         await (trees.undo if which == "undo" else trees.redo)(actor(), version_id)
     except DomainError as error:
-        await flash(error.message[:1].upper() + error.message[1:] + ".", "error")
+        await flash(said(error)[:1].upper() + said(error)[1:] + ".", "error")
     else:
         await flash(phrase("Edit undone.") if which == "undo" else phrase("Edit made again."),
                     "success")
@@ -484,7 +484,7 @@ async def put_in_production(version_id: str) -> Any:
     try:
         version, previous = await services().lifecycle.put_in_production(actor(), version_id)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
         return back_to(default, form)
     message = phrase("Version %(name)s is in production.", name=version.name)
     if previous is not None:
@@ -501,7 +501,7 @@ async def put_in_test(version_id: str) -> Any:
     try:
         version = await services().lifecycle.put_in_test(actor(), version_id)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
     else:
         await flash(phrase("Version %(name)s is in test: the test entry points run it.",
                           name=version.name), "success")
@@ -516,7 +516,7 @@ async def remove_from_test(version_id: str) -> Any:
     try:
         version = await services().lifecycle.remove_from_test(actor(), version_id)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
     else:
         await flash(phrase("Version %(name)s is no longer in test.", name=version.name),
                     "success")
@@ -544,7 +544,7 @@ async def schedule(version_id: str) -> Any:
             actor(), version_id, _local_datetime(form.get("at", ""))
         )
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
         return back_to(default, form)
     # no flash: the version's card says so itself, as long as the schedule stands
     return back_to(default, form)
@@ -558,7 +558,7 @@ async def cancel_schedule(version_id: str) -> Any:
     try:
         version = await services().lifecycle.cancel_schedule(actor(), version_id)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
     else:
         await flash(phrase("The planned production of version %(name)s has been removed from "
                           "the schedule.", name=version.name), "success")
@@ -573,7 +573,7 @@ async def duplicate(version_id: str) -> Any:
     try:
         version = await services().lifecycle.duplicate_version(actor(), version_id, None)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
         return back_to(default, form)
     await flash(phrase("Version %(name)s created in development.", name=version.name),
                 "success")
@@ -588,7 +588,7 @@ async def delete(version_id: str) -> Any:
     try:
         await services().lifecycle.delete_version(actor(), version_id)
     except DomainError as error:
-        await flash(error.message, "error")
+        await flash(said(error), "error")
         return back_to(default, await request.form)
     await flash(phrase("Version %(name)s deleted.", name=version.name), "success")
     return redirect(default)

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ValidationError
 from quart import redirect, render_template, request
 
 from admin.context import viewer_zone, viewer_zone_name
+from admin.i18n import worded
 from admin.pages.security import safe_next
-from routing_core.infra.sentences import sentence
+from routing_core.infra import sentences
 
 
 def when(moment: datetime | None, with_zone: bool = True) -> str:
@@ -77,7 +78,7 @@ def validated(model: type[BaseModel], data: dict[str, Any]) -> tuple[Any, dict[s
         errors: dict[str, str] = {}
         for problem in error.errors():
             field = ".".join(str(part) for part in problem["loc"]) or "form"
-            errors.setdefault(field, sentence(problem))
+            errors.setdefault(field, worded(*sentences.worded(problem)))
         return None, errors
 
 

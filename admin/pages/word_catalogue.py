@@ -15,6 +15,7 @@ from admin.i18n import PAGES, TEMPLATES, TRANSLATIONS, languages
 from admin.pages import catalogue, forms
 from admin.pages.nav import all_entries
 from admin.pages.resources import RESOURCES
+from routing_core.infra import sentences
 
 
 def extracted() -> Catalog:
@@ -39,6 +40,9 @@ def extracted() -> Catalog:
     for word in forms.english_words():  # their forms', from their models
         catalog.add(word, locations=[("admin/pages/forms.py", 1)],
                     flags=["python-format"] if "%(" in word else [])
+    for sentence in sentences.SENTENCES:  # what a refused value is told, next to its field
+        catalog.add(sentence, locations=[("routing_core/infra/sentences.py", 1)],
+                    flags=["python-format"] if "%(" in sentence else [])
     for resource in RESOURCES:  # the sentences each noun makes (ResourceWords)
         for sentence in vars(resource.words).values():
             catalog.add(sentence, locations=[("admin/pages/resources.py", 1)],

@@ -34,38 +34,65 @@ FIXED = {
 }
 
 
-def sentence(problem: Mapping[str, Any]) -> str:
-    """What one pydantic error means for the person who typed the value."""
+BOUNDS = {"greater_than_equal": ("at least %(limit)s", "ge"),
+          "greater_than": ("more than %(limit)s", "gt"),
+          "less_than_equal": ("at most %(limit)s", "le"),
+          "less_than": ("less than %(limit)s", "lt")}
+DATES = {"datetime": "a date and time such as 2030-01-31T17:00",
+         "date": "a date such as 2030-01-31", "time": "a time such as 09:30"}
+# every sentence ``worded`` can give, before its values are put in: a page lists them for
+# its translators and says them in its viewer's language
+SENTENCES = [
+    *dict.fromkeys(FIXED.values()), "at least %(count)s characters", "at most %(count)s characters",
+    "at least 1 item", "at least %(count)s items", "at most %(count)s items",
+    "choose %(options)s", "choose one of the options",
+    *(words for words, _ in BOUNDS.values()), *DATES.values(),
+]
+
+
+def worded(problem: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """What one pydantic error means for the person who typed the value: one of
+    ``SENTENCES`` and the values it names — or, for a check of our own models (a
+    validator's ``ValueError``), its message as written and no values."""
     kind = str(problem.get("type", ""))
     ctx = problem.get("ctx") or {}
     if kind in FIXED:
-        return FIXED[kind]
+        return FIXED[kind], {}
     if kind == "string_too_short":
         least = ctx.get("min_length", 1)
-        return "required" if least <= 1 else f"at least {least} characters"
+        return ("required", {}) if least <= 1 else ("at least %(count)s characters",
+                                                    {"count": least})
     if kind == "string_too_long":
-        return f"at most {ctx.get('max_length')} characters"
+        return "at most %(count)s characters", {"count": ctx.get("max_length")}
     if kind == "too_short":
-        return f"at least {ctx.get('min_length')} item{'s' if ctx.get('min_length') != 1 else ''}"
+        least = ctx.get("min_length")
+        return ("at least 1 item", {}) if least == 1 else ("at least %(count)s items",
+                                                           {"count": least})
     if kind == "too_long":
-        return f"at most {ctx.get('max_length')} items"
+        return "at most %(count)s items", {"count": ctx.get("max_length")}
     if kind in ("enum", "literal_error"):
-        return "choose " + str(ctx.get("expected", "one of the options")).replace("'", "")
-    bounds = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
-              "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
-    if kind in bounds:
-        words, key = bounds[kind]
-        return f"{words} {ctx.get(key)}"
-    if kind.startswith("datetime"):
-        return "a date and time such as 2030-01-31T17:00"
-    if kind.startswith("date"):
-        return "a date such as 2030-01-31"
-    if kind.startswith("time"):
-        return "a time such as 09:30"
+        if "expected" not in ctx:
+            return "choose one of the options", {}
+        return "choose %(options)s", {"options": str(ctx["expected"]).replace("'", "")}
+    if kind in BOUNDS:
+        words, key = BOUNDS[kind]
+        return words, {"limit": ctx.get(key)}
+    for prefix, words in DATES.items():
+        if kind.startswith(prefix):
+            return words, {}
     message = str(problem.get("msg", "not accepted"))
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
-    return message
+    return message, {}
+
+
+def sentence(problem: Mapping[str, Any]) -> str:
+    """``worded`` with its values put in (in English)."""
+    return sentence_of(*worded(problem))
+
+
+def sentence_of(words: str, values: dict[str, Any]) -> str:
+    return words % values if values else words
 
 
 def field_of(problem: Mapping[str, Any], prefix: str = "") -> str | None:
@@ -79,4 +106,4 @@ def invalid(error: ValidationError, prefix: str = "") -> Invalid:
     problem = error.errors()[0]
     field = field_of(problem, prefix)
     said = sentence(problem)
-    return Invalid(f"{field}: {said}" if field else said, field=field)
+    return Invalid(f"{field}: {said}" if field else said, field=field, worded=worded(problem))

@@ -184,3 +184,31 @@ def test_every_named_record_has_its_sentences():
     from routing_core.routing.references import NAMED_RECORDS
 
     assert {record.kind for record in NAMED_RECORDS.values()} <= set(RECORD_HELP)
+
+
+async def test_a_refused_value_is_told_in_the_viewers_language(admin: Pages, app):  # noqa: F811
+    """Next to its field, in French: what a form's model refuses, and what an action's
+    parameters refuse (the field's path kept, the domain's own sentences as written)."""
+    await admin.get("/admin/smart-routings/new")
+    refused = await admin.client.post("/admin/smart-routings/new", headers={
+        "Accept-Language": "fr"}, form={"name": "n" * 201, "reference": "-ventes",
+                                        "type": "start", "csrf_token": admin.csrf})
+    text = unescape(await refused.get_data(as_text=True))
+    assert "au plus 200 caractères" in text
+    assert "utilisez des lettres, des chiffres" in text
+
+    from quart import g
+
+    from routing_core.actions.base import parse_params
+    from routing_core.infra.errors import Invalid
+
+    async with app.test_request_context("/admin/"):
+        g.language = "fr"
+        try:
+            parse_params("message", {"text": "x", "media_urls": ["u"] * 11})
+        except Invalid as error:
+            assert i18n.said(error) == "params.media_urls: au plus 10 éléments"
+        else:
+            raise AssertionError("eleven media were accepted")
+        unknown = Invalid("a queue named 'x' exists")
+        assert i18n.said(unknown) == "a queue named 'x' exists"
