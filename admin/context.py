@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from quart import current_app, g, request, session
 
-from routing_core.infra.errors import Forbidden, Unauthenticated
+from routing_core.infra.errors import Forbidden, Unauthenticated, Words
 from routing_core.model.audit import Actor
 from routing_core.model.users import User
 from routing_core.services import Services
@@ -94,7 +94,9 @@ def require(permission: str) -> Callable[[F], F]:
         async def guarded(*args: Any, **kwargs: Any) -> Any:
             _, permissions = await authenticated_user()
             if permission not in permissions:
-                raise Forbidden(f"you lack the permission {permission!r}")
+                raise Forbidden(Words(
+                    "you lack the permission %(permission)r",
+                    permission=permission))
             return await view(*args, **kwargs)
 
         guarded.required_permission = permission  # type: ignore[attr-defined]

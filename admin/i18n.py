@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po
 from quart import Quart, g, has_app_context, request
 
 from routing_core.infra import sentences
-from routing_core.infra.errors import DomainError
+from routing_core.infra.errors import DomainError, shortened
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -95,12 +95,11 @@ def worded(words: str, values: dict[str, Any]) -> str:
 def said(error: DomainError) -> str:
     """What the domain refused, in the viewer's language where its sentence is a known
     one ("name: at most 200 characters"); as written otherwise."""
-    if error.worded is None:
-        return error.message
-    english = sentences.sentence_of(*error.worded)
+    english = shortened(sentences.sentence_of(*error.worded))
     if not error.message.endswith(english):
         return error.message
-    return error.message[: len(error.message) - len(english)] + worded(*error.worded)
+    return error.message[: len(error.message) - len(english)] + shortened(
+        worded(*error.worded))
 
 
 def install(app: Quart) -> None:

@@ -19,7 +19,7 @@ from prometheus_client.exposition import generate_latest
 from quart import Blueprint, Quart, current_app, request
 
 from admin.context import authenticated_user, services
-from routing_core.infra.errors import Forbidden
+from routing_core.infra.errors import Forbidden, Words
 from routing_core.model.interaction import DeliveryStatus, Event, Interaction
 from routing_core.services import Services
 
@@ -150,7 +150,9 @@ async def _may_read_metrics() -> None:
         return
     _, permissions = await authenticated_user()
     if METRICS_PERMISSION not in permissions:
-        raise Forbidden(f"you lack the permission {METRICS_PERMISSION!r} to read metrics")
+        raise Forbidden(Words(
+            "you lack the permission %(metrics_permission)r to read metrics",
+            metrics_permission=METRICS_PERMISSION))
 
 
 @blueprint.get("/metrics")

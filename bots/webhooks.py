@@ -17,7 +17,7 @@ from quart import Blueprint, Response, current_app, request
 
 from admin.context import services
 from connectors.base import Connector, MalformedPayload, WebhookRefused, WebhookRequest
-from routing_core.infra.errors import NotFound
+from routing_core.infra.errors import NotFound, Words
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__)
@@ -63,7 +63,9 @@ async def webhook(channel: str, entry_point_id: str, kind: str = "event") -> Any
     except NotFound:
         entry_point = None
     if connector is None or entry_point is None or entry_point.channel.value != channel:
-        raise NotFound(f"no {channel} entry point {entry_point_id!r}")
+        raise NotFound(Words(
+            "no %(channel)s entry point %(entry_point_id)r",
+            channel=channel, entry_point_id=entry_point_id))
     credentials = built.entry_points.credentials(entry_point)
     incoming = await _request(kind)
     if request.method == "GET":

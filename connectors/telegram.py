@@ -57,7 +57,7 @@ from connectors.base import (
     text_chunks,
 )
 from connectors.media_fetch import download
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Event, Inbound, OutboundChoice
 from routing_core.model.media import Media, MediaFile, MediaKind, kind_of
@@ -274,8 +274,9 @@ class TelegramConnector(Connector):
             raise Invalid("Telegram refused the bot token", field="credentials.token") from None
         except AiogramError as error:
             detail = (getattr(error, "message", None) or str(error)).replace(bot.token, "<token>")
-            raise Invalid(f"Telegram did not register the webhook "
-                          f"{self.webhook_url(entry_point)}: {detail}") from None
+            raise Invalid(Words(
+                "Telegram did not register the webhook %(webhook_url)s: %(detail)s",
+                webhook_url=self.webhook_url(entry_point), detail=detail)) from None
         return {"webhook_secret": secret}
 
     # -- inbound ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from admin.schemas.queues import (
 from routing_core.contact_centre.agent_context import context_of
 from routing_core.contact_centre.agent_desk import HISTORY_LIMIT
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.model.media import MAX_UPLOAD_BYTES, MediaFile, kind_of, upload_refusal
 from routing_core.model.tasks import Task, TaskStatus
 from routing_core.model.users import AGENT_CONSOLE, AgentProfile, User
@@ -213,7 +213,7 @@ async def task_done(task_id: str) -> AgentTaskOut:
     except NotFound:
         task = None
     if task is None or not _mine(task, user, await _my_queue_refs(user)):
-        raise NotFound(f"no task {task_id!r} of yours")
+        raise NotFound(Words("no task %(task_id)r of yours", task_id=task_id))
     if task.status is TaskStatus.cancelled:
         raise Conflict("the task was cancelled", field="status")
     if task.status is TaskStatus.open:

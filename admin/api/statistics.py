@@ -10,7 +10,7 @@ from quart import Blueprint
 from quart_schema import validate_querystring, validate_response
 
 from admin.context import require, services
-from routing_core.infra.errors import NotFound
+from routing_core.infra.errors import NotFound, Words
 from routing_core.store.statistics import Period
 
 blueprint = Blueprint("api_statistics", __name__, url_prefix="/api")
@@ -98,7 +98,9 @@ async def statistics(routing_id: str, query_args: StatisticsQuery) -> Statistics
     if query_args.version:
         version = await store.versions.get(query_args.version)
         if version.routing_id != routing.id:
-            raise NotFound(f"no version {query_args.version!r} in this smart routing")
+            raise NotFound(Words(
+                "no version %(version)r in this smart routing",
+                version=query_args.version))
     else:
         version = await store.versions.find_one(
             {"routing_id": routing.id, "status": "production"})

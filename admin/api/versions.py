@@ -23,7 +23,7 @@ from admin.schemas.routings import (
     VersionPatch,
     VersionSummary,
 )
-from routing_core.infra.errors import NotFound
+from routing_core.infra.errors import NotFound, Words
 from routing_core.routing.references import full_report
 
 blueprint = Blueprint("api_versions", __name__, url_prefix="/api")
@@ -170,7 +170,7 @@ async def get_action(version_id: str, action_id: str) -> ActionOut:
     version = await services().store.versions.get(version_id)
     action = version.tree.find(action_id)
     if action is None:
-        raise NotFound(f"no action {action_id!r} in this version")
+        raise NotFound(Words("no action %(action_id)r in this version", action_id=action_id))
     return ActionOut.of(action)
 
 

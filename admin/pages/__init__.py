@@ -68,7 +68,7 @@ from admin.pages.security import (
     safe_next,
 )
 from admin.pages.views import time_of, when
-from routing_core.infra.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from routing_core.infra.errors import DomainError, Forbidden, NotFound, Unauthenticated, Words
 
 blueprint = Blueprint(
     "pages",
@@ -125,7 +125,7 @@ async def home() -> Any:
 @blueprint.route("/<path:unknown>", methods=["GET", "POST"])
 async def unknown_page(unknown: str) -> Any:
     await authenticated_user()
-    raise NotFound(f"There is no page at /admin/{unknown}.")
+    raise NotFound(Words("There is no page at /admin/%(unknown)s.", unknown=unknown))
 
 
 async def _error_page(status: int, title: str, message: str) -> Any:

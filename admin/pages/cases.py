@@ -13,7 +13,7 @@ from admin.context import actor, require, services
 from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 from routing_core.model.cases import Case, CasePriority, CaseStatus
 
 SECTION = "Cases & CRM"
@@ -27,7 +27,9 @@ def json_object(text: str, field: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise Invalid(f"not valid JSON: {error.msg} (line {error.lineno})", field=field) from None
+        raise Invalid(Words(
+            "not valid JSON: %(msg)s (line %(lineno)s)",
+            msg=error.msg, lineno=error.lineno), field=field) from None
     if not isinstance(value, dict):
         raise Invalid('a JSON object such as {"order": "A-12"}', field=field)
     return value

@@ -16,7 +16,7 @@ from quart import Blueprint, flash, redirect, request, url_for
 from admin.context import actor, require, services
 from admin.i18n import phrase, said
 from admin.pages.views import page
-from routing_core.infra.errors import Conflict, DomainError, Invalid, NotFound
+from routing_core.infra.errors import Conflict, DomainError, Invalid, NotFound, Words
 from routing_core.model.crm import CrmField, CrmFieldType, CrmObject, CrmType
 
 blueprint = Blueprint("crm_objects", __name__, url_prefix="/crm2/types/<type_id>/objects")
@@ -67,7 +67,9 @@ async def _form_page(crm_type: CrmType, found: CrmObject | None, values: dict[st
 async def _object(crm_type: CrmType, object_id: str) -> CrmObject:
     found = await services().crm.objects.get(object_id)
     if found.type_id != crm_type.id:  # an object is only reached under its own type
-        raise NotFound(f"no object {object_id!r} of the type {crm_type.name!r}")
+        raise NotFound(Words(
+            "no object %(object_id)r of the type %(name)r",
+            object_id=object_id, name=crm_type.name))
     return found
 
 

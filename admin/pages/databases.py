@@ -12,7 +12,7 @@ from quart import url_for
 from admin.context import services
 from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 from routing_core.model.reference import CustomDatabase, FieldType
 
 FLAGS = ("required", "unique")
@@ -25,8 +25,9 @@ def _fields_of(text: str) -> list[dict[str, Any]]:
         if not words:
             continue
         if len(words) < 2 or words[1] not in {t.value for t in FieldType}:
-            raise Invalid(f"line {number}: a name then a type ("
-                          f"{', '.join(t.value for t in FieldType)})", field="fields")
+            raise Invalid(Words(
+                "line %(number)s: a name then a type (%(values)s)",
+                number=number, values=', '.join(t.value for t in FieldType)), field="fields")
         field: dict[str, Any] = {"name": words[0], "type": words[1]}
         for word in words[2:]:
             if word in FLAGS:
@@ -34,8 +35,9 @@ def _fields_of(text: str) -> list[dict[str, Any]]:
             elif word.startswith("default="):
                 field["default"] = word[len("default="):]
             else:
-                raise Invalid(f"line {number}: {word!r} is not required, unique or "
-                              "default=VALUE", field="fields")
+                raise Invalid(Words(
+                    "line %(number)s: %(word)r is not required, unique or default=VALUE",
+                    number=number, word=word), field="fields")
         fields.append(field)
     return fields
 

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from admin.i18n import translate
 from routing_core.actions import action_type, known_types
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 
 PREFIX = "p"
 NEW_ROW = "__new__"
@@ -343,7 +343,9 @@ def _read_field(
             return True, json.loads(text)
         except json.JSONDecodeError as error:
             raise Invalid(
-                f"not valid JSON: {error.msg} (line {error.lineno})",
+                Words(
+                    "not valid JSON: %(msg)s (line %(lineno)s)",
+                    msg=error.msg, lineno=error.lineno),
                 field="params" + name[len(PREFIX):],
             ) from None
     return True, text

@@ -12,7 +12,7 @@ from typing import Any
 from admin.context import services
 from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 from routing_core.model.reference import WEEKDAYS, Schedule
 
 # the days' names in the viewer's language (at the time the form is built)
@@ -31,7 +31,8 @@ def _ranges(text: str, field: str) -> list[dict[str, str]]:
     for part in (piece for piece in text.split(",") if piece.strip()):
         found = RANGE.match(part)
         if not found:
-            raise Invalid(f"{part.strip()!r}: write ranges as 09:00-12:00", field=field)
+            raise Invalid(Words("%(strip)r: write ranges as 09:00-12:00", strip=part.strip()),
+                          field=field)
         ranges.append({"start": found.group(1), "end": found.group(2)})
     return ranges
 
@@ -43,7 +44,8 @@ def _exceptions(text: str) -> list[dict[str, Any]]:
         if not words:
             continue
         if len(words) < 2:
-            raise Invalid(f"line {number}: a date, then 'closed' or hours", field="exceptions")
+            raise Invalid(Words("line %(number)s: a date, then 'closed' or hours", number=number),
+                          field="exceptions")
         day, rest = words[0], words[1:]
         if rest[0].lower() == "closed":
             exceptions.append({"date": day, "closed": True, "label": " ".join(rest[1:])})

@@ -15,7 +15,7 @@ from admin.context import require, services
 from admin.i18n import marked, phrase
 from admin.pages.resources import Column, Field, Resource
 from admin.pages.views import page
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 from routing_core.model.surveys import QuestionKind, Survey
 
 SECTION = "Campaigns & surveys"
@@ -29,8 +29,10 @@ def _questions(text: str) -> list[dict[str, Any]]:
             continue
         parts = [part.strip() for part in line.split("|")]
         if len(parts) not in (3, 4):
-            raise Invalid(f"line {number}: write 'id | kind | text' (then '| choices' for a "
-                          "choice question)", field="questions")
+            raise Invalid(Words(
+                "line %(number)s: write 'id | kind | text' (then '| choices' for a choice "
+                "question)",
+                number=number), field="questions")
         question: dict[str, Any] = {"id": parts[0], "kind": parts[1], "text": parts[2]}
         if len(parts) == 4:
             question["choices"] = [c.strip() for c in parts[3].split(",") if c.strip()]

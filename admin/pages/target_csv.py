@@ -20,7 +20,7 @@ from typing import Any
 from admin.pages.views import validated
 from admin.schemas.campaigns import TargetIn
 from routing_core.business.campaigns import MAX_BULK, phone_number
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 
 MAX_BYTES = 512 * 1024
 MAX_ROWS = MAX_BULK  # what one call of ``Campaigns.add_many`` takes
@@ -68,7 +68,9 @@ def local_moment(text: str, zone: tzinfo, field: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"a date and time such as 2030-01-31T17:00, not {text[:40]!r}",
+        raise Invalid(Words(
+            "a date and time such as 2030-01-31T17:00, not %(text)r",
+            text=text[:40]),
                       field=field) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
@@ -123,7 +125,9 @@ def _columns(line: int, cells: list[str]) -> tuple[list[str], list[Problem]]:
 
 def _target(line: int, columns: list[str], cells: list[str], zone: tzinfo) -> TargetLine:
     if len(cells) != len(columns):
-        raise Invalid(f"{len(cells)} cells where the header has {len(columns)}")
+        raise Invalid(Words(
+            "%(count)s cells where the header has %(count2)s",
+            count=len(cells), count2=len(columns)))
     values = {name: cell.strip() for name, cell in zip(columns, cells, strict=True)}
     phone = values.pop(PHONE)
     call_after = local_moment(values.pop(CALL_AFTER, ""), zone, CALL_AFTER)

@@ -13,7 +13,7 @@ from admin.context import actor, require, services, viewer_zone, viewer_zone_nam
 from admin.i18n import marked, phrase
 from admin.pages.cases import SECTION, filters
 from admin.pages.resources import Column, Field, Resource
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 from routing_core.model.tasks import Task, TaskStatus
 
 LIST_LIMIT = 200
@@ -32,7 +32,7 @@ def _due(text: str) -> datetime | None:
 def _read(form: Any, item: Task | None) -> dict[str, Any]:
     kind, ref = form.text("assignee_kind"), form.text("assignee_ref")
     if kind and not ref:
-        raise Invalid(f"the {kind} the task is for", field="assignee_ref")
+        raise Invalid(Words("the %(kind)s the task is for", kind=kind), field="assignee_ref")
     return {
         "title": form.text("title"), "description": form.raw("description"),
         "assignee": {"kind": kind, "ref": ref} if kind else None,

@@ -17,6 +17,12 @@ from admin.pages.nav import all_entries
 from admin.pages.resources import RESOURCES
 from routing_core.infra import sentences
 
+ROOT = PAGES.parents[1]
+# what a page may show of a refusal: the sentences the domain and the pages raise
+REFUSING = ("routing_core", "admin", "bots", "connectors")
+REFUSALS = ("Invalid", "Conflict", "NotFound", "Forbidden", "DomainError", "Unauthenticated",
+            "NotReplayable", "SimulatorRefused", "CsrfRefused")
+
 
 def extracted() -> Catalog:
     """Every word to translate: the templates' ``_()``, the pages' ``phrase()``,
@@ -40,6 +46,15 @@ def extracted() -> Catalog:
     for word in forms.english_words():  # their forms', from their models
         catalog.add(word, locations=[("admin/pages/forms.py", 1)],
                     flags=["python-format"] if "%(" in word else [])
+    refusals = {name: None for name in ("Words", *REFUSALS)}  # their first argument
+    for folder in REFUSING:
+        for filename, lineno, message, comments, _context in extract_from_dir(
+                str(ROOT / folder), method_map=[("**.py", "python")], keywords=refusals):
+            if not any(letter.isalpha() for letter in message):  # "; ".join(…)
+                continue
+            catalog.add(message, locations=[(f"{folder}/{filename}", lineno)],
+                        auto_comments=comments,
+                        flags=["python-format"] if "%(" in message else [])
     for sentence in sentences.SENTENCES:  # what a refused value is told, next to its field
         catalog.add(sentence, locations=[("routing_core/infra/sentences.py", 1)],
                     flags=["python-format"] if "%(" in sentence else [])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from zxcvbn import zxcvbn
 
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -25,10 +25,14 @@ def check_password(password: str, *, email: str | None = None) -> None:
     """Raise ``Invalid`` (on the field ``password``) for a password that is too short or
     easy to guess; the e-mail's words count as known to an attacker."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
+        raise Invalid(Words(
+            "the password must have at least %(min_password_length)s characters",
+            min_password_length=MIN_PASSWORD_LENGTH),
                       field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise Invalid(f"the password must have at most {MAX_PASSWORD_LENGTH} characters",
+        raise Invalid(Words(
+            "the password must have at most %(max_password_length)s characters",
+            max_password_length=MAX_PASSWORD_LENGTH),
                       field="password")
     known = [part for part in (email or "").replace("@", " ").replace(".", " ").split()
              if len(part) > 2] + ([email] if email else [])

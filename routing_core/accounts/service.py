@@ -21,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from routing_core.accounts.password_policy import check_password
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from routing_core.infra.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated, Words
 from routing_core.infra.revisions import changed_meanwhile, revision_filter
 from routing_core.model.audit import SYSTEM, Actor
 from routing_core.model.users import (
@@ -56,7 +56,7 @@ def token_key(token: str) -> str:
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-        raise Invalid(f"{email!r} is not an e-mail address", field="email")
+        raise Invalid(Words("%(email)r is not an e-mail address", email=email), field="email")
     return email
 
 
@@ -67,7 +67,7 @@ def known_timezone(name: str | None) -> str | None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"unknown time zone {name!r}: use a name like Europe/Paris",
+        raise Invalid(Words("unknown time zone %(name)r: use a name like Europe/Paris", name=name),
                       field="timezone") from None
     return name
 
@@ -85,7 +85,8 @@ def role_name(name: str) -> str:
 def check_permissions(permissions: list[str]) -> list[str]:
     unknown = sorted(set(permissions) - set(ALL_PERMISSIONS))
     if unknown:
-        raise Invalid(f"unknown permission(s): {', '.join(unknown)}", field="permissions")
+        raise Invalid(Words("unknown permission(s): %(unknown)s", unknown=', '.join(unknown)),
+                      field="permissions")
     return sorted(set(permissions))
 
 
@@ -133,7 +134,8 @@ class Accounts:
         known = {role.name for role in await self.store.roles.all()}
         unknown = sorted(set(roles) - known)
         if unknown:
-            raise Invalid(f"unknown role(s): {', '.join(unknown)}", field="roles")
+            raise Invalid(Words("unknown role(s): %(unknown)s", unknown=', '.join(unknown)),
+                          field="roles")
         return roles
 
     # -- no escalation: one gives only what one holds --------------------------------------
@@ -155,16 +157,21 @@ class Accounts:
             missing = sorted(set(role.permissions) - held)
             if missing:
                 raise Forbidden(
-                    f"you cannot give the role {role.name!r}: it grants permissions you do not "
-                    f"hold ({', '.join(missing[:5])}{'…' if len(missing) > 5 else ''})",
+                    Words(
+                        "you cannot give the role %(name)r: it grants permissions you do not "
+                        "hold (%(missing)s%(value)s)",
+                        name=role.name, missing=', '.join(missing[:5]),
+                        value='…' if len(missing) > 5 else ''),
                     field="roles", code="escalation")
 
     async def _may_grant_permissions(self, actor: Actor, permissions: list[str]) -> None:
         missing = sorted(set(permissions) - await self._held_by(actor))
         if missing:
             raise Forbidden(
-                f"you cannot give permissions you do not hold: {', '.join(missing[:5])}"
-                f"{'…' if len(missing) > 5 else ''}", field="permissions", code="escalation")
+                Words(
+                    "you cannot give permissions you do not hold: %(missing)s%(value)s",
+                    missing=", ".join(missing[:5]), value="…" if len(missing) > 5 else ""),
+                field="permissions", code="escalation")
 
     async def _is_admin(self, user: User) -> bool:
         return await self.permissions_of(user) >= frozenset(ALL_PERMISSIONS)
@@ -198,7 +205,8 @@ class Accounts:
         try:
             await self.store.users.insert(user)
         except DuplicateKeyError:
-            raise Conflict(f"a user with e-mail {user.email!r} exists", field="email") from None
+            raise Conflict(Words("a user with e-mail %(email)r exists", email=user.email),
+                           field="email") from None
         if actor is not None:
             await self.store.audit.record_change(actor, "user.create", "user", user.id)
         return user
@@ -232,7 +240,7 @@ class Accounts:
             raise Conflict("another user has that e-mail", field="email") from None
         if document is None:
             if await self.store.users.find(user_id) is None:
-                raise NotFound(f"no user with id {user_id!r}")
+                raise NotFound(Words("no user with id %(user_id)r", user_id=user_id))
             raise changed_meanwhile("the user")
         if "password" in changes or changes.get("active") is False:
             await self.store.tokens.collection.delete_many({"user_id": user_id})
@@ -247,7 +255,7 @@ class Accounts:
         one to go."""
         target = await self.store.users.find(user_id)
         if target is None:
-            raise NotFound(f"no user with id {user_id!r}")
+            raise NotFound(Words("no user with id %(user_id)r", user_id=user_id))
         target_is_admin = await self._is_admin(target)
         credentials_of_an_admin = (target_is_admin and actor.id != user_id
                                    and bool({"email", "password"} & set(changes)))
@@ -272,7 +280,7 @@ class Accounts:
         if target is not None and target.active and await self._is_admin(target):
             await self._keeps_an_admin(user_id)
         if not await self.store.users.delete(user_id):
-            raise NotFound(f"no user with id {user_id!r}")
+            raise NotFound(Words("no user with id %(user_id)r", user_id=user_id))
         await self.store.tokens.collection.delete_many({"user_id": user_id})
         await self.store.audit.record_change(actor, "user.delete", "user", user_id)
 
@@ -283,7 +291,7 @@ class Accounts:
         try:
             await self.store.roles.insert(role)
         except DuplicateKeyError:
-            raise Conflict(f"a role named {name!r} exists", field="name") from None
+            raise Conflict(Words("a role named %(name)r exists", name=name), field="name") from None
         await self.store.audit.record_change(actor, "role.create", "role", role.id)
         return role
 
@@ -291,7 +299,8 @@ class Accounts:
         expected = revision_filter(changes.pop("revision", None))
         role = await self.store.roles.get(role_id)
         if role.builtin:
-            raise Conflict(f"the built-in role {role.name!r} cannot be changed", code="builtin")
+            raise Conflict(Words("the built-in role %(name)r cannot be changed", name=role.name),
+                           code="builtin")
         if "name" in changes:
             changes["name"] = role_name(changes["name"])
         if "permissions" in changes:
@@ -317,9 +326,11 @@ class Accounts:
     async def delete_role(self, actor: Actor, role_id: str) -> None:
         role = await self.store.roles.get(role_id)
         if role.builtin:
-            raise Conflict(f"the built-in role {role.name!r} cannot be deleted", code="builtin")
+            raise Conflict(Words("the built-in role %(name)r cannot be deleted", name=role.name),
+                           code="builtin")
         if await self.store.users.find_one({"roles": role.name}):
-            raise Conflict(f"role {role.name!r} is still given to users", code="in_use")
+            raise Conflict(Words("role %(name)r is still given to users", name=role.name),
+                           code="in_use")
         await self.store.roles.delete(role_id)
         await self.store.audit.record_change(actor, "role.delete", "role", role_id)
 

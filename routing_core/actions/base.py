@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 from routing_core.infra.sentences import invalid
 
 if TYPE_CHECKING:
@@ -124,7 +124,8 @@ def action_type(type_key: str) -> type[ActionType]:
     try:
         return _REGISTRY[type_key]
     except KeyError:
-        raise Invalid(f"unknown action type {type_key!r}", field="type") from None
+        raise Invalid(Words("unknown action type %(type_key)r", type_key=type_key),
+                      field="type") from None
 
 
 def parse_params(type_key: str, raw: dict[str, Any]) -> BaseModel:

@@ -27,7 +27,7 @@ from routing_core.actions.params import (
 )
 from routing_core.actions.sending import failed
 from routing_core.actions.support import evaluated, storable
-from routing_core.infra.errors import Conflict, DomainError, Invalid, NotFound
+from routing_core.infra.errors import Conflict, DomainError, Invalid, NotFound, Words
 from routing_core.model.cases import CasesPort
 from routing_core.model.crm import CrmPort
 from routing_core.model.tasks import TasksPort
@@ -50,7 +50,9 @@ def step_key(ctx: RunContext) -> str:
 def port(ctx: RunContext, name: str, what: str) -> Any:
     found = ctx.ports.extra.get(name)
     if found is None:
-        raise Invalid(f"{ctx.action.type}: {what} are not available here")
+        raise Invalid(Words(
+            "%(type)s: %(what)s are not available here",
+            type=ctx.action.type, what=what))
     return found
 
 
@@ -261,7 +263,9 @@ class TaskCreate(ActionType):
         if params.assignee is not None:
             ref = ctx.render(params.assignee.ref).strip()
             if not ref:
-                raise Invalid(f"task_create: the {params.assignee.kind} rendered empty")
+                raise Invalid(Words(
+                    "task_create: the %(kind)s rendered empty",
+                    kind=params.assignee.kind))
             assignee = {"kind": params.assignee.kind, "ref": ref}
         due_at = None
         if params.due_in_minutes is not None:

@@ -27,7 +27,7 @@ from routing_core.actions.support import evaluated, reference_port, storable
 from routing_core.expressions import moments
 from routing_core.expressions.conditions import holds
 from routing_core.expressions.values import RegexTimeout
-from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.errors import Conflict, Invalid, Words
 
 if TYPE_CHECKING:
     from routing_core.actions.context import RunContext
@@ -111,7 +111,7 @@ def condition_holds(condition: Condition, ctx: RunContext) -> bool:
     try:
         return holds(left, condition.operator, right)
     except RegexTimeout as error:
-        raise Invalid(f"values_test: {error}") from None
+        raise Invalid(Words("values_test: %(error)s", error=error)) from None
 
 
 def copy_into(ctx: RunContext, row: dict[str, Any], into: dict[str, str]) -> None:
@@ -289,7 +289,9 @@ class Datetime(ActionType):
             return ctx.now.astimezone(zone).replace(microsecond=0)
         moment = moments.parse_moment(value, zone)
         if moment is None:
-            raise Invalid(f"datetime: {str(value)[:40]!r} is not a date or a date-time")
+            raise Invalid(Words(
+                "datetime: %(value)r is not a date or a date-time",
+                value=str(value)[:40]))
         return moment
 
     @staticmethod
@@ -297,7 +299,9 @@ class Datetime(ActionType):
         try:
             return moment.strftime(pattern)
         except ValueError as error:
-            raise Invalid(f"datetime: the format {pattern!r} is refused: {error}") from None
+            raise Invalid(Words(
+                "datetime: the format %(pattern)r is refused: %(error)s",
+                pattern=pattern, error=error)) from None
 
 
 @register

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from routing_core.actions.base import ActionType, Call, Outcome, Wait, register
 from routing_core.actions.params import ConversationVariable, Reference, RequiredTemplate, Template
 from routing_core.expressions.templates import render
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 from routing_core.model.queues import DistributionPort, Placement, TicketRequest
 
 if TYPE_CHECKING:
@@ -31,7 +31,9 @@ CLAIM_GRACE_SECONDS = 30
 def distribution_port(ctx: RunContext) -> DistributionPort:
     port = ctx.ports.extra.get("distribution")
     if port is None:
-        raise Invalid(f"{ctx.action.type}: distribution to agents is not available here")
+        raise Invalid(Words(
+            "%(type)s: distribution to agents is not available here",
+            type=ctx.action.type))
     return port  # type: ignore[no-any-return]
 
 

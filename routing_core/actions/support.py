@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 
 if TYPE_CHECKING:
     from routing_core.actions.context import RunContext
@@ -21,13 +21,13 @@ MAX_DEPTH = 20
 
 def reference_port(ctx: RunContext) -> ReferencePort:
     if ctx.ports.reference is None:
-        raise Invalid(f"{ctx.action.type}: reference data is not available here")
+        raise Invalid(Words("%(type)s: reference data is not available here", type=ctx.action.type))
     return ctx.ports.reference
 
 
 def http_port(ctx: RunContext) -> HttpPort:
     if ctx.ports.http is None:
-        raise Invalid(f"{ctx.action.type}: HTTP calls are not available here")
+        raise Invalid(Words("%(type)s: HTTP calls are not available here", type=ctx.action.type))
     return ctx.ports.http
 
 

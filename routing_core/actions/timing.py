@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from routing_core.actions.base import ActionType, Outcome, register
 from routing_core.actions.params import Reference, Timezone
 from routing_core.actions.support import reference_port
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 
 if TYPE_CHECKING:
     from routing_core.actions.context import RunContext
@@ -34,9 +34,11 @@ class ScheduleTest(ActionType):
     async def run(self, params: Params, ctx: RunContext) -> Outcome:
         state = await reference_port(ctx).schedule_state(params.schedule, ctx.now)
         if state is None:
-            raise Invalid(f"schedule_test: no schedule named {params.schedule!r}")
+            raise Invalid(Words(
+                "schedule_test: no schedule named %(schedule)r",
+                schedule=params.schedule))
         if state not in SCHEDULE_STATES:
-            raise Invalid(f"schedule_test: unexpected schedule state {state!r}")
+            raise Invalid(Words("schedule_test: unexpected schedule state %(state)r", state=state))
         return Outcome.follow(state)
 
 

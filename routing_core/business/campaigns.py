@@ -30,7 +30,7 @@ from routing_core.engine.outbox import OutboxSender
 from routing_core.expressions.templates import TemplateFailure, render
 from routing_core.expressions.values import normalise_phone
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.model.audit import Actor
 from routing_core.model.campaigns import (
     TRANSITIONS,
@@ -69,14 +69,15 @@ def phone_number(text: str) -> str:
     """E.164 from what was given; no country code starts with 0."""
     number = normalise_phone(text)
     if number is None or number.startswith("+0"):
-        raise Invalid(f"not a phone number in international form: {text[:40]!r}",
+        raise Invalid(Words("not a phone number in international form: %(text)r", text=text[:40]),
                       field="phone", code="invalid_phone")
     return number
 
 
 def aware(moment: datetime | None, field: str) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
-        raise Invalid(f"{field}: the date-time must carry a UTC offset", field=field)
+        raise Invalid(Words("%(field_)s: the date-time must carry a UTC offset", field_=field),
+                      field=field)
     return moment.astimezone(UTC) if moment else None
 
 
@@ -130,7 +131,8 @@ class Campaigns(Kept[Campaign]):
 
     @staticmethod
     def _name_taken(name: str) -> Conflict:
-        return Conflict(f"a campaign named {name!r} exists", field="name", code="name_taken")
+        return Conflict(Words("a campaign named %(name)r exists", name=name),
+                        field="name", code="name_taken")
 
     async def update(
         self, actor: Actor, campaign_id: str, changes: Mapping[str, Any]
@@ -144,7 +146,9 @@ class Campaigns(Kept[Campaign]):
         moving = updated.status is not current.status
         if moving and updated.status not in TRANSITIONS[current.status]:
             raise Conflict(
-                f"a {current.status.value} campaign cannot become {updated.status.value}",
+                Words(
+                    "a %(value)s campaign cannot become %(value2)s",
+                    value=current.status.value, value2=updated.status.value),
                 field="status", code="status_change_refused",
             )
         if updated.status is CampaignStatus.running:
@@ -178,7 +182,7 @@ class Campaigns(Kept[Campaign]):
         try:
             render(campaign.message, message_scope(campaign, sample))
         except TemplateFailure as error:
-            raise Invalid(f"message: {error}", field="message") from None
+            raise Invalid(Words("message: %(error)s", error=error), field="message") from None
 
     async def delete(self, actor: Actor, item_id: str) -> None:
         """The campaign and its targets; refused while it runs (pause or close it first)."""
@@ -226,7 +230,8 @@ class Campaigns(Kept[Campaign]):
         """Each target added or refused on its own: (added, refusals with their index)."""
         campaign = await self.repository.get(campaign_id)
         if len(targets) > MAX_BULK:
-            raise Invalid(f"at most {MAX_BULK} targets at once", field="targets")
+            raise Invalid(Words("at most %(max_bulk)s targets at once", max_bulk=MAX_BULK),
+                          field="targets")
         added, refused = 0, []
         for index, target in enumerate(targets):
             try:
@@ -247,7 +252,7 @@ class Campaigns(Kept[Campaign]):
         call_after: datetime | None, origin: str | None,
     ) -> CampaignTarget:
         if campaign.status is CampaignStatus.closed:
-            raise Conflict(f"the campaign {campaign.name!r} is closed",
+            raise Conflict(Words("the campaign %(name)r is closed", name=campaign.name),
                            code="campaign_closed")
         call_after = aware(call_after, "call_after")
         now = self.clock()
@@ -261,7 +266,8 @@ class Campaigns(Kept[Campaign]):
                 return await self.targets.insert(target)
             return await self._insert_target_once(target, origin)
         except DuplicateKeyError:
-            raise Conflict(f"{target.phone} is already a target of {campaign.name!r}",
+            raise Conflict(Words("%(phone)s is already a target of %(name)r", phone=target.phone,
+                                 name=campaign.name),
                            field="phone", code="duplicate_target") from None
 
     async def _insert_target_once(self, target: CampaignTarget, origin: str) -> CampaignTarget:
@@ -290,7 +296,8 @@ class Campaigns(Kept[Campaign]):
         target = await self.targets.find_one({"_id": target_id, "campaign_id": campaign_id})
         if target is None:
             await self.repository.get(campaign_id)
-            raise NotFound(f"no target with id {target_id!r} in this campaign")
+            raise NotFound(Words("no target with id %(target_id)r in this campaign",
+                                 target_id=target_id))
         return target
 
     async def update_target(
@@ -390,8 +397,8 @@ class Campaigns(Kept[Campaign]):
             raise Conflict("only the targets of a voice campaign are claimed by a dialer",
                            code="not_voice")
         if campaign.status is not CampaignStatus.running:
-            raise Conflict(f"the campaign is {campaign.status.value}, not running",
-                           code="campaign_not_running")
+            raise Conflict(Words("the campaign is %(value)s, not running",
+                                 value=campaign.status.value), code="campaign_not_running")
         now = self.clock()
         if not await self.window_open(campaign, now):
             return Claim(None, "outside the campaign's window")
@@ -435,9 +442,11 @@ class Campaigns(Kept[Campaign]):
     ) -> dict[str, Any]:
         found = await self.repository.find_one({"name": campaign})
         if found is None:
-            raise NotFound(f"no campaign named {campaign!r}", code="unknown_campaign")
+            raise NotFound(Words("no campaign named %(campaign)r", campaign=campaign),
+                           code="unknown_campaign")
         if found.kind.value != kind:
-            raise Conflict(f"{campaign!r} is a {found.kind.value} campaign, not {kind}",
+            raise Conflict(Words("%(campaign)r is a %(value)s campaign, not %(kind)s",
+                                 campaign=campaign, value=found.kind.value, kind=kind),
                            code="wrong_kind")
         target = await self._insert_target(found, phone, fields, call_after, origin)
         return target.view()

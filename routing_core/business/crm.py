@@ -20,7 +20,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from routing_core.business.records import Kept
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.infra.revisions import require_revision
 from routing_core.model.audit import Actor
 from routing_core.model.crm import CrmCard, CrmField, CrmFieldType, CrmObject, CrmType
@@ -59,7 +59,7 @@ def searched(value: Any) -> Any:
 
 def checked_field_name(name: str, where: str) -> str:
     if not _FIELD_NAME.fullmatch(name):
-        raise Invalid(f"{name!r} is not a valid field name", field=where)
+        raise Invalid(Words("%(name)r is not a valid field name", name=name), field=where)
     return name
 
 
@@ -70,7 +70,8 @@ def card_value(value: Any, where: str) -> Any:
         return value
     if isinstance(value, str):
         return coerce(as_text, value, where)
-    raise Invalid(f"{where}: a card holds text, numbers and booleans only", field=where)
+    raise Invalid(Words("%(where)s: a card holds text, numbers and booleans only", where=where),
+                  field=where)
 
 
 def card_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -126,7 +127,9 @@ def coerce_value(field: CrmField, value: Any, where: str) -> Any:
         for choice in field.choices:
             if choice.casefold() == text.casefold():
                 return choice
-        raise Invalid(f"{where}: expected one of {', '.join(field.choices)}", field=where)
+        raise Invalid(Words(
+            "%(where)s: expected one of %(choices)s",
+            where=where, choices=', '.join(field.choices)), field=where)
     return coerce(FIELD_COERCERS[FieldType(field.type.value)], value, where)
 
 
@@ -137,7 +140,9 @@ def coerce_values(crm_type: CrmType, values: Mapping[str, Any]) -> dict[str, Any
         field = crm_type.field(name)
         if field is None:
             names = ", ".join(field.name for field in crm_type.fields) or "none"
-            raise Invalid(f"{name!r} is not a field of {crm_type.name!r} (fields: {names})",
+            raise Invalid(Words(
+                "%(name)r is not a field of %(name2)r (fields: %(names)s)",
+                name=name, name2=crm_type.name, names=names),
                           field=f"values.{name}")
         coerced[name] = None if is_blank(raw) else coerce_value(field, raw, f"values.{name}")
     return coerced
@@ -147,7 +152,8 @@ def complete(crm_type: CrmType, values: Mapping[str, Any]) -> dict[str, Any]:
     present = {name: value for name, value in values.items() if value is not None}
     for field in crm_type.fields:
         if field.required and field.name not in present:
-            raise Invalid(f"{field.name} is required", field=f"values.{field.name}")
+            raise Invalid(Words("%(name)s is required", name=field.name),
+                          field=f"values.{field.name}")
     return present
 
 
@@ -173,7 +179,7 @@ class CrmTypes(Kept[CrmType]):
         """A type by id or by name."""
         found = await self.repository.find_one({"$or": [{"_id": reference}, {"name": reference}]})
         if found is None:
-            raise NotFound(f"no CRM object type {reference!r}")
+            raise NotFound(Words("no CRM object type %(reference)r", reference=reference))
         return found
 
     async def create(
@@ -190,7 +196,7 @@ class CrmTypes(Kept[CrmType]):
 
     @staticmethod
     def _name_taken(name: str) -> Conflict:
-        return Conflict(f"a CRM object type named {name!r} exists", field="name",
+        return Conflict(Words("a CRM object type named %(name)r exists", name=name), field="name",
                         code="name_taken")
 
     async def update(self, actor: Actor, type_id: str, changes: Mapping[str, Any]) -> CrmType:
@@ -273,7 +279,8 @@ class CrmTypes(Kept[CrmType]):
             {"type_id": crm_type.id, **condition}, projection={"_id": 1}, session=session
         )
         if found is not None:
-            raise Conflict(f"cannot {doing}", field=field, code="objects_use_field")
+            raise Conflict(Words("cannot %(doing)s", doing=doing),
+                           field=field, code="objects_use_field")
 
     async def _index_unique(
         self, crm_type: CrmType, field: CrmField, index: int, session: AsyncClientSession
@@ -291,7 +298,9 @@ class CrmTypes(Kept[CrmType]):
             await self.objects.collection.bulk_write(updates, session=session)
         except (DuplicateKeyError, BulkWriteError):
             raise Conflict(
-                f"objects share values of {field.name}: make them distinct to make it unique",
+                Words(
+                    "objects share values of %(name)s: make them distinct to make it unique",
+                    name=field.name),
                 field=f"fields.{index}.unique", code="values_not_unique",
             ) from None
 
@@ -388,7 +397,9 @@ class Crm:
         """A value the field's type cannot hold matches nothing."""
         crm_type = await self.types.find(object_type)
         if crm_type.field(field) is None:
-            raise Invalid(f"{field!r} is not a field of {crm_type.name!r}")
+            raise Invalid(Words(
+                "%(field_)r is not a field of %(name)r",
+                field_=field, name=crm_type.name))
         try:
             query = object_query(crm_type, {field: value})
         except Invalid:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.errors import Conflict, Invalid, Words
 from routing_core.infra.revisions import require_revision
 from routing_core.model.audit import Actor
 from routing_core.model.base import Timestamped
@@ -31,7 +31,8 @@ def json_fields(fields: Mapping[str, Any], where: str = "fields") -> dict[str, A
     try:
         as_json(dict(fields))
     except ValueError as error:
-        raise Invalid(f"{where}: {error}", field=where) from None
+        raise Invalid(Words("%(where)s: %(error)s", where=where, error=error),
+                      field=where) from None
     return dict(fields)
 
 
@@ -86,7 +87,9 @@ class Kept(Generic[RecordT]):
         )
         if result.matched_count != 1:
             raise Conflict(
-                f"the {self.repository.label} was changed meanwhile; reload it and try again",
+                Words(
+                    "the %(label)s was changed meanwhile; reload it and try again",
+                    label=self.repository.label),
                 code="concurrent_change",
             )
         await self._audit(actor, "update", current.id, **details)

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from routing_core.business.records import Kept
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, NotFound
+from routing_core.infra.errors import Conflict, NotFound, Words
 from routing_core.infra.ids import new_id
 from routing_core.model.audit import Actor
 from routing_core.model.surveys import (
@@ -37,7 +37,8 @@ PROMOTER_FROM, DETRACTOR_UNTIL = 9, 6
 
 
 def _name_taken(name: str) -> Conflict:
-    return Conflict(f"a survey named {name!r} exists", field="name", code="name_taken")
+    return Conflict(Words("a survey named %(name)r exists", name=name),
+                    field="name", code="name_taken")
 
 
 def question_summary(question: Question, counts: Mapping[Any, int], answered: int
@@ -156,7 +157,7 @@ class Surveys(Kept[Survey]):
     async def survey(self, name: str) -> dict[str, Any]:
         found = await self.repository.find_one({"name": name})
         if found is None:
-            raise NotFound(f"no survey named {name!r}")
+            raise NotFound(Words("no survey named %(name)r", name=name))
         return found.asked()
 
     async def record(

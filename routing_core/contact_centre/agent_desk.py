@@ -11,7 +11,7 @@ from routing_core.contact_centre.distribution import Distribution
 from routing_core.engine.interpreter import Activation
 from routing_core.engine.runtime import Operation
 from routing_core.infra.clock import in_mongo_precision
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.infra.ids import new_id
 from routing_core.model.interaction import Channel, Event, Interaction
 from routing_core.model.queues import (
@@ -37,7 +37,9 @@ class AgentDesk:
         """The agent's conversation; NotFound when it is not theirs, Conflict once ended."""
         interaction = await self.store.interactions.find(interaction_id)
         if interaction is None or interaction.agent_id != agent_id:
-            raise NotFound(f"no conversation {interaction_id!r} is assigned to you")
+            raise NotFound(Words(
+                "no conversation %(interaction_id)r is assigned to you",
+                interaction_id=interaction_id))
         if not interaction.active:
             raise Conflict("the conversation has ended", code="ended")
         return interaction
@@ -149,12 +151,12 @@ class AgentDesk:
                                  note: str | None) -> None:
         target = await self.distribution.queue_records.named(reference)
         if target is None:
-            raise Invalid(f"no queue named {reference!r}", field="queue")
+            raise Invalid(Words("no queue named %(reference)r", reference=reference), field="queue")
         now = self.distribution.clock()
         if not await self.distribution.is_open(target, now):
-            raise Conflict(f"queue {target.name!r} is closed", code="queue_closed")
+            raise Conflict(Words("queue %(name)r is closed", name=target.name), code="queue_closed")
         if not await self.agents.available(list(await self.distribution.members_of(target))):
-            raise Conflict(f"no agent of queue {target.name!r} is available",
+            raise Conflict(Words("no agent of queue %(name)r is available", name=target.name),
                            code="no_agent_available")
 
         async def move(interaction: Interaction, journal: Journal, now: datetime) -> Activation:
@@ -184,7 +186,7 @@ class AgentDesk:
                                 note: str | None) -> None:
         target = await self.distribution.find_user(reference)
         if target is None or not target.active:
-            raise Invalid(f"no user {reference!r}", field="user")
+            raise Invalid(Words("no user %(reference)r", reference=reference), field="user")
         if target.id == agent.id:
             raise Invalid("the conversation is already yours", field="user")
         now = in_mongo_precision(self.distribution.clock())
@@ -192,7 +194,9 @@ class AgentDesk:
         capacity = (target.agent or AgentProfile()).capacity
         before = await self.agents.reserve(target.id, capacity, interaction_id, token, now)
         if before is None:
-            raise Conflict(f"{target.email} is not available or has no free capacity",
+            raise Conflict(Words(
+                "%(email)s is not available or has no free capacity",
+                email=target.email),
                            code="unavailable")
 
         async def move(interaction: Interaction, journal: Journal, now: datetime) -> Activation:

@@ -38,7 +38,7 @@ from routing_core.contact_centre.queues import Queues
 from routing_core.engine.interpreter import Activation
 from routing_core.engine.runtime import Operation, Runtime
 from routing_core.infra.clock import in_mongo_precision
-from routing_core.infra.errors import Conflict, NotFound
+from routing_core.infra.errors import Conflict, NotFound, Words
 from routing_core.infra.ids import new_id
 from routing_core.model.interaction import Event, Interaction
 from routing_core.model.queues import (
@@ -181,7 +181,7 @@ class Distribution:
     async def enqueue(self, request: TicketRequest) -> Placement:
         queue = await self.queue_records.named(request.queue or "")
         if queue is None:
-            raise NotFound(f"no queue named {request.queue!r}")
+            raise NotFound(Words("no queue named %(queue)r", queue=request.queue))
         placed = await self._replayed(request)
         if placed is None:
             if not await self.is_open(queue, request.now):

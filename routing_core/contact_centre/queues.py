@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.errors import Conflict, Invalid, Words
 from routing_core.infra.revisions import require_revision
 from routing_core.infra.sentences import invalid
 from routing_core.model.audit import Actor
@@ -35,11 +35,13 @@ class Queues:
         found = await self.store.users.all({"_id": {"$in": members}})
         unknown = sorted(set(members) - {user.id for user in found})
         if unknown:
-            raise Invalid(f"unknown user id(s): {', '.join(unknown)}", field="members")
+            raise Invalid(Words("unknown user id(s): %(unknown)s", unknown=', '.join(unknown)),
+                          field="members")
         if queue.schedule is not None:
             queue.schedule = queue.schedule.strip() or None
         if queue.schedule and not await self.store.schedules.find_one({"name": queue.schedule}):
-            raise Invalid(f"no schedule named {queue.schedule!r}", field="schedule")
+            raise Invalid(Words("no schedule named %(schedule)r", schedule=queue.schedule),
+                          field="schedule")
         return queue.model_copy(update={"members": members})
 
     @staticmethod
@@ -54,7 +56,7 @@ class Queues:
         try:
             await self.repository.insert(queue)
         except DuplicateKeyError:
-            raise Conflict(f"a queue named {queue.name!r} exists", field="name",
+            raise Conflict(Words("a queue named %(name)r exists", name=queue.name), field="name",
                            code="name_taken") from None
         await self.store.audit.record_change(actor, "queue.create", "queue", queue.id,
                                              name=queue.name)
@@ -74,11 +76,12 @@ class Queues:
                 {"_id": queue_id, "revision": current.revision}, updated.to_document()
             )
         except DuplicateKeyError:
-            raise Conflict(f"a queue named {updated.name!r} exists", field="name",
+            raise Conflict(Words("a queue named %(name)r exists", name=updated.name), field="name",
                            code="name_taken") from None
         if result.matched_count != 1:
-            raise Conflict(f"queue {current.name!r} was changed meanwhile; reload it and try "
-                           "again", code="concurrent_change")
+            raise Conflict(Words(
+                "queue %(name)r was changed meanwhile; reload it and try again",
+                name=current.name), code="concurrent_change")
         await self.store.audit.record_change(actor, "queue.update", "queue", queue_id,
                                              fields=sorted(changes))
         return updated
@@ -86,7 +89,7 @@ class Queues:
     async def delete(self, actor: Actor, queue_id: str) -> None:
         queue = await self.repository.get(queue_id)
         if await self.entries.find_one({"queue_id": queue_id, "state": "waiting"}):
-            raise Conflict(f"conversations are waiting in queue {queue.name!r}",
+            raise Conflict(Words("conversations are waiting in queue %(name)r", name=queue.name),
                            code="in_use")
         await self.repository.delete(queue_id)
         await self.store.audit.record_change(actor, "queue.delete", "queue", queue_id,

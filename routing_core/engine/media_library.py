@@ -4,7 +4,7 @@ store, then served from there. Two processes fetching at once keep one copy."""
 
 from __future__ import annotations
 
-from routing_core.infra.errors import Invalid, NotFound
+from routing_core.infra.errors import Invalid, NotFound, Words
 from routing_core.model.interaction import Channel, Event
 from routing_core.model.media import Media, MediaFile, MediaKind
 from routing_core.ports.channels import ChannelClient, MediaUnavailable, SendContext
@@ -25,7 +25,9 @@ class MediaLibrary:
         event = await self.store.events.find(event_id)
         listed = (event.data.get("media") or []) if event is not None else []
         if event is None or not 0 <= index < len(listed):
-            raise NotFound(f"no media {index} in message {event_id!r}")
+            raise NotFound(Words(
+                "no media %(index)s in message %(event_id)r",
+                index=index, event_id=event_id))
         return event, Media.model_validate(listed[index])
 
     async def content(self, event: Event, index: int, media: Media) -> MediaFile:
@@ -44,7 +46,9 @@ class MediaLibrary:
             fetched: MediaFile = await fetch(media, SendContext(
                 entry_point=entry_point, credentials=self.entry_points.credentials(entry_point)))
         except MediaUnavailable as error:
-            raise NotFound(f"the provider did not give the file: {error}") from None
+            raise NotFound(Words(
+                "the provider did not give the file: %(error)s",
+                error=error)) from None
         if len(fetched.data) > MAX_MEDIA_BYTES:
             raise Invalid("the file is larger than 16 MB", field="index")
         stored = await self.files.put(fetched, event=event.id, index=index)

@@ -22,7 +22,7 @@ from pymongo.errors import BulkWriteError
 
 from routing_core.engine.held_messages import HeldMessages
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, NotFound
+from routing_core.infra.errors import Conflict, NotFound, Words
 from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import Metrics, NoMetrics
 from routing_core.model.audit import SYSTEM, Actor
@@ -313,7 +313,7 @@ class OutboxSender:
         )
         if document is None:
             if await self.store.events.find(event_id) is None:
-                raise NotFound(f"no outbound message {event_id!r}")
+                raise NotFound(Words("no outbound message %(event_id)r", event_id=event_id))
             raise Conflict(refusal, code="not_failed")
         event = Event.from_document(document)
         await self.store.audit.record_change(

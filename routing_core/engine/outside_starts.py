@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError
 
 from routing_core.engine.runtime import Opening, Runtime, open_interaction
 from routing_core.expressions.values import normalise_phone
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.model.audit import Actor
 from routing_core.model.entry_point import EntryPoint
 from routing_core.model.interaction import Channel, Contact, Inbound, Interaction
@@ -61,7 +61,9 @@ class OutsideStarts:
         did). Conflict with a sentence when the channel or the contact does not allow it."""
         entry_point = await self.store.entry_points.find(request.entry_point_id)
         if entry_point is None or entry_point.simulated_version:
-            raise NotFound(f"no entry point with id {request.entry_point_id!r}")
+            raise NotFound(Words(
+                "no entry point with id %(entry_point_id)r",
+                entry_point_id=request.entry_point_id))
         address = address_on(entry_point.channel, request.contact)
         interaction_id = conversation_id(entry_point.id, request.idempotency_key)
         if (earlier := await self._earlier(interaction_id, address)) is not None:
@@ -115,10 +117,12 @@ class OutsideStarts:
         routing = (await self.store.routings.find(wanted)
                    or await self.store.routings.find_one({"reference": wanted}))
         if routing is None:
-            raise Invalid(f"no smart routing {wanted!r}", field="routing")
+            raise Invalid(Words("no smart routing %(wanted)r", wanted=wanted), field="routing")
         if routing.type is not RoutingType.start:
-            raise Invalid(f"smart routing {routing.reference!r} is of type "
-                          f"{routing.type.value}; a conversation starts with a start routing",
+            raise Invalid(Words(
+                "smart routing %(reference)r is of type %(value)s; a conversation starts with a "
+                "start routing",
+                reference=routing.reference, value=routing.type.value),
                           field="routing")
         return routing.id
 
@@ -141,8 +145,9 @@ class OutsideStarts:
             raise Conflict("Messenger lets a page write only within 7 days of the contact's "
                            "last message", code="window_closed", field="contact")
         elif channel in (Channel.telegram, Channel.webchat) and contact is None:
-            raise Conflict(f"no contact {contact_label(channel)} on this entry point: "
-                           "they must write first", code="unknown_contact", field="contact")
+            raise Conflict(Words(
+                "no contact %(contact_label)s on this entry point: they must write first",
+                contact_label=contact_label(channel)), code="unknown_contact", field="contact")
 
 
 def contact_label(channel: Channel) -> str:

@@ -20,7 +20,7 @@ from typing import Literal
 from routing_core.actions.context import Journal
 from routing_core.engine.interpreter import Activation
 from routing_core.engine.runtime import Runtime
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.model.audit import Actor
 from routing_core.model.interaction import Interaction, InteractionState
 from routing_core.model.tree import Tree
@@ -98,7 +98,9 @@ class Repairs:
         ``expected_seq``, Invalid when the action named cannot be run."""
         interaction = await self.store.interactions.find(interaction_id)
         if interaction is None:
-            raise NotFound(f"no interaction with id {interaction_id!r}")
+            raise NotFound(Words(
+                "no interaction with id %(interaction_id)r",
+                interaction_id=interaction_id))
         if not interaction.active:
             raise Conflict("the conversation has ended meanwhile", code="ended")
         tree = await self._tree_of(interaction)

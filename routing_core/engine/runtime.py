@@ -32,7 +32,7 @@ from routing_core.engine.sweeper import Sweeper
 from routing_core.engine.versions import StartVersions, TreeCache
 from routing_core.infra import logctx
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, NotFound
+from routing_core.infra.errors import Conflict, NotFound, Words
 from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import NO_METRICS, Metrics, is_takeover
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
@@ -403,7 +403,9 @@ class Runtime:
                     break
                 current = await self.store.interactions.find(interaction_id)
                 if current is None:
-                    raise NotFound(f"no interaction with id {interaction_id!r}")
+                    raise NotFound(Words(
+                        "no interaction with id %(interaction_id)r",
+                        interaction_id=interaction_id))
                 if not current.active:
                     raise Conflict("the interaction has ended", code="ended")
                 if asyncio.get_running_loop().time() > deadline:
@@ -590,5 +592,7 @@ class Runtime:
     async def history(self, interaction_id: str) -> tuple[Interaction, list[Event]]:
         interaction = await self.store.interactions.find(interaction_id)
         if interaction is None:
-            raise NotFound(f"no interaction with id {interaction_id!r}")
+            raise NotFound(Words(
+                "no interaction with id %(interaction_id)r",
+                interaction_id=interaction_id))
         return interaction, await self.store.events.of_interaction(interaction_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from routing_core.infra.errors import DomainError
+from routing_core.infra.errors import DomainError, Words
 from routing_core.ports.world import Ports, ReferencePort
 
 Refuse = Callable[[str], Exception]
@@ -68,8 +68,10 @@ class SimulatorRefused(DomainError):
 
 
 def simulator_refusal(what: str) -> Exception:
-    return SimulatorRefused(f"the simulator does not {what}: nothing leaves the "
-                            "conversation (try it on a test entry point)")
+    return SimulatorRefused(Words(
+        "the simulator does not %(what)s: nothing leaves the conversation (try it on a test "
+        "entry point)",
+        what=what))
 
 
 def sandboxed(ports: Ports, refuse: Refuse = simulator_refusal, **overrides: Any) -> Ports:

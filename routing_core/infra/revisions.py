@@ -9,7 +9,7 @@ being lost under the stale form.
 
 from __future__ import annotations
 
-from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.errors import Conflict, Invalid, Words
 
 
 def revision_read(expected: object) -> int | None:
@@ -39,5 +39,6 @@ def revision_filter(expected: object) -> dict[str, object]:
 
 
 def changed_meanwhile(what: str) -> Conflict:
-    return Conflict(f"{what} was changed meanwhile — reload it to see the change, then "
-                    "make yours again", code="concurrent_change")
+    return Conflict(Words(
+        "%(what)s was changed meanwhile — reload it to see the change, then make yours again",
+        what=what), code="concurrent_change")

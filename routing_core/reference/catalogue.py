@@ -11,7 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, NotFound
+from routing_core.infra.errors import Conflict, NotFound, Words
 from routing_core.infra.revisions import require_revision
 from routing_core.model.audit import Actor
 from routing_core.model.reference import (
@@ -45,13 +45,14 @@ class Catalogue(Generic[NamedT]):
         self.clock = clock
 
     def _name_taken(self, name: str) -> Conflict:
-        return Conflict(f"a {self.what} named {name!r} exists", field="name", code="name_taken")
+        return Conflict(Words("a %(what)s named %(name)r exists", what=self.what, name=name),
+                        field="name", code="name_taken")
 
     async def named(self, name: str) -> NamedT:
         """The item a tree refers to by ``name``; NotFound when it was deleted or renamed."""
         item = await self.repository.find_one({"name": name})
         if item is None:
-            raise NotFound(f"no {self.what} named {name!r}")
+            raise NotFound(Words("no %(what)s named %(name)r", what=self.what, name=name))
         return item
 
     def _merged(self, current: NamedT, changes: Mapping[str, Any]) -> NamedT:
@@ -94,7 +95,9 @@ class Catalogue(Generic[NamedT]):
             raise self._name_taken(updated.name) from None
         if result.matched_count != 1:
             raise Conflict(
-                f"{self.what} {current.name!r} was changed meanwhile; reload it and try again",
+                Words(
+                    "%(what)s %(name)r was changed meanwhile; reload it and try again",
+                    what=self.what, name=current.name),
                 code="concurrent_change",
             )
         self._changed()

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import bson
 from pydantic import BaseModel, ValidationError
 
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, Words
 from routing_core.infra.sentences import invalid
 from routing_core.model.reference import (
     FieldType,
@@ -172,7 +172,8 @@ def coerce(coercer: Coercer, value: Any, field: str) -> Any:
     try:
         return coercer(value)
     except ValueError as error:
-        raise Invalid(f"{field}: {error}", field=field) from None
+        raise Invalid(Words("%(field_)s: %(error)s", field_=field, error=error),
+                      field=field) from None
 
 
 def is_blank(value: Any) -> bool:

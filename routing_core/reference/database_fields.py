@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.errors import Conflict, Invalid, Words
 from routing_core.model.reference import (
     CustomDatabase,
     DatabaseField,
@@ -43,7 +43,9 @@ def coerce_values(fields: list[DatabaseField], values: Mapping[str, Any]) -> dic
         field = known.get(name)
         if field is None:
             raise Invalid(
-                f"{name!r} is not a field of this database (fields: {', '.join(known) or 'none'})",
+                Words(
+                    "%(name)r is not a field of this database (fields: %(known)s)",
+                    name=name, known=', '.join(known) or 'none'),
                 field=f"values.{name}",
             )
         blank = is_blank(raw)
@@ -56,7 +58,8 @@ def complete_row(fields: list[DatabaseField], values: Mapping[str, Any]) -> dict
     present = {name: value for name, value in values.items() if value is not None}
     for field in fields:
         if field.required and field.name not in present:
-            raise Invalid(f"{field.name} is required", field=f"values.{field.name}")
+            raise Invalid(Words("%(name)s is required", name=field.name),
+                          field=f"values.{field.name}")
     return present
 
 
@@ -105,11 +108,13 @@ def clash(error: DuplicateKeyError, what: str = "row") -> Conflict:
     details = error.details or {}
     key = str((details.get("keyValue") or {}).get("unique_key", ""))
     if "=" not in key:
-        return Conflict(f"another {what} already has one of these unique values",
+        return Conflict(Words("another %(what)s already has one of these unique values", what=what),
                         code="value_taken")
     name, value = key.split("=", 1)
     return Conflict(
-        f"another {what} already has {value!r} in the unique field {name}",
+        Words(
+            "another %(what)s already has %(value)r in the unique field %(name)s",
+            what=what, value=value, name=name),
         field=f"values.{name}",
         code="value_taken",
     )

@@ -13,7 +13,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.model.audit import Actor
 from routing_core.model.reference import (
     CustomDatabase,
@@ -129,7 +129,7 @@ class Databases(Catalogue[CustomDatabase]):
         )
         if used is not None:
             raise Conflict(
-                f"cannot {doing}: rows hold values in it; clear them first",
+                Words("cannot %(doing)s: rows hold values in it; clear them first", doing=doing),
                 field=field, code="field_in_use",
             )
 
@@ -141,7 +141,9 @@ class Databases(Catalogue[CustomDatabase]):
         if field.default is None:
             if await self.rows.collection.find_one(lacking, projection={"_id": 1}, session=session):
                 raise Conflict(
-                    f"rows have no {field.name}: give the field a default to make it required",
+                    Words(
+                        "rows have no %(name)s: give the field a default to make it required",
+                        name=field.name),
                     field=f"fields.{index}.required", code="rows_lack_field",
                 )
             return
@@ -168,7 +170,9 @@ class Databases(Catalogue[CustomDatabase]):
             await self.rows.collection.bulk_write(updates, session=session)
         except (DuplicateKeyError, BulkWriteError):
             raise Conflict(
-                f"rows share values of {field.name}: make them distinct to make it unique",
+                Words(
+                    "rows share values of %(name)s: make them distinct to make it unique",
+                    name=field.name),
                 field=f"fields.{index}.unique", code="values_not_unique",
             ) from None
 
@@ -185,7 +189,7 @@ class Databases(Catalogue[CustomDatabase]):
         row = await self.rows.find_one({"_id": row_id, "database_id": database_id})
         if row is None:
             await self.repository.get(database_id)
-            raise NotFound(f"no row with id {row_id!r} in this database")
+            raise NotFound(Words("no row with id %(row_id)r in this database", row_id=row_id))
         return row
 
     async def create_row(

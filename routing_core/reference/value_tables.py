@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.model.audit import Actor
 from routing_core.model.reference import ValueTable
 from routing_core.reference.catalogue import Catalogue
@@ -57,7 +57,9 @@ class ValueTables(Catalogue[ValueTable]):
             if "rows" in changes or not (refusal.field or "").startswith("rows"):
                 raise
             raise Conflict(
-                f"the stored rows do not fit the new columns: {refusal.message}",
+                Words(
+                    "the stored rows do not fit the new columns: %(message)s",
+                    message=refusal.message),
                 field="columns", code="rows_use_column",
             ) from None
         return await self._save(actor, current, updated, fields=sorted(changes))
@@ -76,7 +78,9 @@ class ValueTables(Catalogue[ValueTable]):
         try:
             updated = self._checked(self._merged(current, {"columns": columns, "rows": rows}))
         except Invalid as refusal:
-            raise Invalid(f"the CSV is refused{csv_place(refusal)}: {refusal.message}",
+            raise Invalid(Words(
+                "the CSV is refused%(csv_place)s: %(message)s",
+                csv_place=csv_place(refusal), message=refusal.message),
                           field="csv") from None
         return await self._save(actor, current, updated, "import", rows=len(rows))
 
@@ -90,7 +94,9 @@ class ValueTables(Catalogue[ValueTable]):
         if cached is None or now - cached[0] > LOOKUP_CACHE_SECONDS:
             table = await self.repository.find_one({"name": table_name})
             if table is None:
-                raise NotFound(f"no {self.what} named {table_name!r}")
+                raise NotFound(Words(
+                    "no %(what)s named %(table_name)r",
+                    what=self.what, table_name=table_name))
             key_column = table.columns[0]
             rows = {str(row.get(key_column)): row for row in table.rows}
             cached = self._index[table_name] = (now, rows)

@@ -12,7 +12,7 @@ applies it, and each interaction records whether it started on the candidate.
 from __future__ import annotations
 
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.errors import Conflict, Invalid, Words
 from routing_core.model.audit import Actor
 from routing_core.model.entry_point import Canary, EntryPoint, EntryPointMode
 from routing_core.model.routing import VersionStatus
@@ -40,8 +40,9 @@ class Canaries:
             raise Invalid("the candidate must be a version of the entry point's start "
                           "routing", field="version")
         if version.status is not VersionStatus.development:
-            raise Conflict(f"version {version.name!r} is in {version.status.value}: a "
-                           "canary tries a version in development", code="not_in_development")
+            raise Conflict(Words(
+                "version %(name)r is in %(value)s: a canary tries a version in development",
+                name=version.name, value=version.status.value), code="not_in_development")
         # what would block its production blocks its canary
         await require_promotable(self.store, version)
         canary = Canary(version_id=version.id, share=share, started_at=utcnow())

@@ -15,7 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.infra.revisions import changed_meanwhile, revision_filter
 from routing_core.infra.secrets_box import SecretsBox
 from routing_core.infra.sentences import invalid
@@ -65,7 +65,7 @@ class EntryPoints:
         """By id, or by the web chat module's key (its address); kept between calls."""
         entry_point = await self.store.entry_points.by_key(key)
         if entry_point is None:
-            raise NotFound(f"no entry point {key!r}")
+            raise NotFound(Words("no entry point %(key)r", key=key))
         return entry_point
 
     async def _check(self, entry_point: EntryPoint, credentials: dict[str, Any]) -> None:
@@ -81,7 +81,9 @@ class EntryPoints:
         ]
         if missing:
             raise Invalid(
-                f"{entry_point.channel.value} needs credentials: {', '.join(missing)}",
+                Words(
+                    "%(value)s needs credentials: %(missing)s",
+                    value=entry_point.channel.value, missing=', '.join(missing)),
                 field=f"credentials.{missing[0]}",
             )
 
@@ -90,11 +92,15 @@ class EntryPoints:
         if routing is None:
             routing = await self.store.routings.find_one({"reference": routing_id})
         if routing is None:
-            raise Invalid(f"no smart routing {routing_id!r}", field=field)
+            raise Invalid(Words("no smart routing %(routing_id)r", routing_id=routing_id),
+                          field=field)
         if routing.type is not expected:
             raise Invalid(
-                f"smart routing {routing.reference!r} is of type {routing.type.value}; "
-                f"{field} needs one of type {expected.value}",
+                Words(
+                    "smart routing %(reference)r is of type %(value)s; %(field_)s needs one of "
+                    "type %(value2)s",
+                    reference=routing.reference, value=routing.type.value, field_=field,
+                    value2=expected.value),
                 field=field,
             )
 
@@ -121,8 +127,9 @@ class EntryPoints:
             await self.store.entry_points.insert(entry_point)
         except DuplicateKeyError:
             raise Conflict(
-                f"a {entry_point.channel.value} entry point with address "
-                f"{entry_point.address!r} exists",
+                Words(
+                    "a %(value)s entry point with address %(address)r exists",
+                    value=entry_point.channel.value, address=entry_point.address),
                 field="address",
             ) from None
         await self.store.audit.record_change(actor, "entry_point.create", "entry_point",
@@ -164,7 +171,9 @@ class EntryPoints:
         if document is None:
             if expected and await self.store.entry_points.find(entry_point_id) is not None:
                 raise changed_meanwhile(f"entry point {current.name!r}")
-            raise NotFound(f"no entry point with id {entry_point_id!r}")
+            raise NotFound(Words(
+                "no entry point with id %(entry_point_id)r",
+                entry_point_id=entry_point_id))
         self.store.entry_points.forget(entry_point_id)
         await self.store.audit.record_change(
             actor, "entry_point.update", "entry_point", entry_point_id,
@@ -174,7 +183,9 @@ class EntryPoints:
 
     async def delete(self, actor: Actor, entry_point_id: str) -> None:
         if not await self.store.entry_points.delete(entry_point_id):
-            raise NotFound(f"no entry point with id {entry_point_id!r}")
+            raise NotFound(Words(
+                "no entry point with id %(entry_point_id)r",
+                entry_point_id=entry_point_id))
         self.store.entry_points.forget(entry_point_id)
         await self.store.audit.record_change(actor, "entry_point.delete", "entry_point",
                                              entry_point_id)

@@ -18,7 +18,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from routing_core.infra.clock import utcnow
-from routing_core.infra.errors import Conflict, Invalid, NotFound
+from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.infra.revisions import changed_meanwhile, revision_filter
 from routing_core.model.audit import SYSTEM, Actor
 from routing_core.model.routing import (
@@ -44,8 +44,10 @@ def require_development(version: Version, doing: str) -> None:
     """Edit, test, schedule: only a version in development can be changed."""
     if version.status is not VersionStatus.development:
         raise Conflict(
-            f"cannot {doing} version {version.name!r}: it is in {version.status.value}; "
-            "only a version in development can be changed (duplicate it to change it)",
+            Words(
+                "cannot %(doing)s version %(name)r: it is in %(value)s; only a version in "
+                "development can be changed (duplicate it to change it)",
+                doing=doing, name=version.name, value=version.status.value),
             code="not_in_development",
         )
 
@@ -55,10 +57,13 @@ async def require_promotable(store: Store, version: Version,
     """Production comes from development or backup, with at least one action after Start,
     no validation error, and every record its actions name existing."""
     if version.status is VersionStatus.production:
-        raise Conflict(f"version {version.name!r} is already in production", code="in_production")
+        raise Conflict(Words("version %(name)r is already in production", name=version.name),
+                       code="in_production")
     if version.tree.is_blank():
         raise Conflict(
-            f"version {version.name!r} has no action after Start; add one before production",
+            Words(
+                "version %(name)r has no action after Start; add one before production",
+                name=version.name),
             code="blank_tree",
         )
     errors = validation.validate(version.tree).errors
@@ -66,8 +71,9 @@ async def require_promotable(store: Store, version: Version,
     if errors:
         first = errors[0]
         raise Conflict(
-            f"version {version.name!r} has {len(errors)} validation error(s), "
-            f"first: {first.message}",
+            Words(
+                "version %(name)r has %(count)s validation error(s), first: %(message)s",
+                name=version.name, count=len(errors), message=first.message),
             code="invalid_tree",
         )
 
@@ -78,16 +84,19 @@ async def require_no_canary(store: Store, version: Version, doing: str) -> None:
     found = await store.entry_points.collection.find_one(
         {"canary.version_id": version.id}, projection={"name": 1})
     if found is not None:
-        raise Conflict(f"cannot {doing} version {version.name!r}: it takes canary "
-                       f"traffic on entry point {found['name']!r}; promote or abandon "
-                       "the canary first", code="in_canary")
+        raise Conflict(Words(
+            "cannot %(doing)s version %(name)r: it takes canary traffic on entry point "
+            "%(name2)r; promote or abandon the canary first",
+            doing=doing, name=version.name, name2=found['name']), code="in_canary")
 
 
 def require_deletable(version: Version) -> None:
     if version.status is VersionStatus.production:
         raise Conflict(
-            f"version {version.name!r} is in production and cannot be deleted; "
-            "put another version in production first",
+            Words(
+                "version %(name)r is in production and cannot be deleted; put another version "
+                "in production first",
+                name=version.name),
             code="in_production",
         )
 
@@ -144,7 +153,9 @@ class Lifecycle:
             await self.store.routings.insert(routing, session=session)
         except DuplicateKeyError:
             raise Conflict(
-                f"the reference {routing.reference!r} is already used by another smart routing",
+                Words(
+                    "the reference %(reference)r is already used by another smart routing",
+                    reference=routing.reference),
                 field="reference",
                 code="reference_taken",
             ) from None
@@ -161,12 +172,14 @@ class Lifecycle:
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
-            raise Conflict(f"the reference {changes.get('reference')!r} is already used",
+            raise Conflict(Words(
+                "the reference %(reference)r is already used",
+                reference=changes.get('reference')),
                            field="reference", code="reference_taken") from None
         if document is None:
             if expected and await self.store.routings.find(routing_id) is not None:
                 raise changed_meanwhile("the smart routing")
-            raise NotFound(f"no smart routing with id {routing_id!r}")
+            raise NotFound(Words("no smart routing with id %(routing_id)r", routing_id=routing_id))
         await self.store.audit.record_change(
             actor, "routing.update", "smart_routing", routing_id, changes=changes
         )
@@ -176,8 +189,10 @@ class Lifecycle:
         routing = await self.store.routings.get(routing_id)
         if await self.store.routing_in_use(routing_id):
             raise Conflict(
-                f"smart routing {routing.reference!r} is used by an entry point; "
-                "change the entry point first",
+                Words(
+                    "smart routing %(reference)r is used by an entry point; change the entry "
+                    "point first",
+                    reference=routing.reference),
                 code="in_use",
             )
 
@@ -250,7 +265,9 @@ class Lifecycle:
         if copy_from:
             source = await self.store.versions.find(copy_from)
             if source is None:
-                raise Invalid(f"no version with id {copy_from!r} to copy", field="copy_from")
+                raise Invalid(Words(
+                    "no version with id %(copy_from)r to copy",
+                    copy_from=copy_from), field="copy_from")
             tree = source.tree.model_copy(deep=True)
         version = Version(routing_id=routing_id, name=name, description=description, tree=tree)
         await self.store.versions.insert(version)
@@ -356,7 +373,9 @@ class Lifecycle:
             )
         except DuplicateKeyError:
             raise Conflict(
-                f"another version of this smart routing is already scheduled on {date}",
+                Words(
+                    "another version of this smart routing is already scheduled on %(date)s",
+                    date=date),
                 field="at",
                 code="date_taken",
             ) from None
@@ -500,7 +519,9 @@ class Lifecycle:
         )
         if document is None:
             raise Conflict(
-                f"version {version.name!r} was changed meanwhile; reload it and try again",
+                Words(
+                    "version %(name)r was changed meanwhile; reload it and try again",
+                    name=version.name),
                 code="concurrent_change",
             )
         changed = Version.from_document(document)

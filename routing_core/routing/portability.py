@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.errors import Conflict, Invalid, Words
 from routing_core.model.audit import Actor
 from routing_core.model.routing import RoutingType, SmartRouting, Version, VersionStatus
 from routing_core.model.tree import Tree
@@ -50,13 +50,17 @@ def _parse_versions(
             tree = Tree.model_validate(raw["tree"])
         except (KeyError, ValueError, ValidationError, TypeError) as error:
             raise Invalid(
-                f"{field}: needs a name, a known status and a tree ({error})", field=field
+                Words(
+                    "%(field_)s: needs a name, a known status and a tree (%(error)s)",
+                    field_=field, error=error), field=field
             ) from None
         if status is VersionStatus.production:
             report = validation.validate(tree)
             if report.errors:
                 raise Invalid(
-                    f"{field}: the production version is invalid: {report.errors[0].message}",
+                    Words(
+                        "%(field_)s: the production version is invalid: %(message)s",
+                        field_=field, message=report.errors[0].message),
                     field=field,
                 )
         parsed.append((name, str(raw.get("description", "")), status, tree))
@@ -74,7 +78,8 @@ async def import_routing(
     name: str | None = None,
 ) -> SmartRouting:
     if data.get("format", FORMAT) != FORMAT:
-        raise Invalid(f"unknown export format {data.get('format')!r}", field="format")
+        raise Invalid(Words("unknown export format %(format)r", format=data.get('format')),
+                      field="format")
     raw_routing = data.get("routing") or {}
     try:
         routing = SmartRouting(
@@ -85,13 +90,16 @@ async def import_routing(
         )
     except (KeyError, ValueError, ValidationError) as error:
         raise Invalid(
-            f"routing: needs a name, a reference and a type ({error})", field="routing"
+            Words("routing: needs a name, a reference and a type (%(error)s)", error=error),
+            field="routing"
         ) from None
     parsed = _parse_versions(list(data.get("versions") or []))
     store = lifecycle.store
     if await store.routings.find_one({"reference": routing.reference}):
         raise Conflict(
-            f"the reference {routing.reference!r} is taken; import under a new reference",
+            Words(
+                "the reference %(reference)r is taken; import under a new reference",
+                reference=routing.reference),
             field="reference",
             code="reference_taken",
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from routing_core.infra.errors import Conflict, Invalid
+from routing_core.infra.errors import Conflict, Invalid, Words
 from routing_core.model.audit import Actor
 from routing_core.model.routing import TreeEdit, Version
 from routing_core.model.tree import Action, Tree
@@ -63,10 +63,13 @@ class TreeEditor:
                 else await self.store.versions.find(copy_version or "")
             )
             if source_version is None:
-                raise Invalid(f"no version {copy_version!r} to copy from", field="copy.version")
+                raise Invalid(Words(
+                    "no version %(copy_version)r to copy from",
+                    copy_version=copy_version), field="copy.version")
             source = source_version.tree.find(copy_action)
             if source is None:
-                raise Invalid(f"no action {copy_action!r} to copy", field="copy.action")
+                raise Invalid(Words("no action %(copy_action)r to copy", copy_action=copy_action),
+                              field="copy.action")
             action = copied_action(source)
         elif type is None:
             raise Invalid("give the action's type, or an action to copy", field="type")
@@ -129,7 +132,8 @@ class TreeEditor:
         edit = await (edits.last_done(version_id) if back else edits.first_undone(version_id))
         word = "undo" if back else "redo"
         if edit is None:
-            raise Conflict(f"there is no edit to {word}", code=f"nothing_to_{word}")
+            raise Conflict(Words("there is no edit to %(word)s", word=word),
+                           code=f"nothing_to_{word}")
         expected, restored = (edit.after, edit.before) if back else (edit.before, edit.after)
         if expected.model_dump() != version.tree.model_dump():
             raise Conflict("the tree changed since that edit (another editor?); reload it",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from routing_core.actions.base import action_type, branches_of, validate_params
-from routing_core.infra.errors import Invalid, NotFound
+from routing_core.infra.errors import Invalid, NotFound, Words
 from routing_core.model.tree import Action, Tree
 from routing_core.routing.validation import declared_branches, label
 
@@ -19,7 +19,8 @@ from routing_core.routing.validation import declared_branches, label
 def _require(tree: Tree, action_id: str, field: str) -> Action:
     action = tree.find(action_id)
     if action is None:
-        raise NotFound(f"no action {action_id!r} in this version", field=field)
+        raise NotFound(Words("no action %(action_id)r in this version", action_id=action_id),
+                       field=field)
     return action
 
 
@@ -27,8 +28,9 @@ def _require_branch(action: Action, branch: str, field: str) -> None:
     branches = declared_branches(action)
     if branches is not None and branch not in branches:
         raise Invalid(
-            f"action {label(action)} has no branch {branch!r}; "
-            f"it has: {', '.join(branches) or 'none'}",
+            Words(
+                "action %(action)s has no branch %(branch)r; it has: %(branches)s",
+                action=label(action), branch=branch, branches=', '.join(branches) or 'none'),
             field=field,
         )
 
@@ -36,9 +38,12 @@ def _require_branch(action: Action, branch: str, field: str) -> None:
 def _default_branch(action: Action, field: str) -> str:
     branches = declared_branches(action)
     if branches is None:
-        raise Invalid(f"action {label(action)} has invalid parameters", field=field)
+        raise Invalid(Words("action %(action)s has invalid parameters", action=label(action)),
+                      field=field)
     if not branches:
-        raise Invalid(f"action {label(action)} ends the tree and has no branch", field=field)
+        raise Invalid(Words(
+            "action %(action)s ends the tree and has no branch",
+            action=label(action)), field=field)
     return branches[0]
 
 
@@ -46,7 +51,9 @@ def new_action(type_key: str, name: str, params: dict[str, Any], record_passage:
     kind = action_type(type_key)
     if kind.fixed:
         raise Invalid(
-            f"a {type_key!r} action cannot be added: the tree has exactly one", field="type"
+            Words(
+                "a %(type_key)r action cannot be added: the tree has exactly one",
+                type_key=type_key), field="type"
         )
     clean = validate_params(type_key, params)
     action = Action(type=type_key, name=name, params=clean, record_passage=record_passage)
@@ -81,13 +88,16 @@ def insert_action(
         _require(edited, before, "before")
         if current_target != before:
             raise Invalid(
-                f"branch {branch!r} of {label(parent)} does not lead to {before!r}", field="before"
+                Words(
+                    "branch %(branch)r of %(parent)s does not lead to %(before)r",
+                    branch=branch, parent=label(parent), before=before), field="before"
             )
     if following is not None:
         if following:
             destination = edited.find(following)
             if destination is None:
-                raise Invalid(f"no action {following!r} in this version", field="following")
+                raise Invalid(Words("no action %(following)r in this version", following=following),
+                              field="following")
             if destination.type == "start":
                 raise Invalid("no action can lead back to Start", field="following")
         current_target = following or None
@@ -177,8 +187,10 @@ def move_action(tree: Tree, action_id: str, after: str, branch: str) -> Tree:
         raise Invalid("an action cannot move after itself or after what follows it",
                       field="after")
     if parent.next.get(branch) is not None:
-        raise Invalid(f"branch {branch} of this action already leads somewhere: choose a "
-                      "branch that ends the tree, or remove its link first", field="after")
+        raise Invalid(Words(
+            "branch %(branch)s of this action already leads somewhere: choose a branch that "
+            "ends the tree, or remove its link first",
+            branch=branch), field="after")
     for other in edited.actions:
         if other.id in moving:
             continue

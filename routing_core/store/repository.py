@@ -10,7 +10,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from routing_core.infra.errors import NotFound
+from routing_core.infra.errors import NotFound, Words
 from routing_core.model.base import Record
 
 RecordT = TypeVar("RecordT", bound=Record)
@@ -69,7 +69,9 @@ class Repository(Generic[RecordT]):
     async def get(self, item_id: str, session: Any = None) -> RecordT:
         item = await self.find(item_id, session=session)
         if item is None:
-            raise NotFound(f"no {self.label} with id {item_id!r}")
+            raise NotFound(Words(
+                "no %(label)s with id %(item_id)r",
+                label=self.label, item_id=item_id))
         return item
 
     async def find_one(self, query: dict[str, Any], session: Any = None) -> RecordT | None:

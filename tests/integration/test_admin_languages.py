@@ -196,6 +196,13 @@ async def test_a_refused_value_is_told_in_the_viewers_language(admin: Pages, app
     text = unescape(await refused.get_data(as_text=True))
     assert "au plus 200 caractères" in text
     assert "utilisez des lettres, des chiffres" in text
+    await admin.post("/admin/smart-routings/new", {"name": "Ventes", "reference": "ventes",
+                                                   "type": "start"})
+    taken = await admin.client.post("/admin/smart-routings/new", headers={
+        "Accept-Language": "fr"}, form={"name": "Encore", "reference": "ventes",
+                                        "type": "start", "csrf_token": admin.csrf})
+    said = unescape(await taken.get_data(as_text=True))
+    assert "la référence 'ventes' est déjà utilisée" in said, said  # the domain's, in French
 
     from quart import g
 
