@@ -153,11 +153,8 @@ class Lifecycle:
             await self.store.routings.insert(routing, session=session)
         except DuplicateKeyError:
             raise Conflict(
-                Words(
-                    "the reference %(reference)r is already used by another smart routing",
-                    reference=routing.reference),
-                field="reference",
-                code="reference_taken",
+                Words("the reference %(reference)r is already used by another smart routing",
+                      reference=routing.reference), field="reference", code="reference_taken",
             ) from None
 
     async def update_routing(
@@ -172,9 +169,8 @@ class Lifecycle:
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
-            raise Conflict(Words(
-                "the reference %(reference)r is already used",
-                reference=changes.get('reference')),
+            raise Conflict(Words("the reference %(reference)r is already used",
+                                 reference=changes.get("reference")),
                            field="reference", code="reference_taken") from None
         if document is None:
             if expected and await self.store.routings.find(routing_id) is not None:
@@ -189,11 +185,8 @@ class Lifecycle:
         routing = await self.store.routings.get(routing_id)
         if await self.store.routing_in_use(routing_id):
             raise Conflict(
-                Words(
-                    "smart routing %(reference)r is used by an entry point; change the entry "
-                    "point first",
-                    reference=routing.reference),
-                code="in_use",
+                Words("smart routing %(reference)r is used by an entry point; change the entry "
+                      "point first", reference=routing.reference), code="in_use",
             )
 
         async def work(session: AsyncClientSession) -> None:
@@ -265,9 +258,8 @@ class Lifecycle:
         if copy_from:
             source = await self.store.versions.find(copy_from)
             if source is None:
-                raise Invalid(Words(
-                    "no version with id %(copy_from)r to copy",
-                    copy_from=copy_from), field="copy_from")
+                raise Invalid(Words("no version with id %(copy_from)r to copy",
+                                    copy_from=copy_from), field="copy_from")
             tree = source.tree.model_copy(deep=True)
         version = Version(routing_id=routing_id, name=name, description=description, tree=tree)
         await self.store.versions.insert(version)
@@ -373,11 +365,8 @@ class Lifecycle:
             )
         except DuplicateKeyError:
             raise Conflict(
-                Words(
-                    "another version of this smart routing is already scheduled on %(date)s",
-                    date=date),
-                field="at",
-                code="date_taken",
+                Words("another version of this smart routing is already scheduled on %(date)s",
+                      date=date), field="at", code="date_taken",
             ) from None
         await self.store.audit.record_change(
             actor, "version.schedule", "version", version_id, at=at.isoformat()
@@ -519,10 +508,8 @@ class Lifecycle:
         )
         if document is None:
             raise Conflict(
-                Words(
-                    "version %(name)r was changed meanwhile; reload it and try again",
-                    name=version.name),
-                code="concurrent_change",
+                Words("version %(name)r was changed meanwhile; reload it and try again",
+                      name=version.name), code="concurrent_change",
             )
         changed = Version.from_document(document)
         self._changed(changed.id, changed)
