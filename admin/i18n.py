@@ -98,8 +98,13 @@ def said(error: DomainError) -> str:
     english = shortened(sentences.sentence_of(*error.worded))
     if not error.message.endswith(english):
         return error.message
+    words, values = error.worded
+    # the kind of record a generic sentence names ("no %(what)s named …"): a noun the
+    # catalogue lists (``RECORD_NOUNS`` of the word catalogue)
+    values = {key: translate(value) if key in ("what", "label") and isinstance(value, str)
+              else value for key, value in values.items()}
     return error.message[: len(error.message) - len(english)] + shortened(
-        worded(*error.worded))
+        worded(words, values))
 
 
 def install(app: Quart) -> None:

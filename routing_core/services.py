@@ -185,7 +185,8 @@ class Services:
         self.relays.append(signal_relay(self.store, self.hub, self.runtime.owner))
         # one change stream for all of them: each open stream costs mongod a read of the oplog
         feed = ChangeFeed(self.store.database, [*self.relays, self.store.entry_points.watch,
-                                          self.runtime.start_versions.watch])
+                                          self.runtime.start_versions.watch,
+                                          self.store.campaigns.watch])
         self._relay_tasks = [asyncio.create_task(feed.run())]
         self._relay_tasks.append(asyncio.create_task(self._housekeeping()))
 

@@ -24,6 +24,21 @@ REFUSALS = ("Invalid", "Conflict", "NotFound", "Forbidden", "DomainError", "Unau
             "NotReplayable", "SimulatorRefused", "CsrfRefused")
 
 
+def record_nouns() -> list[str]:
+    """What a generic refusal calls a record ("no %(what)s named …"): each repository's
+    label and each reference catalogue's noun."""
+    import routing_core.reference  # noqa: F401  (the reference catalogues)
+    from routing_core.reference.catalogue import Catalogue
+    from routing_core.store.repository import Repository
+
+    def below(kind: type) -> list[type]:
+        return [found for sub in kind.__subclasses__() for found in (sub, *below(sub))]
+
+    nouns = [getattr(kind, "label", None) for kind in below(Repository)]
+    nouns += [getattr(kind, "what", None) for kind in below(Catalogue)]
+    return sorted({noun for noun in nouns if isinstance(noun, str) and noun})
+
+
 def extracted() -> Catalog:
     """Every word to translate: the templates' ``_()``, the pages' ``phrase()``,
     ``marked()`` and columns' labels, the navigation's and the reference pages' sentences."""
@@ -55,6 +70,8 @@ def extracted() -> Catalog:
             catalog.add(message, locations=[(f"{folder}/{filename}", lineno)],
                         auto_comments=comments,
                         flags=["python-format"] if "%(" in message else [])
+    for noun in record_nouns():
+        catalog.add(noun, locations=[("routing_core/store/repository.py", 1)])
     for sentence in sentences.SENTENCES:  # what a refused value is told, next to its field
         catalog.add(sentence, locations=[("routing_core/infra/sentences.py", 1)],
                     flags=["python-format"] if "%(" in sentence else [])

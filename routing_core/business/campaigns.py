@@ -579,7 +579,8 @@ class CampaignRunner:
         its target ``answered`` (the entry point's routing is already talking with it)."""
         if interaction.channel is not Channel.whatsapp:
             return
-        if not any(event.type == "inbound" for event in events):
+        if not any(event.type == "inbound" for event in events) or (
+               interaction.entry_point_id not in await self.store.campaigns.sending_entry_points()):
             return
         now = self.clock()
         await self._answers.submit(UpdateMany(

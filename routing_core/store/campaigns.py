@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
 
 from routing_core.model.campaigns import Campaign, CampaignTarget
 from routing_core.store.cases import UNIQUE_ORIGIN
+from routing_core.store.change_watch import ChangeWatch
 from routing_core.store.repository import Repository
 
 
@@ -17,6 +21,28 @@ class CampaignRepository(Repository[Campaign]):
         IndexModel([("name", ASCENDING)], unique=True, name="unique_name"),
         IndexModel([("status", ASCENDING), ("kind", ASCENDING)], name="by_status"),
     ]
+
+    def __init__(self, database: AsyncDatabase):
+        super().__init__(database)
+        self._sending_from: frozenset[str] | None = None
+        self.watch = ChangeWatch("campaigns", self.collection, self._drop)
+
+    def _drop(self, _campaign_id: Any) -> None:
+        self._sending_from = None
+
+    async def sending_entry_points(self) -> frozenset[str]:
+        """The entry points some campaign writes from: only a message there can answer a
+        target, and every WhatsApp message asks — so kept until a campaign changes in any
+        process (``watch``), and read each time while changes cannot be watched (a reply
+        must never miss a campaign created a moment before)."""
+        if self._sending_from is not None and self.watch.live:
+            return self._sending_from
+        generation = self.watch.generation
+        found = frozenset(str(entry_point) for entry_point in await self.collection.distinct(
+            "entry_point_id", {"entry_point_id": {"$type": "string"}}))
+        if generation == self.watch.generation:  # no change arrived while reading
+            self._sending_from = found
+        return found
 
 
 class CampaignTargetRepository(Repository[CampaignTarget]):

@@ -217,5 +217,9 @@ async def test_a_refused_value_is_told_in_the_viewers_language(admin: Pages, app
             assert i18n.said(error) == "params.media_urls: au plus 10 éléments"
         else:
             raise AssertionError("eleven media were accepted")
-        unknown = Invalid("a queue named 'x' exists")
-        assert i18n.said(unknown) == "a queue named 'x' exists"
+        unknown = Invalid("a line no catalogue lists")
+        assert i18n.said(unknown) == "a line no catalogue lists"
+        from routing_core.infra.errors import NotFound, Words
+
+        generic = NotFound(Words("no %(what)s named %(name)r", what="value table", name="tarifs"))
+        assert i18n.said(generic) == "table de valeurs : aucun élément nommé 'tarifs'"

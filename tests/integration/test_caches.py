@@ -235,3 +235,40 @@ async def test_a_subscriber_that_fails_leaves_the_others_theirs(services: Servic
         assert not feed.done()
     finally:
         feed.cancel()
+
+
+async def test_the_entry_points_campaigns_send_from_are_read_once_until_a_campaign_changes(
+    services: Services, settings: Settings
+):
+    """Every WhatsApp message asks whether a campaign writes from its entry point (only
+    then can it answer a target): read once per process and forgotten when any process
+    changes a campaign; read every time while changes cannot be watched."""
+    store = Store.connect(settings.mongodb_uri, settings.mongodb_database)
+    distinct_calls: list[str] = []
+    distinct = store.campaigns.collection.distinct
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        distinct_calls.append(args[0])
+        return await distinct(*args, **kwargs)
+
+    store.campaigns.collection.distinct = counted  # type: ignore[method-assign]
+    try:
+        assert await store.campaigns.sending_entry_points() == frozenset()
+        assert await store.campaigns.sending_entry_points() == frozenset()
+        assert len(distinct_calls) == 2, "kept while changes could not be watched"
+        watching = asyncio.create_task(store.campaigns.watch.run())
+        await until(lambda: store.campaigns.watch.live)
+        for _ in range(3):
+            assert await store.campaigns.sending_entry_points() == frozenset()
+        assert len(distinct_calls) == 3
+
+        # a campaign created anywhere (here: by the other process's repository)
+        await services.store.campaigns.collection.insert_one(
+            {"_id": "c1", "name": "renewals", "kind": "whatsapp", "entry_point_id": "ep-wa"})
+        await until(lambda: store.campaigns._sending_from is None)
+        assert await store.campaigns.sending_entry_points() == frozenset({"ep-wa"})
+        assert await store.campaigns.sending_entry_points() == frozenset({"ep-wa"})
+        assert len(distinct_calls) == 4
+        watching.cancel()
+    finally:
+        await store.close()
