@@ -43,6 +43,19 @@ async def until(condition: Any, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def counting_calls(collection: Any, method: str) -> list[Any]:
+    """The first argument of each call of ``collection.method`` from here on."""
+    calls: list[Any] = []
+    original = getattr(collection, method)
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        return await original(*args, **kwargs)
+
+    setattr(collection, method, counted)
+    return calls
+
+
 def counting_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     reads: list[str] = []
     read = store.entry_points.get
@@ -87,14 +100,7 @@ async def test_a_web_chat_key_is_read_once_and_follows_a_change_of_address(
     routing_id = await production_routing(services, "hello", tree(
         action("hi", "message", {"text": "Hello"})))
     entry_point = await webchat_entry_point(services, routing_id, address="shop-chat")
-    queries: list[Any] = []
-    find_one = other.entry_points.collection.find_one
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        queries.append(args[0])
-        return await find_one(*args, **kwargs)
-
-    other.entry_points.collection.find_one = counted  # type: ignore[method-assign]
+    queries = counting_calls(other.entry_points.collection, "find_one")
     for _ in range(3):
         found = await other.entry_points.by_key("shop-chat")
         assert found is not None and found.id == entry_point.id
@@ -244,14 +250,7 @@ async def test_the_entry_points_campaigns_send_from_are_read_once_until_a_campai
     then can it answer a target): read once per process and forgotten when any process
     changes a campaign; read every time while changes cannot be watched."""
     store = Store.connect(settings.mongodb_uri, settings.mongodb_database)
-    distinct_calls: list[str] = []
-    distinct = store.campaigns.collection.distinct
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        distinct_calls.append(args[0])
-        return await distinct(*args, **kwargs)
-
-    store.campaigns.collection.distinct = counted  # type: ignore[method-assign]
+    distinct_calls = counting_calls(store.campaigns.collection, "distinct")
     try:
         assert await store.campaigns.sending_entry_points() == frozenset()
         assert await store.campaigns.sending_entry_points() == frozenset()
