@@ -21,8 +21,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from quart import Quart, g, has_app_context, request
 
-from routing_core.infra import sentences
-from routing_core.infra.errors import DomainError, shortened
+from routing_core.infra.errors import DomainError, put_in, shortened
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -88,19 +87,18 @@ def translate_plural(singular: str, plural: str, count: int) -> str:
 
 def worded(words: str, values: dict[str, Any]) -> str:
     """A sentence of ``routing_core.infra.sentences`` in the viewer's language."""
-    translated = translate(words)
-    return translated % values if values else translated
+    return put_in(translate(words), values)
 
 
 def said(error: DomainError) -> str:
     """What the domain refused, in the viewer's language where its sentence is a known
     one ("name: at most 200 characters"); as written otherwise."""
-    english = shortened(sentences.sentence_of(*error.worded))
+    english = shortened(put_in(*error.worded))
     if not error.message.endswith(english):
         return error.message
     words, values = error.worded
     # the kind of record a generic sentence names ("no %(what)s named …"): a noun the
-    # catalogue lists (``RECORD_NOUNS`` of the word catalogue)
+    # catalogue lists (``record_nouns()`` of the word catalogue)
     values = {key: translate(value) if key in ("what", "label") and isinstance(value, str)
               else value for key, value in values.items()}
     return error.message[: len(error.message) - len(english)] + shortened(

@@ -29,7 +29,12 @@ class Words:
         self.values = values
 
     def __str__(self) -> str:
-        return self.template % self.values
+        return put_in(self.template, self.values)
+
+
+def put_in(words: str, values: dict[str, Any]) -> str:
+    """A sentence with its values (one with nothing to put in may hold a bare "%")."""
+    return words % values if values else words
 
 
 class DomainError(Exception):

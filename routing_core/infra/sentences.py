@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from routing_core.infra.errors import Invalid
+from routing_core.infra.errors import Invalid, put_in
 
 FIXED = {
     "missing": "required",
@@ -88,11 +88,7 @@ def worded(problem: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def sentence(problem: Mapping[str, Any]) -> str:
     """``worded`` with its values put in (in English)."""
-    return sentence_of(*worded(problem))
-
-
-def sentence_of(words: str, values: dict[str, Any]) -> str:
-    return words % values if values else words
+    return put_in(*worded(problem))
 
 
 def field_of(problem: Mapping[str, Any], prefix: str = "") -> str | None:
