@@ -24,6 +24,11 @@ conversation waits again. Per channel:
    reads the entry point and the start version, upserts the contact and inserts the
    interaction on top of what a follow-up costs.
 
+With Telegram among the channels, the same first turns are first measured on the bare stack
+(``/bench/telegram-turn``: aiogram parses the update, one durable insert, aiogram's
+``sendMessage`` answers — Quart, Hypercorn, aiogram and MongoDB with nothing of ours in
+between), and the real first turn is reported as a share of it.
+
 For both phases the report gives the MongoDB commands per message by command name (read
 from the server's own counters, ``serverStatus.metrics.commands``, before and after: every
 process of the service and its sweepers included) and the CPU per message of the service
@@ -53,7 +58,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from pymongo import AsyncMongoClient
@@ -193,6 +198,26 @@ class Telegram(Webhook):
             "chat": {"id": int(contact), "type": "private"},
             "from": {"id": int(contact), "is_bot": False, "first_name": "Bench"}}}
         await self.post(self.path, json.dumps(update).encode(), self.headers)
+
+
+class BareTelegram(Telegram):
+    """The same updates posted to ``/bench/telegram-turn``: the Telegram turn on this stack
+    with nothing of ours in between (``bots/bench_probe.py``), answering ``FIRST_REPLY``."""
+
+    name = "telegram on the bare stack"
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, fake: FakeTelegram) -> None:
+        super().__init__(session, base, fake)
+        self.fake = fake
+        self.path = "/bench/telegram-turn?" + urlencode(
+            {"token": TELEGRAM_TOKEN, "reply": FIRST_REPLY})
+        self.headers = {"Content-Type": "application/json"}
+
+    def contact(self, number: int) -> str:
+        return str(900_000_000 + number)  # never one of the real webhook's chats
+
+    async def close(self) -> None:
+        self.fake.listeners.remove(self._heard)
 
 
 class WhatsApp(Webhook):
@@ -571,18 +596,45 @@ def channel_of(name: str, session: aiohttp.ClientSession, base: str, fakes: Fake
     return WebChat(session, base)
 
 
-def report(health: Figure, writes: Figure, storage: Figure, results: list[Result]) -> list[str]:
+async def bare_stack(session: aiohttp.ClientSession, service: Service, fakes: Fakes,
+                     seconds: float, in_flight: int) -> tuple[Phase, list[str]]:
+    """A new Telegram chat per message on the bare stack, measured as the first turns are."""
+    channel = BareTelegram(session, service.url, fakes.telegram)
+    await first_turns(channel, 1, in_flight, itertools.count(10_000_000))  # warm-up
+    phase = await measured(
+        "Telegram first turn on the bare stack (aiogram parse, one insert, `sendMessage`)",
+        first_turns(channel, seconds, in_flight, itertools.count()), service.pid,
+        service.mongodb_uri, 0)
+    problems = await settled(channel)
+    await channel.close()
+    return phase, problems
+
+
+def report(health: Figure, writes: Figure, storage: Figure, results: list[Result],
+           bare: tuple[Phase, list[str]] | None = None) -> list[str]:
     lines = [*HEADER, health.row(), writes.row(), storage.row()]
+    if bare is not None:
+        lines.append(bare[0].figure.row())
     for result in results:
         lines.extend(phase.figure.row() for phase in (result.follow_up, result.first_turn)
                      if phase is not None)
     lines.append("")
+    if bare is not None:
+        turn, problems = bare
+        checks = "; ".join(problems) or "every message got exactly one, right, reply"
+        lines.append(f"- the bare stack's Telegram turn: {turn.commands_line()}; "
+                     f"{turn.cpu_ms:.1f} ms of service + mongod CPU per message; {checks}")
     for result in results:
         for label, phase in (("follow-up", result.follow_up),
                              ("first turn", result.first_turn)):
             if phase is not None:
                 lines.append(f"- {result.channel} {label}: {phase.commands_line()}; "
                              f"{phase.cpu_ms:.1f} ms of service + mongod CPU per message")
+        if bare is not None and result.channel == "telegram" and result.first_turn:
+            lines.append(f"- telegram first turn / the bare stack's: "
+                         f"{result.first_turn.figure.rate / bare[0].figure.rate:.0%} of its "
+                         f"turns/s, {result.first_turn.cpu_ms / bare[0].cpu_ms:.1f}× its CPU "
+                         "per message")
     lines.append("")
     for result in results:
         figure = result.figure
@@ -605,13 +657,16 @@ async def measure(service: Service, fakes: Fakes, names: list[str], conversation
         ids = await entry_points(session, service.url, routing_id)
         health, writes, storage = await ceilings(session, service.url, service.mongodb_uri,
                                                  seconds, in_flight)
+        bare = (await bare_stack(session, service, fakes, seconds, in_flight)
+                if "telegram" in names else None)
         results = []
         for name in names:
             channel = channel_of(name, session, service.url, fakes, ids)
             results.append(await run_channel(channel, conversations, seconds, in_flight,
                                              storage, service))
             print(f"{name} done: {results[-1].figure.row()}", file=sys.stderr, flush=True)
-    return report(health, writes, storage, results), all(not r.problems for r in results)
+    passed = all(not r.problems for r in results) and not (bare and bare[1])
+    return report(health, writes, storage, results, bare), passed
 
 
 @contextlib.asynccontextmanager
