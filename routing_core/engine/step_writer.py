@@ -4,10 +4,21 @@ Outbound messages of provider channels are held by this process from the moment 
 stamped until their provider answered (``HeldMessages``); web chat messages are sent by
 being stored. A step replayed after a crash writes the same event ids: messages an earlier
 attempt wrote are sent only when no live process took them meanwhile.
+
+A provider message is sent as soon as the events are durable, while the state's commit is
+in flight, not after it: the customer's answer no longer waits for a second write (at the
+peer turn's load that commit took 13 ms at p50, 30 ms at p99). Nothing can make it go out
+twice: the stored message is the outbox, and whoever replays this step — after a crash, or
+because the lease was lost meanwhile — finds it under the same id, held by this process
+(its lease renewed until the provider answered, then marked sent), so it takes it over
+only if this process died mid-send, as for any send. Web chat messages and the
+conversation's end still wait for the commit: storing one is sending it, and a replay by
+another process would show it on the socket a second time.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -33,6 +44,7 @@ class StepWriter:
         self.delivery = delivery
         self.lease_until = lease_until
         self.clock = clock
+        self._sending: set[asyncio.Task[None]] = set()  # referenced until done
 
     def stamp(self, interaction: Interaction, journal: Journal) -> list[Event]:
         """Mark the step's events before they are written: their origin and agent (what
@@ -48,7 +60,7 @@ class StepWriter:
             if self.delivery.stored_as_sent(event.channel):  # type: ignore[arg-type]
                 event.status = DeliveryStatus.sent
                 event.sent_at = self.clock()
-            else:  # ours to send right after the commit, held (and renewed) until sent
+            else:  # ours to send once stored, held (and renewed) until sent
                 event.lease_until = self.held.lease_until(self.clock())
                 event.lease_owner = self.owner
         self.held.hold(event.id for event in outbound if event.lease_owner)
@@ -58,23 +70,39 @@ class StepWriter:
         self, interaction: Interaction, journal: Journal, processed: list[str]
     ) -> tuple[dict[str, Any] | None, list[Event]]:
         """The step's events, then its state (``None``: the lease was lost), and the
-        outbound messages left to send. Should the commit fail or the lease be lost, this
-        process holds none of them any more."""
+        outbound messages left to deliver after the commit (web chat's). Provider
+        messages are sent meanwhile; it returns once their providers answered, as the
+        step's sends did when they followed the commit. Should the commit fail, the
+        messages already being sent stay held until their outcome is recorded; this
+        process holds no other."""
         outbound = self.stamp(interaction, journal)
+        sending: asyncio.Task[None] | None = None
         try:
             already = await self.store.events.append_grouped(journal.events)
             if already:  # a replayed step: send only what no live process took meanwhile
                 outbound = await self._replayed(outbound, set(already))
+            held = [event for event in outbound if event.lease_owner == self.owner]
+            if held:  # durable: the outbox has them, and this process holds them
+                sending = asyncio.create_task(self.delivery.dispatch(held))
+                self._sending.add(sending)
+                sending.add_done_callback(self._sending.discard)
             later = self.clock()
             committed = await self.store.interactions.commit(
                 interaction, self.owner, processed, self.lease_until(later), later
             )
-        except BaseException:
-            self.held.release(event.id for event in outbound)  # the replay holds them anew
+        except Exception:
+            if sending is None:
+                self.held.release(event.id for event in outbound)  # the replay holds them anew
+            else:  # it settles (and lets go of) what it sends; the commit's error is raised
+                await asyncio.wait([sending])
             raise
-        if committed is None:
-            self.held.release(event.id for event in outbound)
-        return committed, outbound
+        except BaseException:  # cancelled: what is being sent goes on, and settles itself
+            if sending is None:
+                self.held.release(event.id for event in outbound)
+            raise
+        if sending is not None:
+            await sending
+        return committed, [event for event in outbound if event.lease_owner != self.owner]
 
     async def _replayed(self, outbound: list[Event], already: set[str]) -> list[Event]:
         kept = []
