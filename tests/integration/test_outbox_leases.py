@@ -1,5 +1,7 @@
 """A reply waiting in a live process keeps its lease: it is sent once, however long the
-provider takes; only a process that stopped renewing has its replies sent again."""
+provider takes; only a process that stopped renewing has its replies sent again. A reply
+goes out once stored, while its step's commit is in flight, and a step that lost its
+lease meanwhile still sends it only once."""
 
 from __future__ import annotations
 
@@ -111,6 +113,73 @@ async def test_a_reply_of_a_process_that_stopped_renewing_is_sent_once_more(
     resent = await services.store.events.get(orphan.id)
     assert resent.status is DeliveryStatus.sent
     assert resent.possible_duplicate
+
+
+async def test_a_reply_goes_out_while_its_step_s_commit_is_in_flight(
+    app, api, services, fake, monkeypatch
+) -> None:
+    """The customer's answer waits for its events to be durable, not for the state's
+    commit: the reply reaches the provider while the commit is held back."""
+    entry_point = await bot_entry_point(api, services)
+    interactions = services.store.interactions
+    commit, go_on = interactions.commit, asyncio.Event()
+    committed: list[Any] = []
+
+    async def held_back(*args: Any, **kwargs: Any) -> Any:
+        await go_on.wait()
+        committed.append(await commit(*args, **kwargs))
+        return committed[-1]
+
+    monkeypatch.setattr(interactions, "commit", held_back)
+    response = await deliver(app, fake, entry_point["id"], text_update(702, "hi"))
+    assert response.status_code == 200
+    await fake.wait_for("sendMessage")
+    assert committed == []  # sent, and the commit still waits
+    go_on.set()
+    await services.runtime.idle()
+    assert len(committed) == 1 and committed[0] is not None
+    assert len(fake.calls_to("sendMessage")) == 1
+    [event] = await services.store.events.all({"type": "outbound"})
+    assert event.status is DeliveryStatus.sent and event.lease_owner is None
+    assert len(services.runtime.held) == 0
+
+
+async def test_a_step_that_lost_its_lease_mid_commit_sends_its_reply_once(
+    app, api, services, fake, monkeypatch
+) -> None:
+    """Another process took the lease while the step committed (it will replay the step
+    and write the same reply's id): the reply this step stored is sent once — by this
+    process, which held it — and neither the other's replay nor any sweeper sends it
+    again."""
+    entry_point = await bot_entry_point(api, services)
+    interactions = services.store.interactions
+    commit = interactions.commit
+
+    async def taken_meanwhile(interaction: Any, *args: Any, **kwargs: Any) -> Any:
+        await interactions.collection.update_one(
+            {"_id": interaction.id},
+            {"$set": {"lease_owner": "another-process"}, "$inc": {"lease_epoch": 1}})
+        return await commit(interaction, *args, **kwargs)
+
+    monkeypatch.setattr(interactions, "commit", taken_meanwhile)
+    response = await deliver(app, fake, entry_point["id"], text_update(703, "hi"))
+    assert response.status_code == 200
+    await fake.wait_for("sendMessage")
+    await services.runtime.idle()
+    [event] = await services.store.events.all({"type": "outbound"})
+    assert event.status is DeliveryStatus.sent
+    stored = await interactions.find(event.interaction_id)
+    assert stored is not None and stored.lease_owner == "another-process"  # not committed
+    # what the other process's replay does with the reply it finds under the same id
+    now = utcnow()
+    assert not await services.store.events.take_over_lease(
+        event.id, "another-process", now, now + timedelta(seconds=LEASE_SECONDS))
+    other = another_process(services)
+    for _ in range(int(LEASE_SECONDS * 2 / 0.05)):
+        assert await other.sweep() == 0
+        await asyncio.sleep(0.05)
+    assert len(fake.calls_to("sendMessage")) == 1
+    assert len(services.runtime.held) == 0
 
 
 async def test_the_renewal_pushes_only_this_process_s_pending_messages(services) -> None:
