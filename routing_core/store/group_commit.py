@@ -3,7 +3,8 @@
 Under load many steps finish at once, each with a small write of the same kind (its
 events, an outbound message marked sent). Sent one by one they cost a round trip and a
 server command each; grouped, the second and later ones ride in the next command. Nothing
-waits for a timer: an idle process writes at once, a busy one writes what piled up while
+waits for a timer: an idle process writes at once (after one turn of the event loop, so
+that what was woken together is written together), a busy one writes what piled up while
 the previous command was in flight. Each submitter gets its own result (or its own error)
 and returns only once its write is durable, exactly as with a write of its own.
 """
@@ -59,6 +60,10 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _write_all(self) -> None:
         while self._waiting:
+            # one turn of the event loop first: the steps whose replies just came in (from
+            # MongoDB, from a provider, a webhook's body) submit theirs into this group
+            # rather than the next (two workers on the peer turn: 5-10 % fewer commands)
+            await asyncio.sleep(0)
             group = self._waiting[: self._max_group]
             del self._waiting[: self._max_group]
             try:

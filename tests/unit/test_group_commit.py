@@ -25,7 +25,8 @@ async def test_an_idle_writer_writes_at_once_and_a_busy_one_groups() -> None:
     recorder = Recorder()
     grouped: GroupCommit[int, int] = GroupCommit(recorder.flush)
     first = asyncio.ensure_future(grouped.submit(2))
-    await asyncio.sleep(0)  # the first write is in flight, alone
+    while not recorder.groups:  # the first write is in flight, alone
+        await asyncio.sleep(0)
     later = [asyncio.ensure_future(grouped.submit(item)) for item in (4, 5, 6)]
     await asyncio.sleep(0)
     recorder.gate.set()
@@ -60,3 +61,20 @@ async def test_groups_are_bounded() -> None:
     results = await asyncio.gather(*(grouped.submit(item) for item in (2, 4, 6, 8, 10)))
     assert results == [20, 40, 60, 80, 100]
     assert [len(group) for group in recorder.groups] == [2, 2, 1]
+
+
+async def test_what_is_submitted_in_the_same_turn_of_the_loop_goes_in_one_write() -> None:
+    """The writer lets the event loop turn once before it writes: submitters woken at the
+    same moment share the write instead of the first going alone."""
+    recorder = Recorder()
+    recorder.gate.set()
+    grouped: GroupCommit[int, int] = GroupCommit(recorder.flush)
+
+    async def woken_then_submits(item: int) -> int:
+        await asyncio.sleep(0)  # woken by the same event as the others, one turn later
+        return await grouped.submit(item)
+
+    first = asyncio.ensure_future(grouped.submit(2))
+    others = [asyncio.ensure_future(woken_then_submits(item)) for item in (4, 6)]
+    assert [await first, *[await other for other in others]] == [20, 40, 60]
+    assert recorder.groups == [[2, 4, 6]]
