@@ -467,12 +467,14 @@ class Runtime:
                 ) if moment is not None
             )
         interaction.updated_at = now
-        committed, outbound = await self.writer.write(interaction, journal, processed)
+        written = await self.writer.write(interaction, journal, processed)
         self.metrics.step_seconds(time.perf_counter() - started)
-        if committed is None:
+        await written.sent()  # the next step only after them, as when they followed the commit
+        if (committed := written.committed) is None:
             log.warning("interaction %s: lease lost; another worker takes over", interaction.id)
             return None
-        await self.delivery.dispatch(outbound + [e for e in journal.events if e.type == "end"])
+        await self.delivery.dispatch(
+            written.to_deliver + [e for e in journal.events if e.type == "end"])
         for listener in self._listeners:
             try:
                 await listener(interaction, journal.events)

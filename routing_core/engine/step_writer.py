@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,22 @@ from routing_core.engine.held_messages import HeldMessages
 from routing_core.infra.clock import utcnow
 from routing_core.model.interaction import DeliveryStatus, Event, Interaction
 from routing_core.store import Store
+
+
+@dataclass
+class Written:
+    """What writing a step gave: the fields ``commit`` returned (``None``: the lease was
+    lost), the messages left to deliver once committed (web chat's), and the sends of
+    provider messages under way."""
+
+    committed: dict[str, Any] | None
+    to_deliver: list[Event]
+    sending: asyncio.Task[None] | None
+
+    async def sent(self) -> None:
+        """Once every provider message of the step got its provider's answer (recorded)."""
+        if self.sending is not None:
+            await self.sending
 
 
 class StepWriter:
@@ -68,13 +85,10 @@ class StepWriter:
 
     async def write(
         self, interaction: Interaction, journal: Journal, processed: list[str]
-    ) -> tuple[dict[str, Any] | None, list[Event]]:
-        """The step's events, then its state (``None``: the lease was lost), and the
-        outbound messages left to deliver after the commit (web chat's). Provider
-        messages are sent meanwhile; it returns once their providers answered, as the
-        step's sends did when they followed the commit. Should the commit fail, the
-        messages already being sent stay held until their outcome is recorded; this
-        process holds no other."""
+    ) -> Written:
+        """The step's events, then its state; provider messages are sent meanwhile.
+        Should the commit fail, the messages already being sent stay held until their
+        outcome is recorded; this process holds no other."""
         outbound = self.stamp(interaction, journal)
         sending: asyncio.Task[None] | None = None
         try:
@@ -100,9 +114,8 @@ class StepWriter:
             if sending is None:
                 self.held.release(event.id for event in outbound)
             raise
-        if sending is not None:
-            await sending
-        return committed, [event for event in outbound if event.lease_owner != self.owner]
+        return Written(committed, [event for event in outbound
+                                   if event.lease_owner != self.owner], sending)
 
     async def _replayed(self, outbound: list[Event], already: set[str]) -> list[Event]:
         kept = []
