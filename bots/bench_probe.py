@@ -18,9 +18,10 @@ from typing import Any
 from aiogram.types import Update
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
 
 from admin.context import services
+from bots.webhooks import connectors
 from routing_core.infra.clock import utcnow
 from routing_core.infra.ids import new_id
 
@@ -58,7 +59,7 @@ async def telegram_turn() -> Response:
              "at": utcnow()})
     except DuplicateKeyError:
         return Response("", 200)  # delivered again: answered already
-    bot = current_app.extensions["connectors"]["telegram"].bot(request.args["token"])
+    bot = connectors()["telegram"].bot(request.args["token"])  # type: ignore[attr-defined]
     task = asyncio.get_running_loop().create_task(
         bot.send_message(chat_id=message.chat.id, text=request.args["reply"]))
     _sends.add(task)

@@ -104,15 +104,11 @@ class StepWriter:
             committed = await self.store.interactions.commit(
                 interaction, self.owner, processed, self.lease_until(later), later
             )
-        except Exception:
+        except BaseException as error:
             if sending is None:
                 self.held.release(event.id for event in outbound)  # the replay holds them anew
-            else:  # it settles (and lets go of) what it sends; the commit's error is raised
-                await asyncio.wait([sending])
-            raise
-        except BaseException:  # cancelled: what is being sent goes on, and settles itself
-            if sending is None:
-                self.held.release(event.id for event in outbound)
+            elif isinstance(error, Exception):  # (cancelled: the sends go on and settle alone)
+                await asyncio.wait([sending])  # they settle what they send; then the error
             raise
         return Written(committed, [event for event in outbound
                                    if event.lease_owner != self.owner], sending)
