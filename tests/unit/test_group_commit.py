@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from routing_core.store.group_commit import GroupCommit
+from routing_core.store.group_commit import IDLE_SECONDS, GroupCommit
 
 
 class Recorder:
@@ -78,3 +78,39 @@ async def test_what_is_submitted_in_the_same_turn_of_the_loop_goes_in_one_write(
     others = [asyncio.ensure_future(woken_then_submits(item)) for item in (4, 6)]
     assert [await first, *[await other for other in others]] == [20, 40, 60]
     assert recorder.groups == [[2, 4, 6]]
+
+
+async def test_a_busy_writer_waits_for_the_steps_in_flight_an_idle_one_does_not() -> None:
+    """After a command of several items, the next one waits a moment for the submitters
+    still on their way (steps a few turns of the loop from their write) instead of going
+    with the first of them alone; a writer that sent one item at a time never waits."""
+    recorder = Recorder()
+    recorder.gate.set()
+    grouped: GroupCommit[int, int] = GroupCommit(recorder.flush, linger_seconds=30.0)
+    assert await asyncio.wait_for(grouped.submit(2), 5) == 20  # idle: at once
+    assert await asyncio.wait_for(grouped.submit(4), 5) == 40
+    assert recorder.groups == [[2], [4]]
+
+    recorder.groups.clear()
+    lingering: GroupCommit[int, int] = GroupCommit(recorder.flush, linger_seconds=0.2)
+    assert await asyncio.gather(*(lingering.submit(item) for item in (2, 4, 6))) == [20, 40, 60]
+
+    async def submits_a_few_turns_later(item: int, turns: int) -> int:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return await lingering.submit(item)
+
+    late = await asyncio.gather(*(submits_a_few_turns_later(item, turns)
+                                  for item, turns in ((8, 0), (10, 5), (12, 20))))
+    assert late == [80, 100, 120]
+    assert recorder.groups == [[2, 4, 6], [8, 10, 12]]
+
+
+async def test_a_writer_idle_for_a_while_writes_a_lone_item_at_once() -> None:
+    recorder = Recorder()
+    recorder.gate.set()
+    grouped: GroupCommit[int, int] = GroupCommit(recorder.flush, linger_seconds=30.0)
+    assert await asyncio.gather(*(grouped.submit(item) for item in (2, 4))) == [20, 40]
+    await asyncio.sleep(IDLE_SECONDS * 1.5)
+    assert await asyncio.wait_for(grouped.submit(6), 5) == 60
+    assert recorder.groups == [[2, 4], [6]]
