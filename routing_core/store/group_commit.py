@@ -94,7 +94,7 @@ class GroupCommit(Generic[Item, Result]):
         """Whether more items are on their way: the last command carried several, it was
         sent a moment ago, and fewer than that are waiting now."""
         return (self._linger_seconds > 0 and self._last_group > 1
-                and len(self._waiting) < min(self._last_group, self._max_group)
+                and len(self._waiting) < self._last_group
                 and asyncio.get_running_loop().time() - self._last_at < IDLE_SECONDS)
 
 
