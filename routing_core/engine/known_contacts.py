@@ -2,8 +2,8 @@
 MongoDB whether it is new.
 
 A new contact can have no conversation yet: its first message needs no look-up — the
-contact is created (group commit) and the conversation inserted at once, one conditional
-write fewer than a message of a known contact. Asking for every message would add that
+contact and its conversation are written at the same time (``opening.py``), one
+conditional write fewer than a message of a known contact. Asking for every message would add that
 write to every follow-up instead, hence this memory: bounded (least recently seen go
 first), and only ever an optimisation — a contact forgotten here is asked about again,
 one that vanished from MongoDB is created again by the usual path.

@@ -22,7 +22,8 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from routing_core.engine.runtime import Opening, Runtime, open_interaction
+from routing_core.engine.opening import Opening, open_interaction
+from routing_core.engine.runtime import Runtime
 from routing_core.expressions.values import normalise_phone
 from routing_core.infra.errors import Conflict, Invalid, NotFound, Words
 from routing_core.model.audit import Actor

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
@@ -27,6 +27,7 @@ from routing_core.engine.held_messages import HeldMessages
 from routing_core.engine.interpreter import Activation, Interpreter
 from routing_core.engine.known_contacts import KnownContacts
 from routing_core.engine.local_work import LocalWork
+from routing_core.engine.opening import Opening, first_of_a_new_contact, open_interaction
 from routing_core.engine.step_writer import StepWriter
 from routing_core.engine.sweeper import Sweeper
 from routing_core.engine.versions import StartVersions, TreeCache
@@ -37,17 +38,13 @@ from routing_core.infra.ids import new_id
 from routing_core.infra.metrics import NO_METRICS, Metrics, is_takeover
 from routing_core.model.entry_point import EntryPoint, EntryPointMode
 from routing_core.model.interaction import (
-    SEEN_IDS_KEPT,
     SILENT_END_REASONS,
-    Contact,
     Event,
     Inbound,
     Interaction,
     InteractionStatus,
     Waiting,
-    language_code,
 )
-from routing_core.model.routing import Version
 from routing_core.ports.world import Ports
 from routing_core.store import Store
 
@@ -77,19 +74,6 @@ class Receipt:
     interaction_id: str | None
 
 
-def started_on(entry_point: EntryPoint, version: Version | None) -> dict[str, Any]:
-    """The version a new interaction runs, and whether it is a test or a canary one."""
-    if version is None:
-        return {"version_id": "", "revision": 0}
-    return {
-        "version_id": version.id, "revision": version.revision,
-        "test": bool(entry_point.simulated_version
-                     or (version.in_test and entry_point.mode is EntryPointMode.test)),
-        "canary": bool(entry_point.canary and version.id == entry_point.canary.version_id),
-        "simulated": bool(entry_point.simulated_version),
-    }
-
-
 def no_version(entry_point: EntryPoint, journal: Journal) -> Activation:
     """No version to run: record why, send the fallback text if there is one."""
     if entry_point.mode is EntryPointMode.test:
@@ -111,14 +95,6 @@ async def keep_lease(runtime: Runtime, interaction_id: str, epoch: int) -> None:
         await runtime.store.interactions.renew(interaction_id, runtime.owner, until, epoch)
 
 
-async def person_of(store: Store, contact: Contact) -> Contact:
-    """The contact whose variables a conversation reads and writes: the one this address
-    was merged into (the same person on another channel), else the address's own."""
-    if contact.merged_into is None:
-        return contact
-    return await store.contacts.find(contact.merged_into) or contact
-
-
 TYPING_AFTER_SECONDS = 1.0
 
 
@@ -133,23 +109,6 @@ def typing_if_slow(runtime: Runtime, document: dict[str, Any]) -> asyncio.TimerH
             document["channel"], document["entry_point_id"], document["contact"]))
 
     return asyncio.get_running_loop().call_later(TYPING_AFTER_SECONDS, show)
-
-
-async def first_of_a_new_contact(runtime: Runtime, inbound: Inbound,
-                                 now: datetime) -> dict[str, Any] | None:
-    """The conversation opened for a message of a contact that did not exist: it can have
-    no conversation yet, so none is looked up. None for a contact this process met before,
-    one that existed, or one whose other message opened a conversation meanwhile (the
-    caller ingests into it)."""
-    if not runtime.known_contacts.first_sight(inbound.entry_point_id, inbound.contact):
-        return None
-    contact = await runtime.store.contacts.create_if_new(inbound, now)
-    if contact is None:
-        return None
-    try:
-        return await open_interaction(runtime, inbound, now, seen=[], contact=contact)
-    except DuplicateKeyError:
-        return None
 
 
 async def on_timers(
@@ -169,72 +128,6 @@ async def on_timers(
     if interaction.expires_at is not None and interaction.expires_at <= now:
         return Activation(ended=True, reason="inactivity")
     return Activation()
-
-
-@dataclass
-class Opening:
-    """How a conversation opens when no message of the customer opens it: the entry
-    point's end routing after a conversation, or a call from another system
-    (``engine/outside_starts.py``)."""
-
-    kind: Literal["end", "api"]
-    routing_id: str
-    variables: dict[str, Any]
-    previous: str | None = None
-    interaction_id: str | None = None  # given: a second call with it finds the first
-    last_inbound_at: datetime | None = None  # the customer's last message, before this
-
-
-async def open_interaction(
-    runtime: Runtime, inbound: Inbound, now: datetime, *, seen: list[str],
-    contact: Contact | None = None, opening: Opening | None = None,
-) -> dict[str, Any]:
-    """A new interaction leased to ``runtime``: holding the customer's message, or opened
-    by ``opening``. DuplicateKeyError if one became active meanwhile."""
-    entry_point = await runtime.store.entry_points.current(inbound.entry_point_id)
-    routing_id = opening.routing_id if opening else entry_point.start_routing
-    version = await runtime.start_versions.of(
-        entry_point, routing_id, None if opening and opening.kind == "end" else inbound.contact)
-    if contact is None:
-        contact, _ = await runtime.store.contacts.upsert(inbound, now)
-    person = await person_of(runtime.store, contact)
-    if inbound.locale and "language" not in person.variables:  # known from before: set once
-        person.variables["language"] = language_code(inbound.locale)
-        await runtime.store.contacts.save_variables(person.id, person.variables)
-    lease_until = runtime._lease_until(now)
-    interaction = Interaction(
-        entry_point_id=entry_point.id,
-        channel=entry_point.channel,
-        contact=inbound.contact,
-        contact_id=contact.id,
-        contact_name=contact.name,
-        contact_phone=contact.phone,
-        contact_variables=person.variables,
-        person_id=None if person is contact else person.id,
-        opted_out=contact.opted_out_at is not None,
-        routing_id=routing_id,
-        **started_on(entry_point, version),
-        kind=opening.kind if opening else "start",
-        variables=opening.variables if opening else {},
-        pending=[] if opening else [inbound],
-        seen=seen if opening else (seen + [inbound.provider_id])[-SEEN_IDS_KEPT:],
-        expires_at=runtime._expiry(now),
-        last_inbound_at=opening.last_inbound_at if opening else now,
-        lease_owner=runtime.owner,
-        lease_until=lease_until,
-        lease_epoch=1,
-        step_at=now,
-        wake_at=lease_until,
-        previous_interaction=opening.previous if opening else None,
-        created_at=now,
-        updated_at=now,
-    )
-    if opening and opening.interaction_id:
-        interaction.id = opening.interaction_id
-    if version is not None:
-        await runtime.trees.pin(version)
-    await runtime.store.interactions.insert_grouped(interaction)
-    return interaction.to_document()
 
 
 class Runtime:

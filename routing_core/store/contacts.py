@@ -8,7 +8,7 @@ conditional upsert, written together with the other first messages of the moment
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -22,6 +22,13 @@ from routing_core.model.interaction import (
 )
 from routing_core.store.group_commit import DUPLICATE_KEY, GroupCommit, failures_by_index
 from routing_core.store.repository import Repository
+
+
+class Proposal(NamedTuple):
+    """A contact a message would create, and the upsert that creates it (or refreshes it)."""
+
+    contact: Contact
+    update: dict[str, Any]
 
 
 class ContactRepository(Repository[Contact]):
@@ -45,13 +52,12 @@ class ContactRepository(Repository[Contact]):
 
     def __init__(self, database: Any):
         super().__init__(database)
-        self._created: GroupCommit[tuple[Contact, dict[str, Any]], bool] = GroupCommit(
-            self._upsert_group)
+        self._created: GroupCommit[Proposal, bool] = GroupCommit(self._upsert_group)
 
     @staticmethod
-    def _upsert_of(inbound: Inbound, now: datetime) -> tuple[Contact, dict[str, Any]]:
-        """The contact this message would create, and the upsert that creates it or
-        refreshes the name and phone the message brings."""
+    def proposal(inbound: Inbound, now: datetime) -> Proposal:
+        """The contact this message would create (its id known before it is written), and
+        the upsert that creates it or refreshes the name and phone the message brings."""
         proposed = Contact(
             channel=inbound.channel, entry_point_id=inbound.entry_point_id,
             external_id=inbound.contact, created_at=now, updated_at=now,
@@ -66,12 +72,12 @@ class ContactRepository(Repository[Contact]):
             update["$set"] = {key: value for key, value in known.items() if value}
             for key in update["$set"]:
                 update["$setOnInsert"].pop(key, None)
-        return proposed, update
+        return Proposal(proposed, update)
 
     async def upsert(self, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
         """The contact the message comes from, and whether this call created it (a new
         contact has no earlier conversation to look into)."""
-        proposed, update = self._upsert_of(inbound, now)
+        proposed, update = self.proposal(inbound, now)
         document = await self.collection.find_one_and_update(
             {"entry_point_id": inbound.entry_point_id, "external_id": inbound.contact},
             update, upsert=True, return_document=ReturnDocument.AFTER,
@@ -79,18 +85,14 @@ class ContactRepository(Repository[Contact]):
         assert document is not None  # an upsert returning the document after always finds it
         return Contact.from_document(document), document["_id"] == proposed.id
 
-    async def create_if_new(self, inbound: Inbound, now: datetime) -> Contact | None:
-        """The contact, when this call created it; None when it existed (its name and phone
-        refreshed all the same). Written together with the other first messages' contacts
-        of this process (group commit): the first message of a new contact needs no
-        look-up at all — it can have no conversation yet."""
-        proposed, update = self._upsert_of(inbound, now)
-        created = await self._created.submit((proposed, update))
-        return proposed if created else None
+    async def create_if_new(self, proposal: Proposal) -> bool:
+        """Whether this call created the proposed contact; it existed otherwise (its name
+        and phone refreshed all the same). Written together with the other first messages'
+        contacts of this process (group commit): the first message of a new contact needs
+        no look-up at all — it can have no conversation yet."""
+        return await self._created.submit(proposal)
 
-    async def _upsert_group(
-        self, group: list[tuple[Contact, dict[str, Any]]]
-    ) -> list[bool | BaseException]:
+    async def _upsert_group(self, group: list[Proposal]) -> list[bool | BaseException]:
         failed: dict[int, BaseException] = {}
         try:
             result = await self.collection.bulk_write([

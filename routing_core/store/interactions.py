@@ -12,8 +12,8 @@ command) and ``commit`` (new state, processed messages removed, lease released: 
 conditional update; under load the commits of steps that end together go in one command
 too). A new contact's first message replaces the ingest by
 ``ContactRepository.create_if_new`` (``store/contacts.py``) and
-``InteractionRepository.insert_grouped`` (both group-committed): its conditional write is
-the commit alone.
+``InteractionRepository.insert_grouped``, written at the same time (both group-committed;
+``engine/opening.py``): its conditional write is the commit alone.
 """
 
 from __future__ import annotations
@@ -180,13 +180,46 @@ class InteractionRepository(Repository[Interaction]):
             return_document=ReturnDocument.AFTER,
         )
 
-    async def latest(self, entry_point_id: str, contact: str) -> dict[str, Any] | None:
-        """The contact's newest interaction: the active one when there is one (a new one
-        is only created while none is active), with the provider ids it has seen."""
+    async def latest(self, entry_point_id: str, contact: str,
+                     before: str | None = None) -> dict[str, Any] | None:
+        """The contact's newest interaction (``before``: older than that one): the active
+        one when there is one (a new one is only created while none is active), with the
+        provider ids it has seen."""
+        query: dict[str, Any] = {"entry_point_id": entry_point_id, "contact": contact}
+        if before is not None:
+            query["_id"] = {"$lt": before}
         return await self.collection.find_one(
-            {"entry_point_id": entry_point_id, "contact": contact},
-            projection={"active": 1, "seen": 1},
-            sort=[("_id", DESCENDING)],
+            query, projection={"active": 1, "seen": 1}, sort=[("_id", DESCENDING)])
+
+    async def drop_unused(self, interaction_id: str, owner: str) -> bool:
+        """Delete an interaction this process just opened and never stepped, if no other
+        message came into it meanwhile (whether it did)."""
+        result = await self.collection.delete_one(
+            {"_id": interaction_id, "lease_owner": owner, "event_seq": 0,
+             "pending.1": {"$exists": False}})
+        return result.deleted_count == 1
+
+    async def adopt(self, interaction_id: str, owner: str, *, seen_before: list[str],
+                    without: str | None, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """An interaction this process just opened and holds, given ``fields`` (the stored
+        contact's), the provider ids seen before it (kept in front of its own), and without
+        the pending message ``without`` (one seen before). Its document; None if the lease
+        was lost meanwhile."""
+        keep: Any = "$pending"
+        if without is not None:
+            keep = {"$filter": {"input": "$pending",
+                                "cond": {"$ne": ["$$this.provider_id", literal(without)]}}}
+        return await self.collection.find_one_and_update(
+            {"_id": interaction_id, "lease_owner": owner},
+            [{"$set": {
+                **{key: literal(value) for key, value in fields.items()},
+                "pending": keep,
+                "seen": {"$slice": [{"$concatArrays": [{"$filter": {
+                    "input": literal(seen_before),
+                    "cond": {"$not": [{"$in": ["$$this", "$seen"]}]}}}, "$seen"]},
+                    -SEEN_IDS_KEPT]},
+            }}],
+            return_document=ReturnDocument.AFTER,
         )
 
     async def claim(

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from connectors.http import GuardedHttpPort
 from routing_core.engine.delivery import Delivery, LocalHub
+from routing_core.engine.opening import open_interaction
 from routing_core.engine.runtime import Runtime, RuntimeSettings
 from routing_core.model.audit import SYSTEM
 from routing_core.model.entry_point import EntryPoint
@@ -528,6 +529,67 @@ async def test_a_new_contacts_messages_at_once_share_one_conversation(services, 
     # one of them started the conversation ("Say?"); each other one is echoed, once
     assert len(echoes) == len(set(echoes)) == 7, echoes
     assert set(echoes) <= {f"echo m{number}" for number in range(8)}
+
+
+GREET = tree(action("hello", "message", {"text": "hello {{ contact.nickname or 'stranger' }}"}))
+
+
+async def test_a_known_contact_new_to_this_process_is_still_known(services, clock):
+    """A process that never met a contact writes its conversation and the contact at the
+    same time, as for a new one: when the contact existed, the conversation takes the
+    stored contact (its id, its variables) before the first step, and one contact stays."""
+    routing_id = await production_routing(services, "greet", GREET)
+    entry_point = await webchat_entry_point(services, routing_id)
+    await make_runtime(services, clock).receive(inbound(entry_point.id, "hi", "m1"), wait=True)
+    (contact,) = await services.store.contacts.all({})
+    await services.store.contacts.save_variables(contact.id, {"nickname": "Al"})
+    other = make_runtime(services, clock)  # another process: it never met alice
+    receipt = await other.receive(inbound(entry_point.id, "hi again", "m2"), wait=True)
+    assert not receipt.duplicate
+    assert await sent_texts(services) == ["hello stranger", "hello Al"]
+    interaction = await services.store.interactions.find(receipt.interaction_id or "")
+    assert interaction is not None and interaction.contact_id == contact.id
+    assert interaction.seen == ["m1", "m2"]  # what the earlier conversation saw, kept
+    assert await services.store.contacts.collection.count_documents({}) == 1
+
+
+async def test_a_redelivery_to_a_process_that_never_met_the_contact_starts_nothing(
+        services, clock):
+    """A provider delivers a message again after its conversation ended, to a process that
+    never met the contact: it is found seen by that conversation (the one just opened for
+    it is removed), nothing is sent twice."""
+    routing_id = await production_routing(services, "greet", GREET)
+    entry_point = await webchat_entry_point(services, routing_id)
+    first = await make_runtime(services, clock).receive(
+        inbound(entry_point.id, "hi", "m1"), wait=True)
+    other = make_runtime(services, clock)
+    again = await other.receive(inbound(entry_point.id, "hi", "m1"), wait=True)
+    assert again.duplicate and again.interaction_id == first.interaction_id
+    assert await sent_texts(services) == ["hello stranger"]
+    assert await services.store.interactions.collection.count_documents({}) == 1
+
+
+async def test_an_adopted_conversation_keeps_what_came_meanwhile(services, clock):
+    """Adopting a conversation whose opening message was seen before, into which another
+    message came meanwhile: it is not dropped; that message stays, the seen one goes, the
+    ids seen before go in front, and only the process holding it may adopt it."""
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "greet", GREET)
+    entry_point = await webchat_entry_point(services, routing_id)
+    opened = await open_interaction(runtime, inbound(entry_point.id, "old", "old"),
+                                    clock.now, seen=[])
+    await services.store.interactions.ingest(
+        inbound(entry_point.id, "new", "new"), "another-process", clock.now,
+        clock.now + timedelta(seconds=30), clock.now + timedelta(days=1))
+    store = services.store.interactions
+    assert not await store.drop_unused(opened["_id"], runtime.owner)
+    assert await store.adopt(opened["_id"], "another-process", seen_before=[], without=None,
+                             fields={}) is None
+    adopted = await store.adopt(opened["_id"], runtime.owner, seen_before=["x", "old"],
+                                without="old", fields={"contact_id": "the-stored-one"})
+    assert adopted is not None and adopted["contact_id"] == "the-stored-one"
+    assert [message["provider_id"] for message in adopted["pending"]] == ["new"]
+    assert adopted["seen"] == ["x", "old", "new"]
 
 
 async def test_a_state_with_odd_keys_is_committed_whole_by_the_plain_update(services, clock):
