@@ -282,6 +282,10 @@ class InteractionRepository(Repository[Interaction]):
             "cond": {"$not": [{"$in": ["$$this.provider_id", literal(processed)]}]},
         }}
         more = {"$gt": [{"$size": "$pending"}, 0]}
+        # an interaction that ended before taking the messages that came meanwhile gives
+        # them back: no longer seen here, they open the next conversation (``_after_end``)
+        given_back = {} if interaction.active else {"seen": {"$filter": {
+            "input": "$seen", "cond": {"$not": [{"$in": ["$$this", "$pending.provider_id"]}]}}}}
         return await self.collection.find_one_and_update(
             claimed,
             [
@@ -291,6 +295,7 @@ class InteractionRepository(Repository[Interaction]):
                     "lease_until": {"$cond": [more, literal(lease_until), None]},
                     "lease_owner": {"$cond": [more, literal(owner), None]},
                     "step_at": {"$cond": [more, literal(now), None]},
+                    **given_back,
                 }},
             ],
             # the caller has the state it just wrote: only what others changed comes back
@@ -430,6 +435,12 @@ class EventRepository(Repository[Event]):
             {"$set": {"lease_owner": owner, "lease_until": lease_until}},
         )
         return result.modified_count == 1
+
+    async def remove_unsent(self, interaction_id: str, event_ids: list[str]) -> None:
+        """Delete the events a first step wrote beside a conversation that did not come to
+        be (``engine/opening.py``): nothing of them was sent, no one else holds them."""
+        await self.collection.delete_many(
+            {"_id": {"$in": event_ids}, "interaction_id": interaction_id})
 
     async def append_grouped(self, events: list[Event]) -> list[str]:
         """As ``append``, written together with the events that other steps of this
