@@ -121,25 +121,8 @@ class OutboxSender:
             if event is not None:
                 claimed.append(event)
         if claimed:
-            claimed = await self._of_conversations(claimed)
             await self.dispatch(claimed)
         return len(claimed)
-
-    async def _of_conversations(self, claimed: list[Event]) -> list[Event]:
-        """The claimed messages whose conversation exists. A new contact's first step writes
-        its events beside its conversation (``engine/opening.py``); should the conversation
-        be refused and the process die before deleting them, they belong to nothing and
-        were never meant to go: they are deleted here instead of sent."""
-        wanted = sorted({event.interaction_id for event in claimed})
-        existing = set(await self.store.interactions.collection.distinct(
-            "_id", {"_id": {"$in": wanted}}))
-        orphans = [event for event in claimed if event.interaction_id not in existing]
-        for event in orphans:
-            log.warning("message %s: its conversation %s was never stored; dropped, not sent",
-                        event.id, event.interaction_id)
-            await self.store.events.remove_unsent(event.interaction_id, [event.id])
-        self.held.release(event.id for event in orphans)
-        return [event for event in claimed if event.interaction_id in existing]
 
     async def _claim(self, event_id: str, now: datetime) -> Event | None:
         """Take a due message. A live process renews the lease of every message it holds,

@@ -27,12 +27,7 @@ from routing_core.engine.held_messages import HeldMessages
 from routing_core.engine.interpreter import Activation, Interpreter
 from routing_core.engine.known_contacts import KnownContacts
 from routing_core.engine.local_work import LocalWork
-from routing_core.engine.opening import (
-    Opening,
-    first_of_a_new_contact,
-    open_interaction,
-    speculative_ports,
-)
+from routing_core.engine.opening import Opening, first_of_a_new_contact, open_interaction
 from routing_core.engine.step_writer import StepWriter
 from routing_core.engine.sweeper import Sweeper
 from routing_core.engine.versions import StartVersions, TreeCache
@@ -69,19 +64,6 @@ class RuntimeSettings:
     messages_per_step: int = 20
     messages_per_hour: int = 120
     wakes_without_reply: int = 50
-
-
-@dataclass
-class Prepared:
-    """A step computed in memory, not yet written (``Runtime.prepare_step``)."""
-
-    document: dict[str, Any]  # the interaction as the step found it
-    interaction: Interaction  # as the step leaves it
-    journal: Journal
-    processed: list[str]  # the provider ids of the messages it took
-    outcome: Activation
-    now: datetime
-    started: float  # perf_counter at its start
 
 
 @dataclass
@@ -130,12 +112,11 @@ def typing_if_slow(runtime: Runtime, document: dict[str, Any]) -> asyncio.TimerH
 
 
 async def on_timers(
-    runtime: Runtime, interaction: Interaction, journal: Journal, now: datetime,
-    interpreter: Interpreter,
+    runtime: Runtime, interaction: Interaction, journal: Journal, now: datetime
 ) -> Activation:
     """What a step does when no message of the customer is left: a due timer, or expiry."""
     if not interaction.path and interaction.kind != "start":  # no message to start it
-        return await interpreter.activate(interaction, "run", journal, now)
+        return await runtime.interpreter.activate(interaction, "run", journal, now)
     waiting = interaction.waiting
     if waiting is not None and waiting.until is not None and waiting.until <= now:
         # timers count toward expiry: a loop through a pause ends when nobody answers
@@ -143,7 +124,7 @@ async def on_timers(
         if interaction.wakes_without_reply > runtime.settings.wakes_without_reply:
             return Activation(ended=True, reason="inactivity")
         interaction.timed_out = True
-        return await interpreter.activate(interaction, "timeout", journal, now)
+        return await runtime.interpreter.activate(interaction, "timeout", journal, now)
     if interaction.expires_at is not None and interaction.expires_at <= now:
         return Activation(ended=True, reason="inactivity")
     return Activation()
@@ -171,14 +152,12 @@ class Runtime:
         self.known_contacts = KnownContacts()
         self.sweeper = Sweeper(self.settings.sweep_seconds, [self.wake_due])
         self.local = LocalWork()
-        self.slots = asyncio.Semaphore(self.settings.concurrent_steps)
+        self._slots = asyncio.Semaphore(self.settings.concurrent_steps)
         self.held = HeldMessages(store, self.owner, self.settings.lease_seconds, clock)
         self.writer = StepWriter(store, self.owner, self.held, delivery, self._lease_until, clock)
-        limits = OutboundLimits(self.settings.messages_per_step, self.settings.messages_per_hour)
-        self.interpreter = Interpreter(ports, self.trees, self.settings.step_budget, limits)
-        # a new contact's first step, computed before anything is written (opening.py)
-        self.speculative_interpreter = Interpreter(
-            speculative_ports(ports), self.trees, self.settings.step_budget, limits)
+        self.interpreter = Interpreter(
+            ports, self.trees, self.settings.step_budget,
+            OutboundLimits(self.settings.messages_per_step, self.settings.messages_per_hour))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[Listener] = []
 
@@ -194,11 +173,10 @@ class Runtime:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
 
-    def _spawn(self, work: Any) -> asyncio.Task[Any]:
+    def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return task
 
     @property
     def backlog(self) -> int:
@@ -225,12 +203,8 @@ class Runtime:
         """
         now = self.clock()
         inbound = inbound.model_copy(update={"received_at": now})
-        if (opened := await first_of_a_new_contact(self, inbound, now)) is not None:
-            if opened.stepping is None:
-                return await self._after_ingest(opened.document, wait)
-            if wait:  # its first step is under way already
-                await opened.stepping
-            return Receipt(duplicate=False, interaction_id=opened.document["_id"])
+        if (created := await first_of_a_new_contact(self, inbound, now)) is not None:
+            return await self._after_ingest(created, wait)
         for _ in range(5):
             document = await self.store.interactions.ingest(
                 inbound, self.owner, now, self._lease_until(now), self._expiry(now)
@@ -276,41 +250,33 @@ class Runtime:
         """Process under the lease until no message waits; commit after each batch. At most
         ``concurrent_steps`` interactions step at once: the others wait their turn without
         crowding the event loop, so webhooks and sockets are still answered at once."""
-        async with self.slots, self.local.exclusive(document["_id"]) as waited:
+        async with self._slots, self.local.exclusive(document["_id"]) as waited:
             if waited:  # a step of it ran here meanwhile: go on from what it committed
                 fresh = await self.store.interactions.collection.find_one(
                     {"_id": document["_id"], "lease_owner": self.owner, "active": True})
                 if fresh is None:
                     return
                 document = fresh
-            await self.steps(document)
-
-    async def steps(self, document: dict[str, Any],
-                    first: Callable[[], Awaitable[dict[str, Any] | None]] | None = None) -> None:
-        """Step the interaction, held here (``_process``), until no message waits, under its
-        lease (renewed meanwhile); ``first``: its first step was computed already (a new
-        contact's first message, ``engine/opening.py``), this concludes it."""
-        heartbeat = asyncio.create_task(
-            keep_lease(self, document["_id"], document.get("lease_epoch", 0)))
-        current: dict[str, Any] | None = document
-        try:
-            while current is not None:
-                typing = None if first else typing_if_slow(self, current)
-                try:
-                    current = await (first() if first else self._step(current))
-                    first = None
-                except Exception as error:
-                    log.exception("interaction %s: step failed; the lease will expire "
-                                  "and another attempt will be made", document.get("_id"))
-                    with contextlib.suppress(Exception):  # the database may be why
-                        await self.store.interactions.note_step_failure(
-                            document["_id"], self.owner, f"{type(error).__name__}: {error}")
-                    return
-                finally:
-                    if typing is not None:
-                        typing.cancel()
-        finally:
-            heartbeat.cancel()
+            heartbeat = asyncio.create_task(
+                keep_lease(self, document["_id"], document.get("lease_epoch", 0)))
+            current: dict[str, Any] | None = document
+            try:
+                while current is not None:
+                    typing = typing_if_slow(self, current)
+                    try:
+                        current = await self._step(current)
+                    except Exception as error:
+                        log.exception("interaction %s: step failed; the lease will expire "
+                                      "and another attempt will be made", document.get("_id"))
+                        with contextlib.suppress(Exception):  # the database may be why
+                            await self.store.interactions.note_step_failure(
+                                document["_id"], self.owner, f"{type(error).__name__}: {error}")
+                        return
+                    finally:
+                        if typing is not None:
+                            typing.cancel()
+            finally:
+                heartbeat.cancel()
 
     async def apply(
         self, interaction_id: str, operation: Operation, patience_seconds: float = 10.0,
@@ -358,15 +324,6 @@ class Runtime:
     async def _step(
         self, document: dict[str, Any], operation: Operation | None = None
     ) -> dict[str, Any] | None:
-        return await self.conclude_step(await self.prepare_step(document, operation))
-
-    async def prepare_step(
-        self, document: dict[str, Any], operation: Operation | None = None,
-        interpreter: Interpreter | None = None,
-    ) -> Prepared:
-        """A step computed in memory, nothing written yet (``interpreter``: the speculative
-        one of a new contact's first message, whose ports refuse the outside)."""
-        interpreter = interpreter or self.interpreter
         interaction = Interaction.from_document(document)
         logctx.bind(interaction.id, interaction.entry_point_id)
         started = time.perf_counter()
@@ -384,11 +341,11 @@ class Runtime:
             processed = [message.provider_id for message in arrived]
         for message in arrived if not outcome.ended else []:
             processed.append(message.provider_id)
-            outcome = await self._on_message(interaction, journal, message, now, interpreter)
+            outcome = await self._on_message(interaction, journal, message, now)
             if outcome.ended:
                 break
         if not outcome.ended:
-            outcome = await on_timers(self, interaction, journal, now, interpreter)
+            outcome = await on_timers(self, interaction, journal, now)
         if outcome.ended and outcome.reason == "end of tree" and interaction.agent_id:
             # the bot part is over; the conversation stays with its agent until ended
             interaction.waiting = Waiting(action=interaction.cursor or "", kind="agent")
@@ -403,17 +360,8 @@ class Runtime:
                 ) if moment is not None
             )
         interaction.updated_at = now
-        return Prepared(document, interaction, journal, processed, outcome, now, started)
-
-    async def conclude_step(self, prepared: Prepared,
-                            appended: list[str] | None = None) -> dict[str, Any] | None:
-        """Write a computed step and do what follows its commit; the interaction's next
-        document when more messages came (None: nothing more to do here). ``appended``:
-        its events were written already (what ``append_grouped`` returned)."""
-        document, interaction, journal = prepared.document, prepared.interaction, prepared.journal
-        outcome, now = prepared.outcome, prepared.now
-        written = await self.writer.write(interaction, journal, prepared.processed, appended)
-        self.metrics.step_seconds(time.perf_counter() - prepared.started)
+        written = await self.writer.write(interaction, journal, processed)
+        self.metrics.step_seconds(time.perf_counter() - started)
         await written.sent()  # the next step only after them, as when they followed the commit
         if (committed := written.committed) is None:
             log.warning("interaction %s: lease lost; another worker takes over", interaction.id)
@@ -437,8 +385,7 @@ class Runtime:
         return {**interaction.to_document(), **committed}  # more messages came: go on
 
     async def _on_message(
-        self, interaction: Interaction, journal: Journal, message: Inbound, now: datetime,
-        interpreter: Interpreter,
+        self, interaction: Interaction, journal: Journal, message: Inbound, now: datetime
     ) -> Activation:
         journal.new_prompt()
         data: dict[str, Any] = {"text": message.text, "provider_id": message.provider_id}
@@ -455,10 +402,10 @@ class Runtime:
                 self.store, entry_point, interaction, journal, message, now)) is not None:
             return ended
         if not interaction.path:  # the first message starts the tree
-            return await interpreter.activate(interaction, "run", journal, now, message)
+            return await self.interpreter.activate(interaction, "run", journal, now, message)
         if interaction.waiting is None:
             return Activation(ended=True, reason="end of tree")
-        return await interpreter.activate(interaction, "reply", journal, now, message)
+        return await self.interpreter.activate(interaction, "reply", journal, now, message)
 
     async def signal(self, interaction_id: str, name: str, **data: Any) -> None:
         """Resume the interaction's wait with a signal (the waiting action decides)."""

@@ -15,7 +15,7 @@ from typing import Any
 from routing_core.infra.errors import DomainError, Words
 from routing_core.ports.world import Ports, ReferencePort
 
-Refuse = Callable[[str], BaseException]
+Refuse = Callable[[str], Exception]
 # each port a trial refuses, and what it would have done
 RECORD_PORTS = (("cases", "write a case"), ("crm", "write a CRM card"),
                 ("tasks", "write a task"), ("campaigns", "write a campaign target"),

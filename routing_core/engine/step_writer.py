@@ -84,20 +84,15 @@ class StepWriter:
         return outbound
 
     async def write(
-        self, interaction: Interaction, journal: Journal, processed: list[str],
-        appended: list[str] | None = None,
+        self, interaction: Interaction, journal: Journal, processed: list[str]
     ) -> Written:
         """The step's events, then its state; provider messages are sent meanwhile.
-        ``appended``: the events were stamped and written already (a new contact's first
-        step, written with its conversation), this is what their write returned.
         Should the commit fail, the messages already being sent stay held until their
         outcome is recorded; this process holds no other."""
-        outbound = (self.stamp(interaction, journal) if appended is None
-                    else journal.outbound_messages())
+        outbound = self.stamp(interaction, journal)
         sending: asyncio.Task[None] | None = None
         try:
-            already = (appended if appended is not None
-                       else await self.store.events.append_grouped(journal.events))
+            already = await self.store.events.append_grouped(journal.events)
             if already:  # a replayed step: send only what no live process took meanwhile
                 outbound = await self._replayed(outbound, set(already))
             held = [event for event in outbound if event.lease_owner == self.owner]

@@ -436,12 +436,6 @@ class EventRepository(Repository[Event]):
         )
         return result.modified_count == 1
 
-    async def remove_unsent(self, interaction_id: str, event_ids: list[str]) -> None:
-        """Delete the events a first step wrote beside a conversation that did not come to
-        be (``engine/opening.py``): nothing of them was sent, no one else holds them."""
-        await self.collection.delete_many(
-            {"_id": {"$in": event_ids}, "interaction_id": interaction_id})
-
     async def append_grouped(self, events: list[Event]) -> list[str]:
         """As ``append``, written together with the events that other steps of this
         process submit meanwhile (group commit): durable when it returns."""

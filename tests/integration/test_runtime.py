@@ -592,6 +592,27 @@ async def test_an_adopted_conversation_keeps_what_came_meanwhile(services, clock
     assert adopted["seen"] == ["x", "old", "new"]
 
 
+async def test_messages_that_came_while_a_conversation_ended_open_the_next_one(
+        services, clock):
+    """Messages that came into a conversation while its last step ended it were seen there,
+    not answered: they are given back and each opens (or joins) the next conversation —
+    never taken for duplicates and lost."""
+    runtime = make_runtime(services, clock)
+    routing_id = await production_routing(services, "greet", GREET)
+    entry_point = await webchat_entry_point(services, routing_id)
+    receipts = await asyncio.gather(*(
+        runtime.receive(inbound(entry_point.id, f"m{number}", f"m{number}"))
+        for number in range(4)))
+    assert not any(receipt.duplicate for receipt in receipts)
+    await runtime.idle()
+    while await runtime.wake_due():
+        await runtime.idle()
+    assert await sent_texts(services) == ["hello stranger"] * 4
+    answered = [event.data["text"] for event in await services.store.events.all(
+        {"contact": "alice", "type": "inbound"})]
+    assert sorted(answered) == ["m0", "m1", "m2", "m3"]
+
+
 async def test_a_state_with_odd_keys_is_committed_whole_by_the_plain_update(services, clock):
     """A step's state is written by a plain update when no message came meanwhile (the
     pipeline, when one did, writes values as literals): a variable holding what a web
