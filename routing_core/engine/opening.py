@@ -114,9 +114,9 @@ async def first_of_a_new_contact(runtime: Runtime, inbound: Inbound,
     if isinstance(inserted, BaseException):
         raise inserted
     if isinstance(created, BaseException):
-        # the message is stored, in a conversation this process holds: it is processed
-        # here (or, should this process die, by whoever sweeps); the provider, told of the
-        # failure, delivers again, and finds it seen
+        # the message is stored, in a conversation this process holds: the sweeper processes
+        # it once its lease runs out; the provider, told of the failure, delivers again and
+        # finds it seen
         raise created
     document = interaction.to_document()
     if created:
@@ -131,7 +131,12 @@ async def adopt(runtime: Runtime, inbound: Inbound, interaction: Interaction,
     saw. A message that conversation already saw is taken out again (None: nothing else
     came meanwhile, and the conversation is gone)."""
     store = runtime.store
-    contact, _ = await store.contacts.upsert(inbound, now)  # the stored one, name refreshed
+    # the stored one (``create_if_new`` just refreshed its name): read, not written again;
+    # written only if it vanished meanwhile (erased)
+    contact = await store.contacts.find_one(
+        {"entry_point_id": inbound.entry_point_id, "external_id": inbound.contact})
+    if contact is None:
+        contact, _ = await store.contacts.upsert(inbound, now)
     person = await person_with_language(store, contact, inbound)
     earlier = await store.interactions.latest(
         inbound.entry_point_id, inbound.contact, before=interaction.id) or {}
