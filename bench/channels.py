@@ -26,8 +26,9 @@ conversation waits again. Per channel:
 
 With Telegram among the channels, the same first turns are first measured on the bare stack
 (``/bench/telegram-turn``: aiogram parses the update, one durable insert, aiogram's
-``sendMessage`` answers — Quart, Hypercorn, aiogram and MongoDB with nothing of ours in
-between), and the real first turn is reported as a share of it.
+``sendMessage`` answers — Hypercorn, aiogram and MongoDB with nothing of ours in between;
+like the webhooks, it is served off the ASGI connection, not through Quart), and the real
+first turn is reported as a share of it.
 
 For both phases the report gives the MongoDB commands per message by command name (read
 from the server's own counters, ``serverStatus.metrics.commands``, before and after: every

@@ -30,9 +30,10 @@ from admin.api import (
 from admin.context import authenticated_user
 from admin.errors import register_error_handlers
 from bots import agent as agent_console
-from bots import health, media, webchat, webchat_uploads, webhooks
+from bots import health, media, webchat, webchat_uploads
 from bots import metrics as prometheus
 from bots.demo import install_demo
+from bots.webhook_gate import WebhookGate
 from config import Settings
 from connectors.email import SmtpMail
 from connectors.http import GuardedHttpPort
@@ -105,10 +106,12 @@ def create_app(settings: Settings) -> Quart:
     register_error_handlers(app)
     metrics = prometheus.install(app)
     frame_limit = FrameLimit(app.asgi_app, settings.websocket_max_frame_bytes)
-    app.asgi_app = frame_limit  # type: ignore[method-assign,assignment]
+    app.asgi_app = WebhookGate(  # type: ignore[method-assign,assignment]
+        frame_limit, app.extensions, public_url=settings.public_url,
+        max_body_bytes=settings.max_body_bytes, headers=SECURITY_HEADERS)
     for module in (health, accounts, routings, versions, changes, reference, interactions,
                    contacts, outbox, queues, agent, cases, crm, tasks, campaigns, surveys,
-                   statistics, replays, webchat, webchat_uploads, webhooks, media,
+                   statistics, replays, webchat, webchat_uploads, media,
                    agent_console, pages):
         app.register_blueprint(module.blueprint)
 
@@ -128,6 +131,8 @@ def create_app(settings: Settings) -> Quart:
         from bots import bench_probe
 
         app.register_blueprint(bench_probe.blueprint)
+        app.asgi_app = bench_probe.TelegramTurnProbe(  # type: ignore[method-assign]
+            app.asgi_app, app.extensions)
 
     @app.before_serving
     async def open_services() -> None:

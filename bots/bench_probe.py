@@ -4,24 +4,25 @@ against what is left when our own work is taken out:
 - ``/bench/minimal``: the irreducible storage work of one message — an inbox insert with
   its unique key, one ``find_one_and_update`` of an interaction and one outbox insert;
 - ``/bench/telegram-turn``: a Telegram turn on this stack with nothing of ours in between —
-  Quart and Hypercorn take the update, aiogram parses it as the connector does, one
-  durable insert keyed by the update's id (the least a turn that must never answer twice
-  can write), and aiogram's ``sendMessage`` answers. What the real first turn costs above
-  it is the engine's; what it costs itself is the stack's, whatever the engine does.
+  Hypercorn takes the update (off the ASGI connection, as the webhooks), aiogram parses
+  it as the connector does, one durable insert keyed by the update's id (the least a turn
+  that must never answer twice can write), and aiogram's ``sendMessage`` answers. What
+  the real first turn costs above it is the engine's; what it costs itself is the
+  stack's, whatever the engine does.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiogram.types import Update
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from quart import Blueprint, Response, request
+from quart import Blueprint, request
 
 from admin.context import services
-from bots.webhooks import connectors
 from routing_core.infra.clock import utcnow
 from routing_core.infra.ids import new_id
 
@@ -45,23 +46,44 @@ async def minimal_storage() -> dict[str, Any]:
     return {"step": state["step"]}
 
 
-@blueprint.post("/bench/telegram-turn")
-async def telegram_turn() -> Response:
-    """``?token=`` the bot's, ``?reply=`` the text to answer; the body a Telegram update.
-    Answers once the update is stored, sends after, as the webhook does."""
-    update = Update.model_validate_json(await request.get_data())
-    message = update.message
-    if message is None:
-        return Response("no message", 400)
-    try:
-        await services().store.database["bench_updates"].insert_one(
-            {"_id": update.update_id, "chat": message.chat.id, "text": message.text,
-             "at": utcnow()})
-    except DuplicateKeyError:
-        return Response("", 200)  # delivered again: answered already
-    bot = connectors()["telegram"].bot(request.args["token"])  # type: ignore[attr-defined]
-    task = asyncio.get_running_loop().create_task(
-        bot.send_message(chat_id=message.chat.id, text=request.args["reply"]))
-    _sends.add(task)
-    task.add_done_callback(_sends.discard)
-    return Response("", 200)
+class TelegramTurnProbe:
+    """``POST /bench/telegram-turn?token=&reply=`` (the bot's token, the text to answer;
+    the body a Telegram update), served off the ASGI connection as the webhooks are
+    (``bots/webhook_gate.py``), so that the probe's stack is the real path's. Answers once
+    the update is stored, sends after, as the webhook does."""
+
+    def __init__(self, app: Any, extensions: dict[str, Any]):
+        self.app, self.extensions = app, extensions
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/bench/telegram-turn":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        status = await self._turn(dict(parse_qsl(scope["query_string"].decode())), body)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _turn(self, query: dict[str, str], body: bytes) -> int:
+        update = Update.model_validate_json(body)
+        message = update.message
+        if message is None:
+            return 400
+        try:
+            await self.extensions["services"].store.database["bench_updates"].insert_one(
+                {"_id": update.update_id, "chat": message.chat.id, "text": message.text,
+                 "at": utcnow()})
+        except DuplicateKeyError:
+            return 200  # delivered again: answered already
+        bot = self.extensions["connectors"]["telegram"].bot(query["token"])
+        task = asyncio.get_running_loop().create_task(
+            bot.send_message(chat_id=message.chat.id, text=query["reply"]))
+        _sends.add(task)
+        task.add_done_callback(_sends.discard)
+        return 200

@@ -275,6 +275,23 @@ async def test_a_malformed_update_is_a_400_and_nothing_stored(app, api, services
 async def test_an_unknown_entry_point_is_a_404(app, fake):
     response = await app.test_client().post("/webhooks/telegram/nope", json=text_update(1, "x"))
     assert response.status_code == 404
+    assert (await response.get_json())["error"]["code"] == "not_found"
+
+
+async def test_the_webhook_answers_with_the_apps_headers_and_refuses_a_body_too_large(
+    app, api, services, fake
+):
+    entry_point = await bot_entry_point(api, services)
+    accepted = await deliver(app, fake, entry_point["id"], text_update(740, "hi"))
+    assert accepted.status_code == 200
+    assert accepted.headers["X-Frame-Options"] == "DENY"
+    assert accepted.headers["X-Content-Type-Options"] == "nosniff"
+    huge = json.dumps(text_update(741, "x" * services.settings.max_body_bytes)).encode()
+    refused = await deliver(app, fake, entry_point["id"], None, raw=huge)
+    assert refused.status_code == 413
+    assert (await refused.get_json())["error"]["code"] == "too_large"
+    await settle(services, lambda: asyncio.sleep(0, len(fake.calls_to("sendMessage")) == 1))
+    assert await services.store.events.collection.count_documents({"type": "inbound"}) == 1
 
 
 async def test_flood_control_is_honoured_then_the_reply_is_sent(app, api, services, fake):
