@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from routing_core.engine import reference_port
+from routing_core.engine.reference_port import StoreReference
 from routing_core.infra.errors import Conflict, Invalid, NotFound
 from tests.conftest import login
 
@@ -202,6 +204,31 @@ async def test_lookup(services, api):
 
 
 # -- variables ---------------------------------------------------------------------------
+
+async def test_steps_wanting_the_global_variables_at_once_share_one_read(services, api,
+                                                                          monkeypatch):
+    """Read at every step, cached for a second: once it is over, a busy process's steps
+    of that moment wait for one read, not one each."""
+    await created(api, "/api/variables", {"name": "hotline", "type": "text",
+                                          "default_value": "+33100000000"})
+    reference = StoreReference(services.store, services.value_tables, services.variables,
+                               services.databases, services.schedules)
+    reads = []
+    read = services.variables.global_values
+
+    async def counted():
+        reads.append(1)
+        return await read()
+
+    monkeypatch.setattr(services.variables, "global_values", counted)
+    values = await asyncio.gather(*(reference.global_variables() for _ in range(20)))
+    assert values == [{"hotline": "+33100000000"}] * 20 and len(reads) == 1
+    await reference.global_variables()  # within the second: the cache
+    assert len(reads) == 1
+    monkeypatch.setattr(reference_port, "GLOBALS_TTL_SECONDS", 0.0)
+    await asyncio.gather(*(reference.global_variables() for _ in range(5)))
+    assert len(reads) == 2
+
 
 async def test_variable_crud_and_global_values(services, api):
     hotline = await created(api, "/api/variables", {
