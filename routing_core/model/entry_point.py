@@ -6,6 +6,7 @@ import hashlib
 import unicodedata
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -51,6 +52,13 @@ DEFAULT_OPT_OUT = ["STOP", "STOPALL", "UNSUBSCRIBE", "ARRÊT", "DÉSINSCRIRE"]
 DEFAULT_OPT_IN = ["START", "UNSTOP"]
 
 
+@lru_cache(maxsize=1024)
+def _forms(keywords: tuple[str, ...]) -> frozenset[str]:
+    """Keywords as compared, worked out once per list: every message of an entry point is
+    looked up in its lists."""
+    return frozenset(keyword_form(word) for word in keywords)
+
+
 class Consent(BaseModel):
     """The words by which a contact of an entry point opts out of (or back into) messages.
     A message that is exactly one of them, whatever its case, accents or final
@@ -86,9 +94,9 @@ class Consent(BaseModel):
         if len(text) > 60:  # keywords are short: a long message is never one
             return None
         typed = keyword_form(text)
-        if typed in {keyword_form(word) for word in self.opt_out_keywords}:
+        if typed in _forms(tuple(self.opt_out_keywords)):
             return "opt_out"
-        if typed in {keyword_form(word) for word in self.opt_in_keywords}:
+        if typed in _forms(tuple(self.opt_in_keywords)):
             return "opt_in"
         return None
 
