@@ -131,12 +131,9 @@ async def adopt(runtime: Runtime, inbound: Inbound, interaction: Interaction,
     saw. A message that conversation already saw is taken out again (None: nothing else
     came meanwhile, and the conversation is gone)."""
     store = runtime.store
-    # the stored one (``create_if_new`` just refreshed its name): read, not written again;
-    # written only if it vanished meanwhile (erased)
-    contact = await store.contacts.find_one(
-        {"entry_point_id": inbound.entry_point_id, "external_id": inbound.contact})
-    if contact is None:
-        contact, _ = await store.contacts.upsert(inbound, now)
+    # the stored one, its name and phone refreshed from the message (written again only if
+    # it vanished meanwhile: erased)
+    contact, _ = await store.contacts.upsert(inbound, now)
     person = await person_with_language(store, contact, inbound)
     earlier = await store.interactions.latest(
         inbound.entry_point_id, inbound.contact, before=interaction.id) or {}
