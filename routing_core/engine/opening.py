@@ -118,9 +118,8 @@ async def first_of_a_new_contact(runtime: Runtime, inbound: Inbound,
         # it once its lease runs out; the provider, told of the failure, delivers again and
         # finds it seen
         raise created
-    document = interaction.to_document()
     if created:
-        return document
+        return inserted
     return await adopt(runtime, inbound, interaction, now)
 
 

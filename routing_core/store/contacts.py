@@ -26,10 +26,10 @@ from routing_core.store.repository import Repository
 
 
 class Proposal(NamedTuple):
-    """A contact a message would create, and the upsert that creates it (or refreshes it)."""
+    """A contact a message would create, and its document (dumped once)."""
 
     contact: Contact
-    update: dict[str, Any]
+    document: dict[str, Any]
 
 
 class ContactRepository(Repository[Contact]):
@@ -57,8 +57,7 @@ class ContactRepository(Repository[Contact]):
 
     @staticmethod
     def proposal(inbound: Inbound, now: datetime) -> Proposal:
-        """The contact this message would create (its id known before it is written), and
-        the upsert that creates it or refreshes the name and phone the message brings."""
+        """The contact this message would create (its id known before it is written)."""
         proposed = Contact(
             channel=inbound.channel, entry_point_id=inbound.entry_point_id,
             external_id=inbound.contact, created_at=now, updated_at=now,
@@ -66,25 +65,26 @@ class ContactRepository(Repository[Contact]):
             name_key=search_key(inbound.contact_name),
             variables={"language": language_code(inbound.locale)} if inbound.locale else {},
         )
-        update: dict[str, Any] = {"$setOnInsert": proposed.to_document()}
+        return Proposal(proposed, proposed.to_document())
+
+    async def upsert(self, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
+        """The contact the message comes from, and whether this call created it (a new
+        contact has no earlier conversation to look into); a known one has the name and
+        phone the message brings refreshed."""
+        proposed, document = self.proposal(inbound, now)
+        update: dict[str, Any] = {"$setOnInsert": document}
         known = {"name": inbound.contact_name, "phone": inbound.contact_phone,
                  "name_key": proposed.name_key}
         if any(known.values()):
             update["$set"] = {key: value for key, value in known.items() if value}
             for key in update["$set"]:
-                update["$setOnInsert"].pop(key, None)
-        return Proposal(proposed, update)
-
-    async def upsert(self, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
-        """The contact the message comes from, and whether this call created it (a new
-        contact has no earlier conversation to look into)."""
-        proposed, update = self.proposal(inbound, now)
-        document = await self.collection.find_one_and_update(
+                document.pop(key, None)
+        found = await self.collection.find_one_and_update(
             {"entry_point_id": inbound.entry_point_id, "external_id": inbound.contact},
             update, upsert=True, return_document=ReturnDocument.AFTER,
         )
-        assert document is not None  # an upsert returning the document after always finds it
-        return Contact.from_document(document), document["_id"] == proposed.id
+        assert found is not None  # an upsert returning the document after always finds it
+        return Contact.from_document(found), found["_id"] == proposed.id
 
     async def create_if_new(self, proposal: Proposal) -> bool:
         """Whether this call created the proposed contact; it existed otherwise (left as it
@@ -99,7 +99,7 @@ class ContactRepository(Repository[Contact]):
         failed: dict[int, BaseException] = {}
         try:
             await self.collection.insert_many(
-                [proposal.contact.to_document() for proposal in group], ordered=False)
+                [proposal.document for proposal in group], ordered=False)
         except BulkWriteError as error:
             # known already, or twice in the group: the insert refused did not create it
             failed = failures_by_index(error, {DUPLICATE_KEY: DuplicateKeyError})

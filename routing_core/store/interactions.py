@@ -126,7 +126,8 @@ class InteractionRepository(Repository[Interaction]):
 
     def __init__(self, database: AsyncDatabase):
         super().__init__(database)
-        self._created: GroupCommit[Interaction, None] = GroupCommit(self._insert_created)
+        self._created: GroupCommit[Interaction, dict[str, Any]] = GroupCommit(
+            self._insert_created)
         self._released: GroupCommit[UpdateOne, bool] = GroupCommit(self._write_released)
 
     async def ensure_indexes(self) -> None:
@@ -339,23 +340,24 @@ class InteractionRepository(Repository[Interaction]):
             {"$inc": {"step_failures": 1}, "$set": {"step_error": error[:500]}},
         )
 
-    async def insert_grouped(self, interaction: Interaction) -> None:
+    async def insert_grouped(self, interaction: Interaction) -> dict[str, Any]:
         """Insert a new interaction together with those other first messages of this
-        process create meanwhile (group commit); DuplicateKeyError as ``insert`` would."""
-        await self._created.submit(interaction)
+        process create meanwhile (group commit); DuplicateKeyError as ``insert`` would.
+        The document written (made once: dumping an interaction is not free)."""
+        return await self._created.submit(interaction)
 
     async def _insert_created(
         self, interactions: list[Interaction]
-    ) -> list[None | BaseException]:
+    ) -> list[dict[str, Any] | BaseException]:
         failed: dict[int, BaseException] = {}
+        for interaction in interactions:
+            interaction.refresh_state()
+        documents = [interaction.to_document() for interaction in interactions]
         try:
-            for interaction in interactions:
-                interaction.refresh_state()
-            await self.collection.insert_many(
-                [interaction.to_document() for interaction in interactions], ordered=False)
+            await self.collection.insert_many(documents, ordered=False)
         except BulkWriteError as error:
             failed = failures_by_index(error, {DUPLICATE_KEY: DuplicateKeyError})
-        return [failed.get(index) for index in range(len(interactions))]
+        return [failed.get(index) or document for index, document in enumerate(documents)]
 
     async def due(self, now: datetime, limit: int = 100) -> list[str]:
         found = self.collection.find(
