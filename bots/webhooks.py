@@ -3,7 +3,9 @@
 The answer is 2xx only once every message of the request is stored (de-duplicated by its
 provider id), so a provider that gets no 2xx redelivers and nothing accepted is lost; a
 storage outage answers 503 for the same reason, and so does a process whose backlog is past
-``inbox_limit`` (with ``Retry-After``): it accepts nothing it could not answer soon.
+``inbox_limit`` (with ``Retry-After``): it accepts nothing it could not answer soon. Past
+``inbox_pace`` conversations in progress, a message waits (a second at most) for one to
+finish before it is taken (``routing_core/engine/admission.py``).
 
 This module decides the answer and knows no web framework: ``bots/webhook_gate.py`` reads
 the request off the ASGI connection and writes the answer back, ahead of the app's routing.
@@ -25,6 +27,7 @@ from routing_core.services import Services
 
 log = logging.getLogger(__name__)
 _provider_calls: set[asyncio.Future[None]] = set()
+HOLD_SECONDS = 1.0  # the longest a webhook waits for a busy process (routing_core.engine.admission)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,10 @@ async def answer(built: Services, connectors: Mapping[str, Connector],
         return refusal(refused.status, "refused", refused.message)
     except MalformedPayload as error:
         return refusal(400, "malformed", str(error))
+    if result.inbound and address.kind == "event":
+        await built.runtime.admission.enter(HOLD_SECONDS)
+        if over_limit(built, address, incoming.method):
+            return BUSY
     try:
         for inbound in result.inbound:
             await built.runtime.receive(inbound)

@@ -92,6 +92,10 @@ class Settings(BaseModel):
     # answer 503 with Retry-After, so a provider redelivers later instead of the backlog
     # growing until replies come minutes late.
     inbox_limit: int = Field(500, ge=1)
+    # Conversations in progress past which a webhook waits (up to a second) for one to
+    # finish before it takes its message: a busy process takes messages at the rate it
+    # answers them instead of queueing them up to the inbox limit.
+    inbox_pace: int = Field(64, ge=1)
     sweep_seconds: float = Field(0.5, gt=0, le=60)
     # /metrics: public only when set; else a scraper's bearer token, or a user with audit:read
     public_metrics: bool = False

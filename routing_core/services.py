@@ -121,6 +121,7 @@ class Services:
                 messages_per_hour=settings.messages_per_hour,
                 wakes_without_reply=settings.wakes_without_reply,
                 sweep_seconds=settings.sweep_seconds,
+                inbox_pace=settings.inbox_pace,
             ),
         )
         entry_points = EntryPoints(store, SecretsBox(settings.secret_key or ""))

@@ -21,6 +21,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from routing_core.actions.context import Journal, OutboundLimits
+from routing_core.engine.admission import Admission
 from routing_core.engine.consent import consent_answer
 from routing_core.engine.delivery import Delivery
 from routing_core.engine.held_messages import HeldMessages
@@ -64,6 +65,7 @@ class RuntimeSettings:
     messages_per_step: int = 20
     messages_per_hour: int = 120
     wakes_without_reply: int = 50
+    inbox_pace: int = 64  # conversations in progress past which webhooks wait (admission)
 
 
 @dataclass
@@ -159,6 +161,7 @@ class Runtime:
             ports, self.trees, self.settings.step_budget,
             OutboundLimits(self.settings.messages_per_step, self.settings.messages_per_hour))
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.admission = Admission(self.settings.inbox_pace, lambda: len(self._tasks))
         self._listeners: list[Listener] = []
 
     # -- lifecycle of the runtime ----------------------------------------------------------
@@ -176,7 +179,11 @@ class Runtime:
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self.admission.finished()
 
     @property
     def backlog(self) -> int:

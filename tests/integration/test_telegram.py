@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from quart import Quart
 
+from bots import webhooks
 from bots.app import create_app
 from config import Settings
 from routing_core.services import Services
@@ -292,6 +293,20 @@ async def test_the_webhook_answers_with_the_apps_headers_and_refuses_a_body_too_
     assert (await refused.get_json())["error"]["code"] == "too_large"
     await settle(services, lambda: asyncio.sleep(0, len(fake.calls_to("sendMessage")) == 1))
     assert await services.store.events.collection.count_documents({"type": "inbound"}) == 1
+
+
+async def test_a_process_past_its_pace_holds_the_webhook_then_takes_the_message(
+    app, api, services, fake, monkeypatch
+):
+    """Past ``inbox_pace`` conversations in progress, a webhook waits for one to finish —
+    here none does, so it waits the whole hold — and is then taken: 200, one reply."""
+    entry_point = await bot_entry_point(api, services)
+    monkeypatch.setattr(services.runtime.admission, "pace", 0)
+    monkeypatch.setattr(webhooks, "HOLD_SECONDS", 0.3)
+    started = time.monotonic()
+    response = await deliver(app, fake, entry_point["id"], text_update(760, "hi"))
+    assert response.status_code == 200 and time.monotonic() - started >= 0.3
+    await settle(services, lambda: asyncio.sleep(0, len(fake.calls_to("sendMessage")) == 1))
 
 
 async def test_flood_control_is_honoured_then_the_reply_is_sent(app, api, services, fake):
