@@ -156,7 +156,6 @@ async def send_text(bot: Bot, chat: int | str, text: str) -> int:
     if not isinstance(session, AiohttpSession):  # every bot of ``TelegramConnector.bot``
         return (await bot(method())).message_id
     client = await session.create_session()
-
     try:
         async with client.post(session.api.api_url(token=bot.token, method="sendMessage"),
                                data={"chat_id": str(chat), "text": text},
@@ -432,27 +431,25 @@ class TelegramConnector(Connector):
         parts += [("text", chunk) for chunk in text_chunks(text, TEXT_LIMIT)]
         if not parts:
             raise Rejected("nothing to send: the message has no text and no media")
-        message: Message | None = None
-        sent: int | None = None
+        sent = 0  # the last message's id
         try:
             for index, (kind, content) in enumerate(parts):
                 reply_markup = markup if index == len(parts) - 1 else None
                 if kind == "photo" and event.data.get("media_kind", "image") != "image":
                     # a document, a sound, a video: sent as a file the chat can open
-                    message = await bot.send_document(chat_id=target, document=str(media_url),
-                                                      caption=content,
-                                                      reply_markup=reply_markup)
+                    sent = (await bot.send_document(
+                        chat_id=target, document=str(media_url), caption=content,
+                        reply_markup=reply_markup)).message_id
                 elif kind == "photo":
-                    message = await bot.send_photo(chat_id=target, photo=str(media_url),
-                                                   caption=content, reply_markup=reply_markup)
+                    sent = (await bot.send_photo(
+                        chat_id=target, photo=str(media_url), caption=content,
+                        reply_markup=reply_markup)).message_id
                 elif reply_markup is None:
                     sent = await send_text(bot, target, content or "")
                 else:
-                    message = await bot.send_message(chat_id=target, text=content or "",
-                                                     reply_markup=reply_markup)
-                    sent = message.message_id
+                    sent = (await bot.send_message(
+                        chat_id=target, text=content or "",
+                        reply_markup=reply_markup)).message_id
         except (TelegramAPIError, ClientDecodeError) as error:
             raise send_error(error, token) from None
-        if message is not None and sent is None:
-            sent = message.message_id
         return str(sent)

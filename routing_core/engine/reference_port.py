@@ -47,6 +47,8 @@ class StoreReference:
             return values
         if self._reading is None or self._reading.done():
             self._reading = asyncio.ensure_future(self._read_globals())
+            # its failure is its waiters'; should they all be gone, it is not a stray error
+            self._reading.add_done_callback(lambda read: read.cancelled() or read.exception())
         return await asyncio.shield(self._reading)
 
     async def _read_globals(self) -> dict[str, Any]:
