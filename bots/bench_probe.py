@@ -23,11 +23,14 @@ from pymongo.errors import DuplicateKeyError
 from quart import Blueprint, request
 
 from admin.context import services
+from bots.webhook_gate import ClientGone, read_body
+from bots.webhooks import Answer
 from routing_core.infra.clock import utcnow
 from routing_core.infra.ids import new_id
 
 blueprint = Blueprint("bench_probe", __name__)
 _sends: set[asyncio.Task[Any]] = set()
+PROBE_BODY_BYTES = 1_048_576  # a Telegram update is a few hundred bytes
 
 
 @blueprint.post("/bench/minimal")
@@ -59,13 +62,12 @@ class TelegramTurnProbe:
         if scope["type"] != "http" or scope["path"] != "/bench/telegram-turn":
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        status = await self._turn(dict(parse_qsl(scope["query_string"].decode())), body)
+        try:
+            body = await read_body({}, receive, PROBE_BODY_BYTES)
+        except ClientGone:
+            return
+        status = body.status if isinstance(body, Answer) else await self._turn(
+            dict(parse_qsl(scope["query_string"].decode())), body)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})

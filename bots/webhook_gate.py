@@ -50,7 +50,7 @@ class WebhookGate:
             return
         try:
             reply = await self._answer(scope, receive)
-        except _Gone:
+        except ClientGone:
             return
         except Exception:  # noqa: BLE001 — logged; the provider gets the API's error shape
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
@@ -73,7 +73,7 @@ class WebhookGate:
             return BUSY
         headers = {name.decode("latin-1"): value.decode("latin-1")
                    for name, value in scope["headers"]}
-        body = await self._body(headers, receive)
+        body = await read_body(headers, receive, self.max_body_bytes)
         if isinstance(body, Answer):
             return body
         query = scope["query_string"].decode("latin-1")
@@ -91,28 +91,6 @@ class WebhookGate:
             log.warning("storage unavailable on %s %s: %s", method, scope["path"], error)
             return UNAVAILABLE
 
-    async def _body(self, headers: Mapping[str, str], receive: Any) -> bytes | Answer:
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            return TOO_LARGE
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async with asyncio.timeout(BODY_SECONDS):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise _Gone
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body_bytes:
-                        return TOO_LARGE
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        return b"".join(chunks)
-        except TimeoutError:
-            return SLOW
-
     async def _write(self, scope: dict[str, Any], send: Any, reply: Answer) -> None:
         body = reply.body.encode()
         content_type = reply.content_type
@@ -126,7 +104,32 @@ class WebhookGate:
                     "body": b"" if scope["method"] == "HEAD" else body})
 
 
-class _Gone(Exception):
+async def read_body(headers: Mapping[str, str], receive: Any, limit: int) -> bytes | Answer:
+    """The request's body off the ASGI connection, or the refusal of one over ``limit``
+    bytes (said or not) or too slow to come; ``ClientGone`` when the client went away."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return TOO_LARGE
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    return TOO_LARGE
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        return SLOW
+
+
+class ClientGone(Exception):
     """The client went away before its request was whole: nobody to answer."""
 
 
